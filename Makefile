@@ -1,0 +1,43 @@
+# Rapport developer and CI entry points.  CI runs `bash .ci/run`, which runs `make test`.
+SHELL := /bin/bash
+.DEFAULT_GOAL := test
+
+PYTHON ?= python3
+VENV := .venv
+STAMP := $(VENV)/.installed
+# Extra arguments for pytest, e.g. `make test PYTEST_ARGS='-k redis -x'`.
+PYTEST_ARGS ?=
+
+.PHONY: venv deps run test lint bench clean distclean
+
+venv: $(STAMP)
+
+# Re-installs only when pyproject.toml is newer than the stamp.
+$(STAMP): pyproject.toml
+	@test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/python -m pip install --disable-pip-version-check -q -e '.[test]'
+	@touch $@
+
+deps:
+	bash .ci/ensure-deps
+
+run: venv
+	$(VENV)/bin/telehealth serve --dev
+
+# deps first (system packages, axe-core), then the venv.
+test: deps venv
+	bash .ci/test-suite $(PYTEST_ARGS)
+
+lint: venv
+	$(VENV)/bin/ruff check . && $(VENV)/bin/mypy
+
+bench: venv
+	$(VENV)/bin/python -m benchmarks
+
+clean:
+	rm -rf build/ dist/ *.egg-info .pytest_cache .mypy_cache .ruff_cache test-artifacts/
+	find . -path ./$(VENV) -prune -o -name __pycache__ -type d -prune -exec rm -rf {} +
+
+# Also drops the virtualenv and the vendored axe-core.
+distclean: clean
+	rm -rf $(VENV) .cache/

@@ -1,0 +1,341 @@
+"""Every WebSocket message, as frozen typed structs, and the one codec that reads and writes them.
+
+Inbound messages (browser -> server) reject unknown fields; outbound ones (server -> browser)
+are only ever encoded. The ``type`` field is the tag. docs/protocol.md documents each one.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+import msgspec
+
+from telehealth.errors import Code, RapportError
+
+ParticipantId = Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
+Text = Annotated[str, msgspec.Meta(min_length=1, max_length=2000)]
+Sdp = Annotated[str, msgspec.Meta(max_length=64 * 1024)]
+
+
+class _In(msgspec.Struct, frozen=True, forbid_unknown_fields=True, tag_field="type"):
+    pass
+
+
+class _Out(msgspec.Struct, frozen=True, tag_field="type", omit_defaults=False):
+    pass
+
+
+# --- browser -> server -------------------------------------------------------------------------
+
+
+class DeviceCheck(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """The client's device check: each is "ok", "denied", "missing" or "skipped"."""
+
+    camera: Literal["ok", "denied", "missing", "skipped"] = "skipped"
+    microphone: Literal["ok", "denied", "missing", "skipped"] = "skipped"
+
+
+RoomId = Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
+
+
+class Auth(_In, frozen=True, tag="auth"):
+    """The first message on every socket. ``role`` says which kind of token ``token`` is."""
+
+    token: Annotated[str, msgspec.Meta(min_length=1, max_length=8192)]
+    role: Literal["client", "therapist", "admin"]
+    room: RoomId | None = None
+    name: Annotated[str, msgspec.Meta(max_length=200)] | None = None
+    device: DeviceCheck | None = None
+
+
+class Admit(_In, frozen=True, tag="admit"):
+    participant_ids: Annotated[list[ParticipantId], msgspec.Meta(min_length=1, max_length=8)]
+
+
+class Deny(_In, frozen=True, tag="deny"):
+    participant_id: ParticipantId
+
+
+class Remove(_In, frozen=True, tag="remove"):
+    participant_id: ParticipantId
+
+
+class SendBack(_In, frozen=True, tag="send_back"):
+    participant_id: ParticipantId
+
+
+class EndSession(_In, frozen=True, tag="end_session"):
+    pass
+
+
+class Message(_In, frozen=True, tag="message"):
+    """The therapist messages one waiting client (``to``) or all of them (``to`` omitted)."""
+
+    text: Text
+    to: ParticipantId | None = None
+
+
+class Chat(_In, frozen=True, tag="chat"):
+    text: Text
+
+
+class IceCandidate(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    candidate: Annotated[str, msgspec.Meta(max_length=1024)]
+    sdpMid: Annotated[str, msgspec.Meta(max_length=64)] | None = None
+    sdpMLineIndex: Annotated[int, msgspec.Meta(ge=0, le=64)] | None = None
+    usernameFragment: Annotated[str, msgspec.Meta(max_length=256)] | None = None
+
+
+class Offer(_In, frozen=True, tag="offer"):
+    to: ParticipantId
+    sdp: Sdp
+    restart: bool = False
+
+
+class Answer(_In, frozen=True, tag="answer"):
+    to: ParticipantId
+    sdp: Sdp
+
+
+class Candidate(_In, frozen=True, tag="candidate"):
+    to: ParticipantId
+    candidate: IceCandidate
+
+
+class Hangup(_In, frozen=True, tag="hangup"):
+    to: ParticipantId
+
+
+class Media(_In, frozen=True, tag="media"):
+    audio: bool
+    video: bool
+    screen: bool = False
+
+
+class Leave(_In, frozen=True, tag="leave"):
+    pass
+
+
+class Ping(_In, frozen=True, tag="ping"):
+    id: Annotated[int, msgspec.Meta(ge=0)] = 0
+
+
+Inbound = (
+    Auth
+    | Admit
+    | Deny
+    | Remove
+    | SendBack
+    | EndSession
+    | Message
+    | Chat
+    | Offer
+    | Answer
+    | Candidate
+    | Hangup
+    | Media
+    | Leave
+    | Ping
+)
+RelayIn = Offer | Answer | Candidate | Hangup
+
+# --- server -> browser -------------------------------------------------------------------------
+
+
+class IceServer(msgspec.Struct, frozen=True, omit_defaults=True):
+    urls: list[str]
+    username: str | None = None
+    credential: str | None = None
+
+
+class Welcome(_Out, frozen=True, tag="welcome"):
+    participant_id: str
+    role: str
+    room: str
+    ice_servers: list[IceServer]
+    resumed: bool
+    grace: float
+    heartbeat: float
+
+
+class ClientState(_Out, frozen=True, tag="state"):
+    """What a client may know: their own state, the therapist's status, maybe their position."""
+
+    state: str
+    therapist: str
+    position: int | None = None
+
+
+class WaitingEntry(msgspec.Struct, frozen=True):
+    participant_id: str
+    name: str
+    since: float
+    connected: bool
+    device: DeviceCheck | None = None
+
+
+class SessionEntry(msgspec.Struct, frozen=True):
+    participant_id: str
+    role: str
+    name: str
+    since: float
+    connected: bool
+
+
+class RoomView(_Out, frozen=True, tag="room"):
+    """The therapist's live view of their room: the waiting list and who is in session."""
+
+    waiting: list[WaitingEntry]
+    session: list[SessionEntry]
+    version: int
+
+
+class Peer(msgspec.Struct, frozen=True):
+    participant_id: str
+    role: str
+    name: str
+    polite: bool
+    connected: bool
+
+
+class SessionView(_Out, frozen=True, tag="session"):
+    """An admitted participant's peers, with the perfect-negotiation role towards each."""
+
+    peers: list[Peer]
+
+
+class TherapistMessage(_Out, frozen=True, tag="message"):
+    text: str
+    at: float
+    to_all: bool
+
+
+class OfferOut(_Out, frozen=True, tag="offer"):
+    sender: str = msgspec.field(name="from")
+    sdp: str = ""
+    restart: bool = False
+
+
+class AnswerOut(_Out, frozen=True, tag="answer"):
+    sender: str = msgspec.field(name="from")
+    sdp: str = ""
+
+
+class CandidateOut(_Out, frozen=True, tag="candidate"):
+    sender: str = msgspec.field(name="from")
+    candidate: IceCandidate | None = None
+
+
+class HangupOut(_Out, frozen=True, tag="hangup"):
+    sender: str = msgspec.field(name="from")
+
+
+class ChatOut(_Out, frozen=True, tag="chat"):
+    sender: str = msgspec.field(name="from")
+    name: str = ""
+    text: str = ""
+    at: float = 0.0
+
+
+class MediaOut(_Out, frozen=True, tag="media"):
+    sender: str = msgspec.field(name="from")
+    audio: bool = True
+    video: bool = True
+    screen: bool = False
+
+
+class Pong(_Out, frozen=True, tag="pong"):
+    id: int
+
+
+class Error(_Out, frozen=True, tag="error"):
+    code: str
+    message: str
+    ref: str | None = None
+    retry_after: int | None = None
+
+
+class Bye(_Out, frozen=True, tag="bye"):
+    """Sent just before the server closes the socket with the named close code."""
+
+    code: str
+    message: str
+    reconnect: bool = False
+    retry_after: float | None = None
+
+
+class Member(msgspec.Struct, frozen=True):
+    """A participant as the admin sees them: ids and roles, never names."""
+
+    participant_id: str
+    role: str
+    state: str
+    since: float
+    node: str
+    connected: bool
+
+
+class RoomSummary(msgspec.Struct, frozen=True):
+    room: str
+    therapist_present: bool
+    therapist_connected: bool
+    waiting: int
+    longest_wait_s: float
+    in_session: list[Member]
+    participants: list[Member]
+    nodes: list[str]
+
+
+class AdminRooms(_Out, frozen=True, tag="rooms"):
+    rooms: list[RoomSummary]
+    at: float
+
+
+Outbound = (
+    Welcome
+    | ClientState
+    | RoomView
+    | SessionView
+    | TherapistMessage
+    | OfferOut
+    | AnswerOut
+    | CandidateOut
+    | HangupOut
+    | ChatOut
+    | MediaOut
+    | Pong
+    | Error
+    | Bye
+    | AdminRooms
+)
+
+# --- the codec ---------------------------------------------------------------------------------
+
+_decoder = msgspec.json.Decoder(Inbound)
+_encoder = msgspec.json.Encoder()
+
+
+def decode(data: str | bytes) -> Inbound:
+    """Decode one inbound frame; every malformed input becomes one RapportError with a code."""
+    try:
+        message: Inbound = _decoder.decode(data)
+        return message
+    except msgspec.ValidationError as exc:
+        text = str(exc)
+        if "at `$.type`" in text or "missing required field `type`" in text:
+            raise RapportError(
+                Code.UNKNOWN_TYPE, f"Unknown or missing message type ({text})."
+            ) from None
+        if "unknown field" in text:
+            raise RapportError(Code.UNKNOWN_FIELD, text) from None
+        raise RapportError(Code.INVALID_MESSAGE, text) from None
+    except (msgspec.DecodeError, RecursionError, UnicodeDecodeError):
+        raise RapportError(Code.INVALID_JSON) from None
+
+
+def encode(message: Outbound) -> bytes:
+    return _encoder.encode(message)
+
+
+def encode_str(message: Outbound) -> str:
+    return _encoder.encode(message).decode()

@@ -1,0 +1,291 @@
+// Every piece of text the pages show, in one object, so a translation replaces this file only.
+// Values are strings, or functions of a few named values where the wording depends on them.
+
+export const STRINGS = {
+  app: {
+    name: "Rapport",
+    tagline: "Calm, private video sessions",
+    noscript: "Rapport needs JavaScript to connect your video session.",
+    skip: "Skip to content",
+  },
+
+  landing: {
+    title: "Rapport",
+    heading: "Private video sessions with a waiting room",
+    intro:
+      "Rapport connects you and your therapist by video, straight from your browser. " +
+      "Nothing to install, no account to create.",
+    linksHeading: "Three kinds of link",
+    clientTitle: "For clients: your session link",
+    clientText:
+      "Your therapist sends you a personal link. Open it a few minutes before your " +
+      "appointment: you will check your camera and microphone, then wait in a quiet " +
+      "waiting room until your therapist lets you in.",
+    therapistTitle: "For therapists: your console",
+    therapistText:
+      "Your practice gives you a console link. From there you see who is waiting, " +
+      "message them, let them in one by one or together, and create session links.",
+    adminTitle: "For administrators: the monitor",
+    adminText:
+      "The monitor shows every active room: whether the therapist is there, how many " +
+      "people wait and for how long, and lets you close a room.",
+    privacyHeading: "Your privacy",
+    privacyText:
+      "Video and sound travel directly between the people in the session whenever " +
+      "possible, encrypted. Rapport does not record sessions. Links carry their key " +
+      "after the # sign, which browsers never send to any server.",
+  },
+
+  common: {
+    loading: "Loading…",
+    leave: "Leave",
+    cancel: "Cancel",
+    confirm: "Confirm",
+    close: "Close",
+    send: "Send",
+    retry: "Try again",
+    useHere: "Use this tab",
+    mute: "Mute microphone",
+    unmute: "Unmute microphone",
+    cameraOff: "Turn camera off",
+    cameraOn: "Turn camera on",
+    you: "You",
+    muted: "Muted",
+    cameraIsOff: "Camera off",
+    chat: "Chat",
+    chatLog: "Chat messages",
+    chatLabel: "Write a message",
+    chatEmpty: "No messages yet.",
+    chatFrom: (name, time) => `${name}, ${time}`,
+    selfView: "Your camera",
+    remoteVideo: (name) => `Video of ${name}`,
+    connectionLost: "Connection lost. Reconnecting…",
+    connectionBack: "Connected again.",
+    quality: { good: "Good connection", fair: "Fair connection", poor: "Poor connection" },
+    justNow: "just now",
+    sinceTime: (relative) => `waiting ${relative}`,
+  },
+
+  media: {
+    check: "Check camera and microphone",
+    checking: "Asking for your camera and microphone…",
+    ok: "Your camera and microphone are working.",
+    micOnly: "Your microphone works, but no camera was found. You can still join.",
+    camOnly: "Your camera works, but no microphone was found. You can still join.",
+    denied:
+      "Your browser was not allowed to use the camera or microphone. To fix it, click " +
+      "the camera icon in the address bar, allow access, then try again.",
+    missing: "No camera or microphone was found. Connect one and try again, or join without.",
+    inUse: "Your camera or microphone is being used by another program. Close it and try again.",
+    insecure: "Camera access needs a secure (https) connection.",
+    failed: "The camera or microphone could not be started.",
+    level: "Microphone level",
+    preview: "Preview of your camera",
+    deviceState: {
+      ok: "working",
+      denied: "blocked",
+      missing: "not found",
+      skipped: "not checked",
+    },
+    deviceSummary: (camera, microphone) => `Camera ${camera}, microphone ${microphone}`,
+  },
+
+  client: {
+    title: "Your session — Rapport",
+    welcomeHeading: "Welcome",
+    welcomeText:
+      "You are about to join a private video session. First, tell us your name and " +
+      "check your camera and microphone. Then you will wait in the waiting room until " +
+      "your therapist lets you in.",
+    privacyNote:
+      "Privacy: your video and sound go directly to your therapist, encrypted, and are " +
+      "never recorded by Rapport. Other people in the waiting room cannot see you or " +
+      "know you are there.",
+    aboutYou: "About you",
+    nameLabel: "Your name",
+    nameHint: "This is how your therapist will see you in the waiting room.",
+    nameRequired: "Please enter your name (1 to 64 characters).",
+    devicesLegend: "Camera and microphone",
+    devicesHint: "Optional, but it helps your session start smoothly.",
+    consentLegend: "Consent",
+    consentRequired: "Please tick the box to agree before joining.",
+    join: "Join waiting room",
+    joining: "Joining…",
+    waitingTitle: "Waiting room — Rapport",
+    waitingHeading: "You are in the waiting room",
+    waitingStatus: "Your therapist will let you in shortly. You can leave this page open.",
+    position: (n) => `You are number ${n} in line.`,
+    therapist: {
+      absent: "Your therapist has not arrived yet.",
+      ready: "Your therapist is here and will be with you shortly.",
+      in_session: "Your therapist is with someone else and will be with you after.",
+      reconnecting: "Your therapist's connection dropped; they should be back in a moment.",
+    },
+    messagesHeading: "Messages from your therapist",
+    messagesEmpty: "No messages yet.",
+    sentBack: "Your therapist has moved you back to the waiting room.",
+    admittedTitle: "In session — Rapport",
+    callHeading: "Your session",
+    admitted: "You're in. Your session is starting.",
+    waitingForVideo: "Connecting video…",
+    leaveConfirm: "Leave the session? You can come back with the same link while it is valid.",
+    closingTitle: "Session ended — Rapport",
+    closingHeading: "Your session has ended",
+    closingText: "Thank you. You can close this tab now.",
+    leftHeading: "You have left",
+    leftText: "You can close this tab now, or come back with your link while it is valid.",
+    rejoin: "Rejoin",
+  },
+
+  therapist: {
+    title: "Console — Rapport",
+    heading: "Your console",
+    roomLabel: (room) => `Room ${room}`,
+    pickHeading: "Choose a room",
+    pickText: "Your link works for several rooms. Which one are you working in now?",
+    switchRoom: "Switch room",
+    waitingHeading: "Waiting room",
+    waitingEmpty: "Nobody is waiting.",
+    waitingCount: (n) => (n === 1 ? "1 person waiting" : `${n} people waiting`),
+    titleWithCount: (n) => `(${n}) Console — Rapport`,
+    connected: "connected",
+    dropped: "reconnecting",
+    admit: "Admit",
+    admitName: (name) => `Admit ${name}`,
+    deny: "Deny",
+    denyName: (name) => `Deny ${name}`,
+    denyConfirm: (name) =>
+      `Turn ${name} away? Their link will stop working for this room.`,
+    select: (name) => `Select ${name}`,
+    admitSelected: (n) => `Admit selected (${n})`,
+    messageOne: "Message",
+    messageName: (name) => `Message ${name}`,
+    messageAllLabel: "Message everyone waiting",
+    messageToLabel: (name) => `Message to ${name}`,
+    messagePlaceholder: "For example: running 5 minutes late",
+    messageSent: "Message sent.",
+    sessionHeading: "Session",
+    sessionEmpty: "No one is in the session. Admit someone from the waiting room.",
+    sendBack: "Send back",
+    sendBackName: (name) => `Send ${name} back to the waiting room`,
+    remove: "Remove",
+    removeName: (name) => `Remove ${name}`,
+    removeConfirm: (name) => `Remove ${name} from the session?`,
+    endSession: "End session for all",
+    endConfirm: "End the session for everyone in it?",
+    linksHeading: "Session link",
+    linkValidity: "Valid for",
+    ttl: { 3600: "1 hour", 7200: "2 hours", 86400: "1 day", 604800: "7 days" },
+    createLink: "Create session link",
+    linkLabel: "New session link",
+    copy: "Copy link",
+    copied: "Link copied.",
+    copyFailed: "Could not copy; select the link and copy it yourself.",
+    linkExpires: (time) => `Valid until ${time}.`,
+    linkFailed: (message) => `Could not create a link: ${message}`,
+    arrival: (name) => `${name} has arrived in the waiting room.`,
+    clientJoined: (name) => `${name} joined the session.`,
+    roomEndedHeading: "This room was closed",
+    roomEndedText: "An administrator closed the room. Everyone in it was disconnected.",
+  },
+
+  admin: {
+    title: "Monitor — Rapport",
+    heading: "Active rooms",
+    caption: "Every active room on every node, updated every few seconds",
+    empty: "No active rooms.",
+    updated: (time) => `Updated ${time}`,
+    col: {
+      room: "Room",
+      therapist: "Therapist",
+      waiting: "Waiting",
+      longest: "Longest wait",
+      session: "In session",
+      nodes: "Nodes",
+      actions: "Actions",
+    },
+    therapistConnected: "present",
+    therapistDropped: "reconnecting",
+    therapistAbsent: "absent",
+    longWait: "long wait",
+    noOne: "—",
+    endRoom: "End room",
+    endRoomName: (room) => `End room ${room}`,
+    endConfirm: (room) => `End room ${room}? Everyone in it will be disconnected.`,
+    ended: (room, n) => `Room ${room} ended (${n} disconnected).`,
+    endFailed: (room, message) => `Could not end room ${room}: ${message}`,
+  },
+
+  errors: {
+    title: "Rapport",
+    retry: "Try again",
+    noLink: {
+      heading: "This page needs a link",
+      text: "Open the full link you were sent, including everything after the # sign.",
+    },
+    invalid: {
+      heading: "This link does not work",
+      text: "The link may be incomplete or mistyped. Please ask for a new one.",
+    },
+    expired: {
+      heading: "This link has expired",
+      text: "Session links only work around the appointment time. Please ask for a new one.",
+    },
+    notYet: {
+      heading: "It is a little early",
+      text: (time) => `Your link opens at ${time}. This page will be ready for you then.`,
+    },
+    revoked: {
+      heading: "This link was withdrawn",
+      text: "Please contact your therapist or practice for a new link.",
+    },
+    wrongKind: {
+      heading: "This link is for another page",
+      text: "Check that you opened the link exactly as you received it.",
+    },
+    denied: {
+      heading: "You were not admitted",
+      text: "Your therapist could not admit you to this session. Please contact them or your practice.",
+    },
+    removed: {
+      heading: "You were removed from the session",
+      text: "If you think this is a mistake, please contact your therapist or practice.",
+    },
+    expiredPlace: {
+      heading: "Your place has lapsed",
+      text: "You were away for a while. Open your link again to return to the waiting room.",
+    },
+    replaced: {
+      heading: "Open in another tab",
+      text: "This session was opened in another tab or device. You can continue here instead.",
+    },
+    gaveUp: {
+      heading: "We could not reconnect",
+      text: "Please check your internet connection, then try again.",
+    },
+    name: {
+      heading: "Please check your name",
+      text: "Your name should be 1 to 64 characters.",
+    },
+    origin: {
+      heading: "This page cannot connect",
+      text: "It was opened from an address the service does not accept.",
+    },
+    generic: {
+      heading: "Something went wrong",
+      text: "Please try again in a moment.",
+    },
+  },
+};
+
+/** The string at a dotted path ("client.join"), called with args when it is a function. */
+export function t(path, ...args) {
+  let value = STRINGS;
+  for (const part of path.split(".")) {
+    value = value?.[part];
+  }
+  if (typeof value === "function") return value(...args);
+  if (typeof value === "string") return value;
+  console.warn("missing string", path);
+  return path;
+}

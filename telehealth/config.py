@@ -1,0 +1,204 @@
+"""One frozen Settings object, read from TELEHEALTH_* environment variables.
+
+Every setting the service reads is listed in ``ENV_VARS`` so that deployment files (docker-compose)
+can be checked against it, and docs/operations.md documents each one.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+
+from telehealth.ids import new_node_id
+
+# Every environment variable the service reads, with its meaning (docs/operations.md mirrors this).
+ENV_VARS: dict[str, str] = {
+    "TELEHEALTH_HOST": "interface to bind (default 127.0.0.1)",
+    "TELEHEALTH_PORT": "port to listen on (default 8080)",
+    "TELEHEALTH_PUBLIC_URL": "base URL that links are built from (default http://HOST:PORT)",
+    "TELEHEALTH_NODE_ID": "this node's id (default: random per start)",
+    "TELEHEALTH_REDIS_URL": "redis:// URL; unset means single node, in-memory presence",
+    "TELEHEALTH_REDIS_CLUSTER": "1 to treat TELEHEALTH_REDIS_URL as a Redis Cluster seed",
+    "TELEHEALTH_REDIS_TIMEOUT": "seconds for every Redis call (default 2)",
+    "TELEHEALTH_DEV": "1 for development mode: a generated secret is allowed",
+    "TELEHEALTH_JWT_SECRET": "HS256 shared secret (32+ bytes outside dev mode)",
+    "TELEHEALTH_JWT_PUBLIC_KEY_FILE": "PEM public key for RS256/ES256/EdDSA tokens",
+    "TELEHEALTH_JWT_PRIVATE_KEY_FILE": "PEM private key, only for minting with the CLI",
+    "TELEHEALTH_JWKS_URL": "JWKS URL to fetch verification keys from",
+    "TELEHEALTH_JWT_ALGORITHMS": "comma-separated pinned algorithms (default HS256)",
+    "TELEHEALTH_JWT_ISSUER": "exact issuer (default rapport)",
+    "TELEHEALTH_JWT_LEEWAY": "clock leeway in seconds, at most 60 (default 30)",
+    "TELEHEALTH_STUN_URLS": "comma-separated stun: URLs handed to browsers",
+    "TELEHEALTH_TURN_URLS": "comma-separated turn:/turns: URLs handed to browsers",
+    "TELEHEALTH_TURN_SECRET": "coturn static-auth-secret for time-limited TURN credentials",
+    "TELEHEALTH_TURN_TTL": "lifetime of TURN credentials in seconds (default 3600)",
+    "TELEHEALTH_GRACE": "seconds an admitted participant keeps admission after a drop (default 60)",
+    "TELEHEALTH_WAITING_GRACE": "seconds a waiting client keeps their place after a drop (300)",
+    "TELEHEALTH_AUTH_TIMEOUT": "seconds a socket has to authenticate (default 5)",
+    "TELEHEALTH_MAX_PARTICIPANTS": "participants in one session, therapist included (default 4)",
+    "TELEHEALTH_NODE_HEARTBEAT": "seconds between node heartbeats (default 2)",
+    "TELEHEALTH_SHOW_QUEUE_POSITION": "1 to show waiting clients their queue position",
+    "TELEHEALTH_CONSENT_TEXT": "consent text shown before the waiting room",
+    "TELEHEALTH_LOG_JSON": "1 for JSON log lines",
+    "TELEHEALTH_LOG_LEVEL": "log level (default INFO)",
+    "TELEHEALTH_LOOPBACK": "1 to restrict our aiortc peers to 127.0.0.1 with no ICE servers",
+    "TELEHEALTH_ALLOWED_ORIGINS": "comma-separated extra Origins allowed on WebSockets",
+}
+
+MIN_SECRET_BYTES = 32
+WEAK_SECRETS = frozenset({"secret", "changeme", "change-me", "password", "dev", "test"})
+DEFAULT_CONSENT = (
+    "I agree to take part in this video session. I understand it is private and is not recorded."
+)
+
+
+class ConfigError(Exception):
+    """The configuration cannot be used; the message says which setting and why."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    host: str = "127.0.0.1"
+    port: int = 8080
+    public_url: str = ""
+    node_id: str = field(default_factory=new_node_id)
+    redis_url: str | None = None
+    redis_cluster: bool = False
+    redis_timeout: float = 2.0
+    dev: bool = False
+    jwt_secret: str | None = None
+    jwt_public_key_file: str | None = None
+    jwt_private_key_file: str | None = None
+    jwks_url: str | None = None
+    jwt_algorithms: tuple[str, ...] = ("HS256",)
+    jwt_issuer: str = "rapport"
+    jwt_leeway: int = 30
+    stun_urls: tuple[str, ...] = ()
+    turn_urls: tuple[str, ...] = ()
+    turn_secret: str | None = None
+    turn_ttl: int = 3600
+    grace: float = 60.0
+    waiting_grace: float = 300.0
+    auth_timeout: float = 5.0
+    max_participants: int = 4
+    node_heartbeat: float = 2.0
+    show_queue_position: bool = False
+    consent_text: str = DEFAULT_CONSENT
+    log_json: bool = False
+    log_level: str = "INFO"
+    loopback: bool = False
+    allowed_origins: tuple[str, ...] = ()
+    # Limits that are not deployment choices, kept here so tests and docs read one place.
+    ws_max_msg: int = 64 * 1024
+    sdp_max: int = 32 * 1024
+    out_queue_max: int = 256
+    name_max: int = 64
+    text_max: int = 2000
+
+    @property
+    def base_url(self) -> str:
+        return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
+
+    @property
+    def node_timeout(self) -> float:
+        """A node that has not heartbeated for this long is considered gone."""
+        return self.node_heartbeat * 3
+
+    def with_(self, **changes: object) -> Settings:
+        return replace(self, **changes)  # type: ignore[arg-type]
+
+    def validate(self) -> None:
+        if not 0 <= self.jwt_leeway <= 60:
+            raise ConfigError("TELEHEALTH_JWT_LEEWAY must be between 0 and 60 seconds")
+        if not 2 <= self.max_participants <= 8:
+            raise ConfigError("TELEHEALTH_MAX_PARTICIPANTS must be between 2 and 8")
+        if self.grace <= 0 or self.waiting_grace <= 0:
+            raise ConfigError("grace periods must be positive")
+        hmac_algs = [a for a in self.jwt_algorithms if a.startswith("HS")]
+        asym_algs = [a for a in self.jwt_algorithms if not a.startswith("HS")]
+        if hmac_algs and asym_algs:
+            raise ConfigError(
+                "TELEHEALTH_JWT_ALGORITHMS must not mix HMAC and public-key algorithms"
+            )
+        if hmac_algs:
+            if not self.jwt_secret:
+                raise ConfigError("TELEHEALTH_JWT_SECRET is required for HS256")
+            if not self.dev and (
+                len(self.jwt_secret.encode()) < MIN_SECRET_BYTES
+                or self.jwt_secret.lower() in WEAK_SECRETS
+            ):
+                raise ConfigError(
+                    "TELEHEALTH_JWT_SECRET is too weak: use at least "
+                    f"{MIN_SECRET_BYTES} random bytes, e.g. from "
+                    "python -c 'import secrets; print(secrets.token_urlsafe(48))'"
+                )
+        if asym_algs and not (self.jwt_public_key_file or self.jwks_url):
+            raise ConfigError(
+                "public-key algorithms need TELEHEALTH_JWT_PUBLIC_KEY_FILE or TELEHEALTH_JWKS_URL"
+            )
+
+
+def _bool(value: str | None) -> bool:
+    return (value or "").strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _list(value: str | None) -> tuple[str, ...]:
+    return tuple(v.strip() for v in (value or "").split(",") if v.strip())
+
+
+def _num(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return float(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a number, got {raw!r}") from None
+
+
+def from_env(env: Mapping[str, str] | None = None, **overrides: object) -> Settings:
+    """Build Settings from the environment; keyword overrides win (the CLI uses them)."""
+    env = os.environ if env is None else env
+    unknown = [k for k in env if k.startswith("TELEHEALTH_") and k not in ENV_VARS]
+    if unknown:
+        raise ConfigError(f"unknown setting(s): {', '.join(sorted(unknown))}")
+    values: dict[str, object] = {
+        "host": env.get("TELEHEALTH_HOST", "127.0.0.1"),
+        "port": int(_num(env, "TELEHEALTH_PORT", 8080)),
+        "public_url": env.get("TELEHEALTH_PUBLIC_URL", ""),
+        "redis_url": env.get("TELEHEALTH_REDIS_URL") or None,
+        "redis_cluster": _bool(env.get("TELEHEALTH_REDIS_CLUSTER")),
+        "redis_timeout": _num(env, "TELEHEALTH_REDIS_TIMEOUT", 2.0),
+        "dev": _bool(env.get("TELEHEALTH_DEV")),
+        "jwt_secret": env.get("TELEHEALTH_JWT_SECRET") or None,
+        "jwt_public_key_file": env.get("TELEHEALTH_JWT_PUBLIC_KEY_FILE") or None,
+        "jwt_private_key_file": env.get("TELEHEALTH_JWT_PRIVATE_KEY_FILE") or None,
+        "jwks_url": env.get("TELEHEALTH_JWKS_URL") or None,
+        "jwt_algorithms": _list(env.get("TELEHEALTH_JWT_ALGORITHMS")) or ("HS256",),
+        "jwt_issuer": env.get("TELEHEALTH_JWT_ISSUER", "rapport"),
+        "jwt_leeway": int(_num(env, "TELEHEALTH_JWT_LEEWAY", 30)),
+        "stun_urls": _list(env.get("TELEHEALTH_STUN_URLS")),
+        "turn_urls": _list(env.get("TELEHEALTH_TURN_URLS")),
+        "turn_secret": env.get("TELEHEALTH_TURN_SECRET") or None,
+        "turn_ttl": int(_num(env, "TELEHEALTH_TURN_TTL", 3600)),
+        "grace": _num(env, "TELEHEALTH_GRACE", 60.0),
+        "waiting_grace": _num(env, "TELEHEALTH_WAITING_GRACE", 300.0),
+        "auth_timeout": _num(env, "TELEHEALTH_AUTH_TIMEOUT", 5.0),
+        "max_participants": int(_num(env, "TELEHEALTH_MAX_PARTICIPANTS", 4)),
+        "node_heartbeat": _num(env, "TELEHEALTH_NODE_HEARTBEAT", 2.0),
+        "show_queue_position": _bool(env.get("TELEHEALTH_SHOW_QUEUE_POSITION")),
+        "consent_text": env.get("TELEHEALTH_CONSENT_TEXT") or DEFAULT_CONSENT,
+        "log_json": _bool(env.get("TELEHEALTH_LOG_JSON")),
+        "log_level": env.get("TELEHEALTH_LOG_LEVEL", "INFO").upper(),
+        "loopback": _bool(env.get("TELEHEALTH_LOOPBACK")),
+        "allowed_origins": _list(env.get("TELEHEALTH_ALLOWED_ORIGINS")),
+    }
+    if env.get("TELEHEALTH_NODE_ID"):
+        values["node_id"] = env["TELEHEALTH_NODE_ID"]
+    values.update({k: v for k, v in overrides.items() if v is not None})
+    settings = Settings(**values)  # type: ignore[arg-type]
+    if settings.dev and not settings.jwt_secret and "HS256" in settings.jwt_algorithms:
+        settings = settings.with_(jwt_secret=secrets.token_urlsafe(48))
+    return settings

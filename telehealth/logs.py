@@ -1,0 +1,39 @@
+"""Structured logging. Log lines carry opaque ids only: never a name, a token, an SDP or an IP."""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+
+# aiohttp's default access log starts with the remote address; ours leaves it out.
+ACCESS_LOG_FORMAT = '"%r" %s %b %Tf'
+
+
+class JsonFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        entry = {
+            "ts": round(record.created, 3),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "msg": record.getMessage(),
+        }
+        if record.exc_info:
+            entry["exc"] = self.formatException(record.exc_info)
+        return json.dumps(entry, separators=(",", ":"))
+
+
+def setup(level: str = "INFO", json_lines: bool = False) -> None:
+    handler = logging.StreamHandler()
+    if json_lines:
+        handler.setFormatter(JsonFormatter())
+    else:
+        fmt = logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
+        fmt.converter = time.gmtime
+        handler.setFormatter(fmt)
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+    # Library loggers that would otherwise log addresses, candidates or SDPs.
+    for noisy in ("aioice", "aiortc", "aiohttp.websocket"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)

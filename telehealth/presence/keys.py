@@ -1,0 +1,41 @@
+"""Redis key names: each a constant with a comment on its data structure.
+
+Every key of one room shares the hash tag ``{r:ROOM}``, so the room's Lua scripts touch one
+Redis Cluster slot. Room and node ids come from verified tokens and our own config only.
+"""
+
+from __future__ import annotations
+
+# How long an idle room's records are kept (so a denied or removed link stays refused).
+ROOM_RETENTION_MS = 12 * 3600 * 1000
+
+# HASH participant id -> Participant JSON (telehealth.rooms.model.Participant), one per room.
+ROOM_PARTICIPANTS = "th:{{r:{room}}}:p"
+# STRING integer: the room's version, bumped by every committed change.
+ROOM_VERSION = "th:{{r:{room}}}:v"
+# ZSET room id -> time of last change (ms): the rooms with at least one active participant.
+ACTIVE_ROOMS = "th:rooms"
+# ZSET node id -> time of last heartbeat (ms): the live nodes of the deployment.
+NODES = "th:nodes"
+# ZSET "room\npid" -> due time (ms): dropped participants whose grace period ends then.
+EXPIRIES = "th:expiries"
+# STRING "1" with a TTL until the link's own expiry: a withdrawn session link, by jti.
+REVOKED = "th:revoked:{jti}"
+# PUB/SUB channel: routing envelopes addressed to one node (sharded pub/sub on a cluster).
+NODE_INBOX = "th:{{n:{node}}}:inbox"
+
+
+def room_participants(room: str) -> str:
+    return ROOM_PARTICIPANTS.format(room=room)
+
+
+def room_version(room: str) -> str:
+    return ROOM_VERSION.format(room=room)
+
+
+def revoked(jti: str) -> str:
+    return REVOKED.format(jti=jti)
+
+
+def node_inbox(node: str) -> str:
+    return NODE_INBOX.format(node=node)

@@ -1,0 +1,129 @@
+"""Presence in Redis: shared by every node, so several processes act as one service.
+
+Each room is a HASH of participant records plus a version counter, changed only through the
+compare-and-set script in lua/commit.lua. Indexes of active rooms, live nodes and pending
+expiries are sorted sets (see keys.py); they are hints that the reaper re-checks against the
+room itself, so they need not change atomically with it.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from functools import partial
+from importlib import resources
+from typing import Any
+
+from redis.asyncio import Redis
+from redis.asyncio.cluster import RedisCluster
+
+from telehealth.presence import keys
+from telehealth.presence.base import PresenceUnavailable
+from telehealth.redisconn import UNREACHABLE
+from telehealth.rooms.model import Participant, Snapshot, decode_participant, encode_participant
+
+
+def now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+def _script(name: str) -> str:
+    return resources.files("telehealth.presence").joinpath("lua", name).read_text()
+
+
+class RedisPresence:
+    def __init__(self, client: Redis | RedisCluster) -> None:
+        self._redis = client
+        self._commit = client.register_script(_script("commit.lua"))
+        self._load = client.register_script(_script("load.lua"))
+
+    async def _call(self, fn: Callable[[], Awaitable[Any]]) -> Any:
+        try:
+            return await fn()
+        except UNREACHABLE as exc:
+            raise PresenceUnavailable(type(exc).__name__) from exc
+
+    async def load(self, room: str) -> Snapshot:
+        result: list[Any] = await self._call(
+            lambda: self._load(keys=[keys.room_participants(room), keys.room_version(room)])
+        )
+        version, flat = int(result[0]), result[1]
+        participants = {}
+        for i in range(0, len(flat), 2):
+            p = decode_participant(flat[i + 1])
+            participants[p.id] = p
+        return Snapshot(room=room, version=version, participants=participants)
+
+    async def commit(
+        self, room: str, expected_version: int, changed: Mapping[str, Participant]
+    ) -> int | None:
+        args: list[Any] = [expected_version, keys.ROOM_RETENTION_MS]
+        for pid, p in changed.items():
+            args += [pid, encode_participant(p)]
+        version = int(
+            await self._call(
+                lambda: self._commit(
+                    keys=[keys.room_participants(room), keys.room_version(room)], args=args
+                )
+            )
+        )
+        if version < 0:
+            return None
+        # The index is a hint (rooms() drops rooms that turn out idle); a different slot on a
+        # cluster, so it is not part of the script.
+        await self._call(lambda: self._redis.zadd(keys.ACTIVE_ROOMS, {room: now_ms()}))
+        return version
+
+    async def rooms(self) -> list[Snapshot]:
+        names: list[bytes] = await self._call(lambda: self._redis.zrange(keys.ACTIVE_ROOMS, 0, -1))
+        snapshots = []
+        for raw in names:
+            snapshot = await self.load(raw.decode())
+            if snapshot.active:
+                snapshots.append(snapshot)
+            else:
+                await self._call(partial(self._redis.zrem, keys.ACTIVE_ROOMS, raw))
+        return snapshots
+
+    async def heartbeat(self, node_id: str, now_ms: int) -> None:
+        await self._call(lambda: self._redis.zadd(keys.NODES, {node_id: now_ms}))
+
+    async def dead_nodes(self, older_than_ms: int) -> list[str]:
+        raw: list[bytes] = await self._call(
+            lambda: self._redis.zrangebyscore(keys.NODES, "-inf", f"({older_than_ms}")
+        )
+        return [r.decode() for r in raw]
+
+    async def forget_node(self, node_id: str) -> None:
+        await self._call(lambda: self._redis.zrem(keys.NODES, node_id))
+
+    async def schedule_expiry(self, room: str, pid: str, due_ms: int) -> None:
+        await self._call(lambda: self._redis.zadd(keys.EXPIRIES, {f"{room}\n{pid}": due_ms}))
+
+    async def due_expiries(self, now_ms: int, limit: int = 100) -> list[tuple[str, str]]:
+        raw: list[bytes] = await self._call(
+            lambda: self._redis.zrangebyscore(keys.EXPIRIES, "-inf", now_ms, start=0, num=limit)
+        )
+        pairs = []
+        for member in raw:
+            room, _, pid = member.decode().partition("\n")
+            pairs.append((room, pid))
+        return pairs
+
+    async def clear_expiry(self, room: str, pid: str) -> None:
+        await self._call(lambda: self._redis.zrem(keys.EXPIRIES, f"{room}\n{pid}"))
+
+    async def revoke(self, jti: str, until_ms: int) -> None:
+        await self._call(lambda: self._redis.set(keys.revoked(jti), b"1", pxat=until_ms))
+
+    async def is_revoked(self, jti: str) -> bool:
+        return bool(await self._call(lambda: self._redis.exists(keys.revoked(jti))))
+
+    async def ping(self) -> bool:
+        try:
+            return bool(await self._redis.ping())
+        except UNREACHABLE:
+            return False
+
+    async def close(self) -> None:
+        await self._redis.aclose()

@@ -1,0 +1,1 @@
+"""The waiting room and the session: pure domain, free of aiohttp and Redis."""

@@ -1,0 +1,136 @@
+"""Participants and room snapshots, and what can be derived from them (pure functions).
+
+A snapshot is the whole state of one room at one version. Presence stores hold snapshots and
+commit changes to them atomically; every node derives views from the latest version it has seen.
+Times are integer milliseconds since the epoch (they survive a trip through Lua's cjson intact).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from enum import StrEnum
+
+import msgspec
+
+from signaling.messages import DeviceCheck
+from telehealth.rooms.states import ACTIVE, Role, State
+
+
+class Participant(msgspec.Struct, frozen=True, kw_only=True):
+    id: str
+    role: Role
+    state: State
+    name: str
+    queued_at: int = 0  # arrival in the waiting room, for ordering; kept through a send-back
+    since: int = 0  # when the current state began
+    node: str = ""  # the node holding this participant's socket
+    conn: str = ""  # the current socket's id; a newer socket replaces an older one
+    connected: bool = False
+    dropped_at: int = 0  # when the socket dropped (0 while connected)
+    device: DeviceCheck | None = None
+
+    def with_(self, **changes: object) -> Participant:
+        return msgspec.structs.replace(self, **changes)
+
+    @property
+    def active(self) -> bool:
+        return self.state in ACTIVE
+
+
+class TherapistStatus(StrEnum):
+    ABSENT = "absent"  # not here yet (or gone)
+    READY = "ready"
+    IN_SESSION = "in_session"  # with other clients
+    RECONNECTING = "reconnecting"  # dropped, within the grace period
+
+
+class Snapshot(msgspec.Struct, frozen=True):
+    room: str
+    version: int
+    participants: dict[str, Participant]
+
+    def get(self, pid: str) -> Participant | None:
+        return self.participants.get(pid)
+
+    @property
+    def active(self) -> bool:
+        return any(p.active for p in self.participants.values())
+
+    def waiting(self) -> list[Participant]:
+        """Waiting clients in arrival order."""
+        return sorted(
+            (p for p in self.participants.values() if p.state is State.WAITING),
+            key=lambda p: (p.queued_at, p.id),
+        )
+
+    def admitted(self) -> list[Participant]:
+        return sorted(
+            (p for p in self.participants.values() if p.state is State.ADMITTED),
+            key=lambda p: (p.since, p.id),
+        )
+
+    def therapist(self) -> Participant | None:
+        for p in self.participants.values():
+            if p.role is Role.THERAPIST and p.state is State.PRESENT:
+                return p
+        return None
+
+    def in_session(self) -> list[Participant]:
+        """Everyone in the call: the therapist (when present) and the admitted clients."""
+        therapist = self.therapist()
+        admitted = self.admitted()
+        return ([therapist] if therapist and admitted else []) + admitted
+
+    def therapist_status(self, viewer: str) -> TherapistStatus:
+        therapist = self.therapist()
+        if therapist is None:
+            return TherapistStatus.ABSENT
+        if not therapist.connected:
+            return TherapistStatus.RECONNECTING
+        if any(p.id != viewer for p in self.admitted()) and self.participants[viewer].state is not (
+            State.ADMITTED
+        ):
+            return TherapistStatus.IN_SESSION
+        return TherapistStatus.READY
+
+    def position(self, pid: str) -> int | None:
+        for i, p in enumerate(self.waiting(), start=1):
+            if p.id == pid:
+                return i
+        return None
+
+    def nodes(self) -> set[str]:
+        return {p.node for p in self.participants.values() if p.node and p.active}
+
+
+def polite(me: Participant, peer: Participant) -> bool:
+    """Perfect-negotiation role of ``me`` towards ``peer``: the therapist is never polite;
+    between two clients the larger id is polite. Both sides compute the same answer."""
+    if me.role is Role.THERAPIST:
+        return False
+    if peer.role is Role.THERAPIST:
+        return True
+    return me.id > peer.id
+
+
+def empty(room: str) -> Snapshot:
+    return Snapshot(room=room, version=0, participants={})
+
+
+def merge(snapshot: Snapshot, version: int, changed: Iterable[Participant]) -> Snapshot:
+    participants = dict(snapshot.participants)
+    for p in changed:
+        participants[p.id] = p
+    return Snapshot(room=snapshot.room, version=version, participants=participants)
+
+
+_participant_encoder = msgspec.json.Encoder()
+_participant_decoder = msgspec.json.Decoder(Participant)
+
+
+def encode_participant(p: Participant) -> bytes:
+    return _participant_encoder.encode(p)
+
+
+def decode_participant(raw: bytes | str) -> Participant:
+    return _participant_decoder.decode(raw)

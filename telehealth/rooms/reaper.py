@@ -1,0 +1,74 @@
+"""The node's heartbeat and the reaper that every node runs.
+
+Each node heartbeats into presence. Any node that sees another stop heartbeating for
+``node_timeout`` marks that node's participants as dropped, which starts their grace period;
+participants whose grace ran out lapse. Both steps re-check the room itself, so several reapers
+running at once agree.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from telehealth.presence.base import PresenceStore, PresenceUnavailable
+from telehealth.rooms.service import RoomService, now_ms
+
+log = logging.getLogger("telehealth.reaper")
+
+
+class Reaper:
+    def __init__(
+        self, service: RoomService, presence: PresenceStore, *, interval: float, node_timeout: float
+    ) -> None:
+        self.service = service
+        self.presence = presence
+        self.node_id = service.rules.node_id
+        self.interval = interval
+        self.node_timeout_ms = int(node_timeout * 1000)
+        self._outage = False
+
+    async def claim_own_leftovers(self) -> None:
+        """At start: participants recorded on this node id are from a previous run; they dropped."""
+        await self._reap_nodes([self.node_id])
+
+    async def run(self) -> None:
+        while True:
+            try:
+                await self.tick()
+                if self._outage:
+                    log.info("reaper: presence reachable again")
+                    self._outage = False
+            except asyncio.CancelledError:
+                raise
+            except PresenceUnavailable as exc:
+                if not self._outage:
+                    log.warning("reaper: presence unavailable (%s)", exc)
+                self._outage = True
+            except Exception:
+                log.exception("reaper tick failed")
+            await asyncio.sleep(self.interval)
+
+    async def tick(self) -> None:
+        now = now_ms()
+        await self.presence.heartbeat(self.node_id, now)
+        dead = [
+            n
+            for n in await self.presence.dead_nodes(now - self.node_timeout_ms)
+            if n != self.node_id
+        ]
+        if dead:
+            log.info("reaper: nodes %s stopped heartbeating", ",".join(dead))
+            await self._reap_nodes(dead)
+            for node in dead:
+                await self.presence.forget_node(node)
+        for room, pid in await self.presence.due_expiries(now):
+            if await self.service.expire(room, pid):
+                log.info("participant %s in room %s lapsed after the grace period", pid, room)
+            await self.presence.clear_expiry(room, pid)
+
+    async def _reap_nodes(self, nodes: list[str]) -> None:
+        for snapshot in await self.presence.rooms():
+            for node in nodes:
+                if any(p.node == node and p.connected for p in snapshot.participants.values()):
+                    await self.service.node_lost(snapshot.room, node)

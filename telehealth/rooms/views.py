@@ -1,0 +1,82 @@
+"""What each participant is shown, derived from a snapshot.
+
+A waiting client learns only their own state, the therapist's status and (when the deployment
+allows) their position; never who else is waiting or in session.
+"""
+
+from __future__ import annotations
+
+from signaling.messages import (
+    ClientState,
+    Outbound,
+    Peer,
+    RoomView,
+    SessionEntry,
+    SessionView,
+    WaitingEntry,
+)
+from telehealth.rooms.model import Participant, Snapshot, polite
+from telehealth.rooms.states import Role, State
+
+
+def _seconds(ms: int) -> float:
+    return ms / 1000.0
+
+
+def room_view(snapshot: Snapshot) -> RoomView:
+    return RoomView(
+        waiting=[
+            WaitingEntry(
+                participant_id=p.id,
+                name=p.name,
+                since=_seconds(p.queued_at),
+                connected=p.connected,
+                device=p.device,
+            )
+            for p in snapshot.waiting()
+        ],
+        session=[
+            SessionEntry(
+                participant_id=p.id,
+                role=p.role.value,
+                name=p.name,
+                since=_seconds(p.since),
+                connected=p.connected,
+            )
+            for p in snapshot.admitted()
+        ],
+        version=snapshot.version,
+    )
+
+
+def session_view(snapshot: Snapshot, me: Participant) -> SessionView:
+    return SessionView(
+        peers=[
+            Peer(
+                participant_id=p.id,
+                role=p.role.value,
+                name=p.name,
+                polite=polite(me, p),
+                connected=p.connected,
+            )
+            for p in snapshot.in_session()
+            if p.id != me.id
+        ]
+    )
+
+
+def views_for(snapshot: Snapshot, pid: str, *, show_position: bool) -> list[Outbound]:
+    """The messages that describe the room to participant ``pid``, in the order to send them."""
+    me = snapshot.get(pid)
+    if me is None:
+        return []
+    if me.role is Role.THERAPIST:
+        return [room_view(snapshot), session_view(snapshot, me)]
+    state = ClientState(
+        state=me.state.value,
+        therapist=snapshot.therapist_status(pid).value,
+        position=snapshot.position(pid) if show_position and me.state is State.WAITING else None,
+    )
+    if me.state is State.ADMITTED:
+        return [state, session_view(snapshot, me)]
+    return [state]

@@ -1,0 +1,1 @@
+"""Routing between nodes: envelopes addressed to nodes, over Redis pub/sub or in-process."""

@@ -1,0 +1,19 @@
+"""Single-node routing: there is no other node to send to."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from telehealth.routing.base import EnvelopeHandler, ReconnectHandler
+from telehealth.routing.envelope import Envelope
+
+
+class LocalRouter:
+    async def start(self, on_envelope: EnvelopeHandler, on_reconnect: ReconnectHandler) -> None:
+        return None
+
+    def send(self, nodes: Iterable[str], envelope: Envelope) -> None:
+        return None
+
+    async def close(self) -> None:
+        return None

@@ -1,0 +1,43 @@
+"""ICE servers handed to browsers, with time-limited TURN credentials (coturn ``use-auth-secret``).
+
+The TURN REST scheme: username = "<expiry epoch seconds>:<identity>", password =
+base64(HMAC-SHA1(static-auth-secret, username)). coturn recomputes it, so nothing is stored.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import time
+
+from signaling.messages import IceServer
+from telehealth.config import Settings
+
+
+def turn_credentials(secret: str, identity: str, expires: int) -> tuple[str, str]:
+    """The (username, credential) pair coturn accepts until ``expires`` (epoch seconds)."""
+    # coturn splits the username at ':' to find the expiry, so the identity must not add one.
+    if not identity or ":" in identity:
+        raise ValueError("a TURN identity must be non-empty and must not contain ':'")
+    username = f"{expires}:{identity}"
+    digest = hmac.new(secret.encode(), username.encode(), hashlib.sha1).digest()
+    return username, base64.b64encode(digest).decode("ascii")
+
+
+def ice_servers(settings: Settings, identity: str, now: float | None = None) -> list[IceServer]:
+    """STUN urls as one entry, TURN urls as another (with credentials when a secret is set)."""
+    if settings.loopback:
+        return []
+    servers: list[IceServer] = []
+    if settings.stun_urls:
+        servers.append(IceServer(urls=list(settings.stun_urls)))
+    # Without a secret there are no credentials, and browsers refuse a turn: URL without them
+    # (InvalidAccessError), so TURN urls are handed out only with a secret.
+    if settings.turn_urls and settings.turn_secret:
+        expires = int(time.time() if now is None else now) + settings.turn_ttl
+        username, credential = turn_credentials(settings.turn_secret, identity, expires)
+        servers.append(
+            IceServer(urls=list(settings.turn_urls), username=username, credential=credential)
+        )
+    return servers

@@ -1,0 +1,76 @@
+"""Admin monitoring: summaries of every active room across all nodes, as REST and a live feed."""
+
+from __future__ import annotations
+
+import time
+
+from aiohttp import WSMsgType, web
+
+from signaling import messages as m
+from telehealth.errors import Code, RapportError
+from telehealth.rooms.model import Participant, Snapshot
+from telehealth.rooms.states import State
+from telehealth.web import keys
+from telehealth.web.connection import Connection
+
+FEED_INTERVAL_S = 2.0
+
+
+def _member(p: Participant) -> m.Member:
+    return m.Member(
+        participant_id=p.id,
+        role=p.role.value,
+        state=p.state.value,
+        since=(p.queued_at if p.state is State.WAITING else p.since) / 1000,
+        node=p.node,
+        connected=p.connected,
+    )
+
+
+def summarize(snapshot: Snapshot, now: float) -> m.RoomSummary:
+    waiting = snapshot.waiting()
+    therapist = snapshot.therapist()
+    active = [p for p in snapshot.participants.values() if p.active]
+    return m.RoomSummary(
+        room=snapshot.room,
+        therapist_present=therapist is not None,
+        therapist_connected=bool(therapist and therapist.connected),
+        waiting=len(waiting),
+        longest_wait_s=round(max((now - p.queued_at / 1000 for p in waiting), default=0.0), 1),
+        in_session=[_member(p) for p in snapshot.in_session()],
+        participants=[_member(p) for p in sorted(active, key=lambda p: p.id)],
+        nodes=sorted(snapshot.nodes()),
+    )
+
+
+async def room_summaries(app: web.Application) -> list[m.RoomSummary]:
+    now = time.time()
+    snapshots = await app[keys.PRESENCE].rooms()
+    return sorted(
+        (summarize(s, now) for s in snapshots),
+        key=lambda r: (-r.longest_wait_s, r.room),
+    )
+
+
+async def admin_feed(app: web.Application, conn: Connection) -> None:
+    """Push the rooms table every couple of seconds while reading (pings, and the close)."""
+    ws = conn.ws
+    while not ws.closed and conn.closing is None:
+        rooms = await room_summaries(app)
+        conn.send(m.encode(m.AdminRooms(rooms=rooms, at=round(time.time(), 3))))
+        try:
+            msg = await ws.receive(timeout=FEED_INTERVAL_S)
+        except TimeoutError:
+            continue
+        if msg.type in (WSMsgType.CLOSE, WSMsgType.CLOSING, WSMsgType.CLOSED, WSMsgType.ERROR):
+            return
+        try:
+            message = m.decode(msg.data) if msg.type is WSMsgType.TEXT else None
+            if isinstance(message, m.Ping):
+                conn.send(m.encode(m.Pong(id=message.id)))
+            else:
+                raise RapportError(
+                    Code.FORBIDDEN, "The admin feed only answers pings; use the API."
+                )
+        except RapportError as err:
+            conn.send(m.encode(m.Error(code=err.code.value, message=err.message)))

@@ -1,0 +1,175 @@
+"""REST endpoints: health, page config, session links, and admin room monitoring."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import msgspec
+from aiohttp import web
+
+from telehealth.auth.principal import (
+    AdminPrincipal,
+    ClientPrincipal,
+    Kind,
+    Principal,
+    TherapistPrincipal,
+    ensure_admin_or_therapist_of,
+    ensure_room,
+)
+from telehealth.auth.tokens import session_link_url
+from telehealth.errors import Code, RapportError
+from telehealth.web import keys
+from telehealth.web.admin import room_summaries, summarize
+
+MAX_LINK_TTL_S = 30 * 24 * 3600
+MAX_BODY = 16 * 1024
+
+
+class SessionLinkRequest(msgspec.Struct, forbid_unknown_fields=True):
+    room: str
+    ttl: int = 3600
+    not_before: float | None = None
+
+
+class RevokeRequest(msgspec.Struct, forbid_unknown_fields=True):
+    token: str
+
+
+def _json(data: Any, status: int = 200) -> web.Response:
+    return web.Response(
+        body=msgspec.json.encode(data), status=status, content_type="application/json"
+    )
+
+
+async def _body(request: web.Request, kind: type[Any]) -> Any:
+    raw = await request.content.read(MAX_BODY + 1)
+    if len(raw) > MAX_BODY:
+        raise RapportError(Code.FRAME_TOO_LARGE, "The request body is too large.")
+    try:
+        return msgspec.json.decode(raw, type=kind)
+    except msgspec.ValidationError as exc:
+        code = Code.UNKNOWN_FIELD if "unknown field" in str(exc) else Code.INVALID_MESSAGE
+        raise RapportError(code, str(exc)) from None
+    except msgspec.DecodeError:
+        raise RapportError(Code.INVALID_JSON, "The request body is not valid JSON.") from None
+
+
+async def _principal(request: web.Request, *kinds: Kind) -> Principal:
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token:
+        raise RapportError(Code.TOKEN_INVALID, "Send Authorization: Bearer <token>.")
+    verifier = request.app[keys.VERIFIER]
+    last: RapportError | None = None
+    for kind in kinds:
+        try:
+            return await verifier.verify(token.strip(), kind)
+        except RapportError as err:
+            if err.code is not Code.WRONG_TOKEN_KIND:
+                raise
+            last = err
+    assert last is not None
+    raise last
+
+
+async def healthz(request: web.Request) -> web.Response:
+    return _json({"status": "ok", "node": request.app[keys.SETTINGS].node_id})
+
+
+async def readyz(request: web.Request) -> web.Response:
+    app = request.app
+    if app[keys.DRAINING][0]:
+        raise RapportError(Code.UNAVAILABLE, "This node is draining.", retry_after=1)
+    if not await app[keys.PRESENCE].ping():
+        raise RapportError(Code.UNAVAILABLE, "Presence store unreachable.", retry_after=2)
+    return _json({"status": "ready", "node": app[keys.SETTINGS].node_id})
+
+
+async def page_config(request: web.Request) -> web.Response:
+    settings = request.app[keys.SETTINGS]
+    return _json(
+        {
+            "consent_text": settings.consent_text,
+            "show_queue_position": settings.show_queue_position,
+            "grace": settings.grace,
+            "max_participants": settings.max_participants,
+        }
+    )
+
+
+async def create_session_link(request: web.Request) -> web.Response:
+    principal = await _principal(request, Kind.THERAPIST)
+    body: SessionLinkRequest = await _body(request, SessionLinkRequest)
+    ensure_room(principal, body.room)
+    if not 60 <= body.ttl <= MAX_LINK_TTL_S:
+        raise RapportError(Code.INVALID_MESSAGE, f"ttl must be 60 to {MAX_LINK_TTL_S} seconds.")
+    settings = request.app[keys.SETTINGS]
+    minter = request.app[keys.MINTER]
+    try:
+        token = minter.mint_client(body.room, ttl=body.ttl, not_before=body.not_before)
+    except ValueError as exc:
+        raise RapportError(Code.INVALID_MESSAGE, str(exc)) from None
+    client = await request.app[keys.VERIFIER].verify(token, Kind.CLIENT, check_time=False)
+    assert isinstance(client, ClientPrincipal)
+    return _json(
+        {
+            "url": session_link_url(settings, token),
+            "token": token,
+            "room": body.room,
+            "jti": client.jti,
+            "not_before": client.not_before,
+            "expires_at": client.expires_at,
+        },
+        status=201,
+    )
+
+
+async def revoke_session_link(request: web.Request) -> web.Response:
+    principal = await _principal(request, Kind.THERAPIST, Kind.ADMIN)
+    body: RevokeRequest = await _body(request, RevokeRequest)
+    client = await request.app[keys.VERIFIER].verify(body.token, Kind.CLIENT, check_time=False)
+    assert isinstance(client, ClientPrincipal)
+    if isinstance(principal, TherapistPrincipal):
+        ensure_room(principal, client.room)
+    await request.app[keys.PRESENCE].revoke(client.jti, int(client.expires_at * 1000) + 60_000)
+    return _json({"revoked": client.jti})
+
+
+async def list_rooms(request: web.Request) -> web.Response:
+    principal = await _principal(request, Kind.ADMIN)
+    assert isinstance(principal, AdminPrincipal)
+    return _json({"rooms": await room_summaries(request.app), "at": round(time.time(), 3)})
+
+
+async def get_room(request: web.Request) -> web.Response:
+    principal = await _principal(request, Kind.ADMIN, Kind.THERAPIST)
+    room = request.match_info["room"]
+    ensure_admin_or_therapist_of(principal, room)
+    snapshot = await request.app[keys.PRESENCE].load(room)
+    if not snapshot.active:
+        raise RapportError(Code.NOT_FOUND, "No active room by that id.")
+    return _json(summarize(snapshot, time.time()))
+
+
+async def end_room(request: web.Request) -> web.Response:
+    principal = await _principal(request, Kind.ADMIN, Kind.THERAPIST)
+    room = request.match_info["room"]
+    ensure_admin_or_therapist_of(principal, room)
+    before = await request.app[keys.PRESENCE].load(room)
+    if not before.active:
+        raise RapportError(Code.NOT_FOUND, "No active room by that id.")
+    await request.app[keys.SERVICE].end_room(room)
+    ended = sum(1 for p in before.participants.values() if p.active)
+    return _json({"room": room, "ended": ended})
+
+
+def add_routes(app: web.Application) -> None:
+    app.router.add_get("/healthz", healthz)
+    app.router.add_get("/readyz", readyz)
+    app.router.add_get("/api/config", page_config)
+    app.router.add_post("/api/session-links", create_session_link)
+    app.router.add_post("/api/session-links/revoke", revoke_session_link)
+    app.router.add_get("/api/rooms", list_rooms)
+    app.router.add_get("/api/rooms/{room}", get_room)
+    app.router.add_post("/api/rooms/{room}/end", end_room)

@@ -1,0 +1,58 @@
+"""The browser pages and their assets, served by the service itself (no CDN)."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+from aiohttp import web
+
+STATIC_DIR = Path(__file__).resolve().parents[2] / "static"
+
+PAGES = {
+    "/": "index.html",
+    "/join": "client.html",
+    "/therapist": "therapist.html",
+    "/admin": "admin.html",
+}
+
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
+    "media-src 'self' blob:; connect-src 'self' ws: wss:; frame-ancestors 'none'; "
+    "base-uri 'none'; form-action 'self'"
+)
+SECURITY_HEADERS = {
+    "Content-Security-Policy": CSP,
+    "Referrer-Policy": "no-referrer",
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Permissions-Policy": "camera=(self), microphone=(self), display-capture=(self)",
+    "Cross-Origin-Opener-Policy": "same-origin",
+}
+
+
+def _page(filename: str) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
+    async def handler(request: web.Request) -> web.StreamResponse:
+        path = STATIC_DIR / filename
+        if not path.is_file():
+            raise web.HTTPNotFound()
+        return web.FileResponse(path, headers={"Cache-Control": "no-store"})
+
+    return handler
+
+
+@web.middleware
+async def security_headers(
+    request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+) -> web.StreamResponse:
+    response = await handler(request)
+    if not response.prepared:
+        response.headers.update(SECURITY_HEADERS)
+    return response
+
+
+def add_routes(app: web.Application) -> None:
+    for route, filename in PAGES.items():
+        app.router.add_get(route, _page(filename))
+    if STATIC_DIR.is_dir():
+        app.router.add_static("/static/", STATIC_DIR, show_index=False, follow_symlinks=False)

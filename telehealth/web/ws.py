@@ -1,0 +1,258 @@
+"""The signaling WebSocket: one per participant (or admin feed).
+
+The socket authenticates with its first message (never the URL) within a deadline. Then one
+reader loop decodes each frame through the codec and dispatches it; everything the participant
+is sent goes through its Connection's bounded queue.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import unicodedata
+from urllib.parse import urlsplit
+
+from aiohttp import WSMsgType, web
+
+from signaling import messages as m
+from signaling.sdp import check_sdp
+from telehealth.auth.principal import (
+    AdminPrincipal,
+    ClientPrincipal,
+    Kind,
+    TherapistPrincipal,
+    ensure_room,
+)
+from telehealth.errors import Code, RapportError
+from telehealth.ids import client_participant_id, connection_id, therapist_participant_id
+from telehealth.presence.base import PresenceUnavailable
+from telehealth.rooms.states import Role
+from telehealth.turn import ice_servers
+from telehealth.web import keys
+from telehealth.web.admin import admin_feed
+from telehealth.web.connection import Connection
+
+log = logging.getLogger("telehealth.ws")
+
+HEARTBEAT_S = 20.0
+RETRY_AFTER_S = 2
+THERAPIST_ACTIONS = (m.Admit, m.Deny, m.Remove, m.SendBack, m.EndSession, m.Message)
+
+
+def origin_allowed(request: web.Request) -> bool:
+    """Browsers send Origin; only our own pages (and configured extras) may open sockets."""
+    origin = request.headers.get("Origin")
+    if origin is None:
+        return True  # not a browser: the probe, a practice's server
+    settings = request.app[keys.SETTINGS]
+    allowed = {f"{request.scheme}://{request.host}", _origin(settings.base_url)}
+    allowed.update(settings.allowed_origins)
+    return origin in allowed
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+def clean_name(raw: str | None) -> str:
+    """A display name: trimmed, printable, 1-64 characters."""
+    name = " ".join((raw or "").split())
+    if not 1 <= len(name) <= 64 or any(unicodedata.category(c).startswith("C") for c in name):
+        raise RapportError(Code.INVALID_NAME)
+    return name
+
+
+async def signaling(request: web.Request) -> web.StreamResponse:
+    app = request.app
+    settings = app[keys.SETTINGS]
+    if app[keys.DRAINING][0]:
+        raise RapportError(Code.UNAVAILABLE, "This server is restarting.", retry_after=1)
+    if not origin_allowed(request):
+        raise RapportError(Code.ORIGIN_NOT_ALLOWED)
+    ws = web.WebSocketResponse(
+        max_msg_size=settings.ws_max_msg, heartbeat=HEARTBEAT_S, compress=False
+    )
+    await ws.prepare(request)
+    conn = Connection(ws, connection_id(), settings.out_queue_max)
+    app[keys.SOCKETS].add(conn)
+    joined = False
+    try:
+        auth = await _first_message(ws, settings.auth_timeout)
+        if auth is None:
+            conn.close(Code.AUTH_REQUIRED)
+        else:
+            joined = await _authenticate(app, conn, auth)
+            if joined:
+                await _serve_participant(app, conn)
+    except RapportError as err:
+        conn.close(err.code if err.spec.close_code else Code.AUTH_REQUIRED)
+    except PresenceUnavailable:
+        conn.close(Code.UNAVAILABLE, reconnect=True)
+    except asyncio.CancelledError:
+        raise
+    except Exception:
+        log.exception("socket %s failed", conn.conn_id)
+        conn.close(Code.INTERNAL)
+    finally:
+        await _finish(app, conn, joined)
+    return ws
+
+
+async def _first_message(ws: web.WebSocketResponse, timeout: float) -> m.Auth | None:
+    try:
+        msg = await ws.receive(timeout=timeout)
+    except TimeoutError:
+        raise RapportError(Code.AUTH_TIMEOUT) from None
+    if msg.type is WSMsgType.ERROR and ws.close_code == 1009:
+        raise RapportError(Code.FRAME_TOO_LARGE)
+    if msg.type is not WSMsgType.TEXT:
+        return None
+    try:
+        first = m.decode(msg.data)
+    except RapportError:
+        return None
+    return first if isinstance(first, m.Auth) else None
+
+
+async def _authenticate(app: web.Application, conn: Connection, auth: m.Auth) -> bool:
+    """Verify the token, join the room and send the welcome. False for the admin feed."""
+    settings = app[keys.SETTINGS]
+    verifier = app[keys.VERIFIER]
+    service = app[keys.SERVICE]
+    if auth.role == "admin":
+        principal = await verifier.verify(auth.token, Kind.ADMIN)
+        assert isinstance(principal, AdminPrincipal)
+        log.info("admin feed %s opened", conn.conn_id)
+        await admin_feed(app, conn)
+        return False
+    if auth.room is None:
+        raise RapportError(Code.WRONG_ROOM, "Say which room to join.")
+    room = auth.room
+    if auth.role == "client":
+        client = await verifier.verify(auth.token, Kind.CLIENT)
+        assert isinstance(client, ClientPrincipal)
+        ensure_room(client, room)
+        if await app[keys.PRESENCE].is_revoked(client.jti):
+            raise RapportError(Code.TOKEN_REVOKED)
+        conn.role, conn.participant_id = Role.CLIENT, client_participant_id(room, client.jti)
+        name = clean_name(auth.name)
+    else:
+        therapist = await verifier.verify(auth.token, Kind.THERAPIST)
+        assert isinstance(therapist, TherapistPrincipal)
+        ensure_room(therapist, room)
+        conn.role = Role.THERAPIST
+        conn.participant_id = therapist_participant_id(room, therapist.subject)
+        name = clean_name(auth.name) if auth.name else "Your therapist"
+    conn.room = room
+    joined = await service.join(
+        room, conn.participant_id, conn.role, name, conn.conn_id, auth.device
+    )
+    conn.send(
+        m.encode(
+            m.Welcome(
+                participant_id=conn.participant_id,
+                role=conn.role.value,
+                room=room,
+                ice_servers=ice_servers(settings, conn.participant_id),
+                resumed=joined.resumed,
+                grace=settings.grace,
+                heartbeat=HEARTBEAT_S,
+            )
+        )
+    )
+    app[keys.HUB].attach(conn, joined.snapshot)
+    log.info(
+        "participant %s (%s) %s room %s on connection %s",
+        conn.participant_id,
+        conn.role.value,
+        "resumed in" if joined.resumed else "joined",
+        room,
+        conn.conn_id,
+    )
+    return True
+
+
+async def _serve_participant(app: web.Application, conn: Connection) -> None:
+    ws = conn.ws
+    async for msg in ws:
+        if conn.closing is not None:
+            break
+        if msg.type is not WSMsgType.TEXT:
+            if msg.type is WSMsgType.BINARY:
+                _error(conn, RapportError(Code.INVALID_JSON, "Send text frames."), None)
+            continue
+        ref: str | None = None
+        try:
+            message = m.decode(msg.data)
+            ref = type(message).__struct_config__.tag  # type: ignore[assignment]
+            await _dispatch(app, conn, message)
+        except RapportError as err:
+            if err.spec.close_code and err.code is not Code.FRAME_TOO_LARGE:
+                conn.close(err.code)
+                break
+            _error(conn, err, ref)
+        except PresenceUnavailable:
+            _error(conn, RapportError(Code.UNAVAILABLE, retry_after=RETRY_AFTER_S), ref)
+    if ws.close_code == 1009:
+        log.info("connection %s closed: frame too large", conn.conn_id)
+
+
+def _error(conn: Connection, err: RapportError, ref: str | None) -> None:
+    conn.send(
+        m.encode(
+            m.Error(code=err.code.value, message=err.message, ref=ref, retry_after=err.retry_after)
+        )
+    )
+
+
+async def _dispatch(app: web.Application, conn: Connection, message: m.Inbound) -> None:
+    service = app[keys.SERVICE]
+    settings = app[keys.SETTINGS]
+    room, me = conn.room, conn.participant_id
+    if isinstance(message, THERAPIST_ACTIONS) and conn.role is not Role.THERAPIST:
+        raise RapportError(Code.FORBIDDEN, "Only the room's therapist can do that.")
+    match message:
+        case m.Offer() | m.Answer():
+            check_sdp(
+                message.sdp, "offer" if isinstance(message, m.Offer) else "answer", settings.sdp_max
+            )
+            await service.relay(room, me, message)
+        case m.Candidate() | m.Hangup():
+            await service.relay(room, me, message)
+        case m.Admit(participant_ids=pids):
+            await service.admit(room, me, pids)
+        case m.Deny(participant_id=pid):
+            await service.deny(room, me, pid)
+        case m.Remove(participant_id=pid):
+            await service.remove(room, me, pid)
+        case m.SendBack(participant_id=pid):
+            await service.send_back(room, me, pid)
+        case m.EndSession():
+            await service.end_session(room, me)
+        case m.Message(text=text, to=to):
+            await service.message(room, me, text, to)
+        case m.Chat(text=text):
+            await service.chat(room, me, text)
+        case m.Media(audio=audio, video=video, screen=screen):
+            await service.media(room, me, audio, video, screen)
+        case m.Leave():
+            await service.leave(room, me, conn.conn_id)
+        case m.Ping(id=ping_id):
+            conn.send(m.encode(m.Pong(id=ping_id)))
+        case m.Auth():
+            raise RapportError(Code.INVALID_MESSAGE, "This socket is already authenticated.")
+
+
+async def _finish(app: web.Application, conn: Connection, joined: bool) -> None:
+    app[keys.HUB].detach(conn)
+    if joined and conn.closing not in (Code.REPLACED, Code.LEFT):
+        with contextlib.suppress(PresenceUnavailable):
+            await app[keys.SERVICE].dropped(conn.room, conn.participant_id, conn.conn_id)
+            log.info("participant %s dropped from connection %s", conn.participant_id, conn.conn_id)
+    if conn.closing is None and not conn.ws.closed:
+        conn.close(Code.GOING_AWAY)
+    await conn.aclose()
+    with contextlib.suppress(Exception):
+        await conn.ws.close()

@@ -1,0 +1,298 @@
+"""One contract for both presence stores, exercised through the room service.
+
+Each test runs twice: on the in-memory store and on a real redis-server started by the fixture.
+Two RoomService instances on one store stand for two nodes (or two therapist tabs) racing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from telehealth.errors import Code, RapportError
+from telehealth.presence.base import PresenceStore
+from telehealth.rooms.hub import Hub
+from telehealth.rooms.model import Participant
+from telehealth.rooms.service import RoomRules, RoomService
+from telehealth.rooms.states import Role, State
+from telehealth.routing.local import LocalRouter
+
+ROOM = "room-a"
+T = "t-therapist"
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.ms = 1_764_400_000_000
+
+    def __call__(self) -> int:
+        return self.ms
+
+
+def make_service(presence: PresenceStore, clock: Clock, node: str = "n-1") -> RoomService:
+    rules = RoomRules(node_id=node, grace_ms=60_000, waiting_grace_ms=300_000)
+    return RoomService(presence, LocalRouter(), Hub(show_position=False), rules, clock)
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def service(presence: PresenceStore, clock: Clock) -> RoomService:
+    return make_service(presence, clock)
+
+
+async def with_therapist(service: RoomService) -> None:
+    await service.join(ROOM, T, Role.THERAPIST, "Dr T", conn="ct")
+
+
+async def client(service: RoomService, pid: str, clock: Clock) -> Participant:
+    clock.ms += 1000
+    joined = await service.join(ROOM, pid, Role.CLIENT, f"name {pid}", conn=f"conn-{pid}")
+    return joined.participant
+
+
+async def state(presence: PresenceStore, pid: str) -> State:
+    p = (await presence.load(ROOM)).get(pid)
+    assert p is not None
+    return p.state
+
+
+async def test_clients_wait_in_arrival_order(
+    service: RoomService, presence: PresenceStore, clock: Clock
+) -> None:
+    for pid in ("c-3", "c-1", "c-2"):
+        await client(service, pid, clock)
+    snapshot = await presence.load(ROOM)
+    assert [p.id for p in snapshot.waiting()] == ["c-3", "c-1", "c-2"]
+    assert snapshot.position("c-2") == 3
+    assert snapshot.version == 3
+
+
+async def test_rejoin_resumes_in_place(
+    service: RoomService, presence: PresenceStore, clock: Clock
+) -> None:
+    first = await client(service, "c-1", clock)
+    await client(service, "c-2", clock)
+    await service.dropped(ROOM, "c-1", "conn-c-1")
+    assert not (await presence.load(ROOM)).participants["c-1"].connected
+    clock.ms += 30_000
+    again = await service.join(ROOM, "c-1", Role.CLIENT, "name c-1", conn="conn-new")
+    assert again.resumed
+    assert again.participant.queued_at == first.queued_at
+    assert again.participant.connected and again.participant.conn == "conn-new"
+    assert [p.id for p in (await presence.load(ROOM)).waiting()] == ["c-1", "c-2"]
+
+
+async def test_admit_and_the_double_admit_race(presence: PresenceStore, clock: Clock) -> None:
+    tab1, tab2 = make_service(presence, clock, "n-1"), make_service(presence, clock, "n-2")
+    await with_therapist(tab1)
+    await client(tab1, "c-1", clock)
+    results = await asyncio.gather(
+        tab1.admit(ROOM, T, ["c-1"]), tab2.admit(ROOM, T, ["c-1"]), return_exceptions=True
+    )
+    errors = [r for r in results if isinstance(r, Exception)]
+    assert len(errors) == 1
+    assert isinstance(errors[0], RapportError) and errors[0].code is Code.INVALID_TRANSITION
+    assert await state(presence, "c-1") is State.ADMITTED
+
+
+async def test_admit_racing_leave_ends_consistent(presence: PresenceStore, clock: Clock) -> None:
+    a, b = make_service(presence, clock, "n-1"), make_service(presence, clock, "n-2")
+    await with_therapist(a)
+    await client(a, "c-1", clock)
+    await asyncio.gather(
+        a.admit(ROOM, T, ["c-1"]), b.leave(ROOM, "c-1", "conn-c-1"), return_exceptions=True
+    )
+    # Whichever came first, the client has left and is not in the session.
+    assert await state(presence, "c-1") is State.LEFT
+    assert (await presence.load(ROOM)).admitted() == []
+
+
+async def test_session_capacity(
+    service: RoomService, presence: PresenceStore, clock: Clock
+) -> None:
+    await with_therapist(service)
+    for pid in ("c-1", "c-2", "c-3", "c-4"):
+        await client(service, pid, clock)
+    await service.admit(ROOM, T, ["c-1", "c-2"])
+    before = await presence.load(ROOM)
+    with pytest.raises(RapportError) as info:
+        await service.admit(ROOM, T, ["c-3", "c-4"])
+    assert info.value.code is Code.ROOM_FULL
+    after = await presence.load(ROOM)
+    assert after == before  # nothing changed
+    await service.admit(ROOM, T, ["c-3"])
+    assert len((await presence.load(ROOM)).in_session()) == 4
+
+
+async def test_only_the_therapist_acts(service: RoomService, clock: Clock) -> None:
+    await with_therapist(service)
+    await client(service, "c-1", clock)
+    await client(service, "c-2", clock)
+    for action in (
+        service.admit(ROOM, "c-1", ["c-2"]),
+        service.deny(ROOM, "c-1", "c-2"),
+        service.end_session(ROOM, "c-2"),
+        service.message(ROOM, "c-1", "hi", None),
+    ):
+        with pytest.raises(RapportError) as info:
+            await action
+        assert info.value.code is Code.FORBIDDEN
+
+
+async def test_unknown_participant(service: RoomService) -> None:
+    await with_therapist(service)
+    with pytest.raises(RapportError) as info:
+        await service.admit(ROOM, T, ["c-nobody"])
+    assert info.value.code is Code.UNKNOWN_PARTICIPANT
+
+
+async def test_deny_is_final_for_that_link(
+    service: RoomService, presence: PresenceStore, clock: Clock
+) -> None:
+    await with_therapist(service)
+    await client(service, "c-1", clock)
+    await service.deny(ROOM, T, "c-1")
+    assert await state(presence, "c-1") is State.DENIED
+    with pytest.raises(RapportError) as info:
+        await service.join(ROOM, "c-1", Role.CLIENT, "again", conn="x")
+    assert info.value.code is Code.DENIED
+
+
+async def test_send_back_returns_to_original_place(
+    service: RoomService, presence: PresenceStore, clock: Clock
+) -> None:
+    await with_therapist(service)
+    for pid in ("c-1", "c-2", "c-3"):
+        await client(service, pid, clock)
+    await service.admit(ROOM, T, ["c-1"])
+    await service.send_back(ROOM, T, "c-1")
+    assert [p.id for p in (await presence.load(ROOM)).waiting()] == ["c-1", "c-2", "c-3"]
+
+
+async def test_end_session_leaves_the_waiting_room_alone(
+    service: RoomService, presence: PresenceStore, clock: Clock
+) -> None:
+    await with_therapist(service)
+    await client(service, "c-1", clock)
+    await client(service, "c-2", clock)
+    await service.admit(ROOM, T, ["c-1"])
+    await service.end_session(ROOM, T)
+    assert await state(presence, "c-1") is State.ENDED
+    assert await state(presence, "c-2") is State.WAITING
+
+
+async def test_end_room_ends_everyone(
+    service: RoomService, presence: PresenceStore, clock: Clock
+) -> None:
+    await with_therapist(service)
+    await client(service, "c-1", clock)
+    await service.end_room(ROOM)
+    snapshot = await presence.load(ROOM)
+    assert not snapshot.active
+    assert all(p.state is State.ENDED for p in snapshot.participants.values())
+    assert ROOM not in [s.room for s in await presence.rooms()]
+
+
+async def test_grace_period_for_an_admitted_client(
+    service: RoomService, presence: PresenceStore, clock: Clock
+) -> None:
+    await with_therapist(service)
+    await client(service, "c-1", clock)
+    await service.admit(ROOM, T, ["c-1"])
+    await service.dropped(ROOM, "c-1", "conn-c-1")
+    assert await presence.due_expiries(clock.ms) == []
+    clock.ms += 59_000
+    assert not await service.expire(ROOM, "c-1")
+    assert await state(presence, "c-1") is State.ADMITTED
+    clock.ms += 2_000
+    assert await presence.due_expiries(clock.ms) == [(ROOM, "c-1")]
+    assert await service.expire(ROOM, "c-1")
+    assert await state(presence, "c-1") is State.EXPIRED
+
+
+async def test_a_waiting_client_keeps_their_place_longer(
+    service: RoomService, presence: PresenceStore, clock: Clock
+) -> None:
+    await client(service, "c-1", clock)
+    await service.dropped(ROOM, "c-1", "conn-c-1")
+    clock.ms += 120_000
+    assert not await service.expire(ROOM, "c-1")
+    assert await state(presence, "c-1") is State.WAITING
+
+
+async def test_therapist_drop_keeps_the_session(
+    service: RoomService, presence: PresenceStore, clock: Clock
+) -> None:
+    await with_therapist(service)
+    await client(service, "c-1", clock)
+    await service.admit(ROOM, T, ["c-1"])
+    await service.dropped(ROOM, T, "ct")
+    snapshot = await presence.load(ROOM)
+    assert snapshot.therapist_status("c-1").value == "reconnecting"
+    assert snapshot.get("c-1").state is State.ADMITTED  # type: ignore[union-attr]
+    clock.ms += 61_000
+    assert await service.expire(ROOM, T)
+    snapshot = await presence.load(ROOM)
+    # After the grace period the client goes back to the waiting room, not out of the door.
+    assert snapshot.get("c-1").state is State.WAITING  # type: ignore[union-attr]
+    assert snapshot.therapist_status("c-1").value == "absent"
+
+
+async def test_stale_socket_cannot_drop_a_resumed_participant(
+    service: RoomService, presence: PresenceStore, clock: Clock
+) -> None:
+    await client(service, "c-1", clock)
+    await service.join(ROOM, "c-1", Role.CLIENT, "n", conn="conn-2")
+    await service.dropped(ROOM, "c-1", "conn-c-1")  # the old socket closing late
+    assert (await presence.load(ROOM)).participants["c-1"].connected
+
+
+async def test_node_lost_marks_its_participants_dropped(
+    presence: PresenceStore, clock: Clock
+) -> None:
+    a, b = make_service(presence, clock, "n-a"), make_service(presence, clock, "n-b")
+    await client(a, "c-1", clock)
+    await client(b, "c-2", clock)
+    await b.node_lost(ROOM, "n-a")
+    snapshot = await presence.load(ROOM)
+    assert not snapshot.participants["c-1"].connected
+    assert snapshot.participants["c-2"].connected
+    assert await presence.due_expiries(clock.ms + 300_000) == [(ROOM, "c-1")]
+
+
+async def test_commit_is_compare_and_set(presence: PresenceStore) -> None:
+    p = Participant(id="c-9", role=Role.CLIENT, state=State.WAITING, name="x")
+    assert await presence.commit(ROOM, 0, {"c-9": p}) == 1
+    assert await presence.commit(ROOM, 0, {"c-9": p}) is None
+    assert (await presence.load(ROOM)).version == 1
+
+
+async def test_nodes_heartbeat_and_expire(presence: PresenceStore) -> None:
+    await presence.heartbeat("n-1", 1000)
+    await presence.heartbeat("n-2", 5000)
+    assert await presence.dead_nodes(4000) == ["n-1"]
+    await presence.forget_node("n-1")
+    assert await presence.dead_nodes(10_000) == ["n-2"]
+
+
+async def test_revocation(presence: PresenceStore) -> None:
+    import time
+
+    assert not await presence.is_revoked("jti-1")
+    await presence.revoke("jti-1", int(time.time() * 1000) + 60_000)
+    assert await presence.is_revoked("jti-1")
+    assert not await presence.is_revoked("jti-2")
+
+
+async def test_rooms_lists_active_rooms(
+    service: RoomService, presence: PresenceStore, clock: Clock
+) -> None:
+    await client(service, "c-1", clock)
+    rooms = await presence.rooms()
+    assert [s.room for s in rooms] == [ROOM]
+    assert rooms[0].participants["c-1"].name == "name c-1"
