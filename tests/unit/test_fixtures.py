@@ -4,20 +4,25 @@ from __future__ import annotations
 
 import socket
 import time
+from typing import TYPE_CHECKING
 
 import aioice.ice
 import pytest
 import redis.asyncio as aioredis
-from conftest import RedisFactory, RedisServer, free_port
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
 
+if TYPE_CHECKING:
+    # Types only: at run time "conftest" may name another directory's conftest.py.
+    from conftest import RedisFactory, RedisServer
 
-def test_free_port_is_bindable() -> None:
-    port = free_port()
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", port))
+
+def test_factory_server_holds_its_port(redis_server_factory: RedisFactory) -> None:
+    # free_port() is exercised through the fixture: the server bound the port it was given.
+    server = redis_server_factory()
+    with socket.socket() as sock, pytest.raises(OSError):
+        sock.bind(("127.0.0.1", server.port))
 
 
 def test_loopback_ice_patch() -> None:

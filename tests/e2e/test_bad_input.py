@@ -1,0 +1,249 @@
+"""Bad input gets a clear error and changes nothing: over WebSockets and over HTTP."""
+
+from __future__ import annotations
+
+import base64
+import json
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+
+import aiohttp
+import jwt
+import pytest
+from aiohttp.test_utils import TestServer
+
+from telehealth.app import create_app
+from telehealth.auth.tokens import TokenMinter
+from tests.e2e.conftest import SECRET, Ws, join, open_ws, settings_for
+
+ROOM = "room-a"
+
+
+@pytest.fixture
+async def node() -> AsyncIterator[tuple[str, TokenMinter, TestServer]]:
+    settings = settings_for(auth_timeout=0.5)
+    server = TestServer(create_app(settings), host="127.0.0.1")
+    await server.start_server()
+    yield str(server.make_url("/")), TokenMinter(settings), server
+    await server.close()
+
+
+async def auth_closes(http: aiohttp.ClientSession, url: str, **auth: Any) -> tuple[int | None, Ws]:
+    ws = await open_ws(http, url)
+    await ws.send(type="auth", **auth)
+    return await ws.closed(), ws
+
+
+def forged(claims: dict[str, Any], alg: str = "none") -> str:
+    def b64(obj: dict[str, Any]) -> str:
+        return base64.urlsafe_b64encode(json.dumps(obj).encode()).rstrip(b"=").decode()
+
+    return f"{b64({'alg': alg, 'typ': 'JWT'})}.{b64(claims)}."
+
+
+def client_claims(room: str = ROOM, **over: Any) -> dict[str, Any]:
+    now = int(time.time())
+    claims = {
+        "iss": "rapport",
+        "aud": "rapport:session-link",
+        "typ": "session_link",
+        "sub": "s",
+        "jti": "j1",
+        "iat": now,
+        "nbf": now,
+        "exp": now + 600,
+        "room": room,
+    }
+    claims.update(over)
+    return claims
+
+
+async def test_token_rejections_close_with_named_codes(node, http) -> None:  # type: ignore[no-untyped-def]
+    url, minter, _ = node
+    therapist = minter.mint_therapist("t", [ROOM], 600)
+    cases = [
+        ("room A link on room B", minter.mint_client("other-room", ttl=600), "client", 4008),
+        ("therapist token as a session link", therapist, "client", 4007),
+        ("session link as a therapist token", minter.mint_client(ROOM, ttl=600), "therapist", 4007),
+        (
+            "expired",
+            jwt.encode(
+                client_claims(
+                    exp=int(time.time()) - 3600,
+                    iat=int(time.time()) - 7200,
+                    nbf=int(time.time()) - 7200,
+                ),
+                SECRET,
+            ),
+            "client",
+            4004,
+        ),
+        (
+            "not yet valid",
+            minter.mint_client(ROOM, ttl=600, not_before=time.time() + 3600),
+            "client",
+            4005,
+        ),
+        ("wrong audience", jwt.encode(client_claims(aud="someone-else"), SECRET), "client", 4003),
+        ("alg none", forged(client_claims()), "client", 4003),
+        ("badly signed", jwt.encode(client_claims(), "another-secret-" + "y" * 40), "client", 4003),
+        ("garbage", "not.a.token", "client", 4003),
+    ]
+    for label, token, role, code in cases:
+        closed, ws = await auth_closes(http, url, role=role, token=token, room=ROOM, name="A")
+        assert closed == code, label
+        assert ws.seen and ws.seen[-1]["type"] == "bye", label
+        assert token not in json.dumps(ws.seen), label
+
+
+async def test_first_message_must_be_auth(node, http) -> None:  # type: ignore[no-untyped-def]
+    url, _, _ = node
+    for first in ('{"type": "ping"}', "not json", '{"type": "admit", "participant_ids": ["x"]}'):
+        ws = await open_ws(http, url)
+        await ws.ws.send_str(first)
+        assert await ws.closed() == 4001
+    silent = await open_ws(http, url)
+    assert await silent.closed(timeout=5) == 4002  # auth deadline 0.5 s in this fixture
+
+
+async def test_client_needs_a_display_name(node, http) -> None:  # type: ignore[no-untyped-def]
+    url, minter, _ = node
+    for name in ("", "   ", "x" * 65, "bad\u0000name"):
+        closed, _ = await auth_closes(
+            http, url, role="client", room=ROOM, name=name, token=minter.mint_client(ROOM, ttl=600)
+        )
+        assert closed == 4018
+
+
+async def test_malformed_messages_get_errors_and_change_nothing(node, http) -> None:  # type: ignore[no-untyped-def]
+    url, minter, _ = node
+    therapist, _ = await join(http, url, "therapist", minter.mint_therapist("t", [ROOM], 600), ROOM)
+    client, welcome = await join(
+        http, url, "client", minter.mint_client(ROOM, ttl=600), ROOM, "Alex"
+    )
+    room = await therapist.until("room", lambda r: bool(r["waiting"]))
+    frames = {
+        "{not json": "invalid_json",
+        '{"type": "dance"}': "unknown_type",
+        '{"no_type": 1}': "unknown_type",
+        '{"type": "leave", "extra": 1}': "unknown_field",
+        '{"type": "admit", "participant_ids": []}': "invalid_message",
+        '{"type": "offer", "to": "x", "sdp": "hello world"}': "invalid_sdp",
+        '{"type": "offer", "to": "x", "sdp": "' + "a" * 40_000 + '"}': "sdp_too_large",
+        "[" * 5000: "invalid_message",  # refused at the first bracket, no recursion
+        '{"a":' * 3000 + "1" + "}" * 3000: "invalid_json",  # nested too deep
+    }
+    for frame, code in frames.items():
+        await client.ws.send_str(frame)
+        assert (await client.expect("error"))["code"] == code, frame[:40]
+    await client.send(type="admit", participant_ids=[welcome["participant_id"]])
+    error = await client.expect("error")
+    assert (error["code"], error["ref"]) == ("forbidden", "admit")
+    await client.ws.send_bytes(b"\x00\x01")
+    assert (await client.expect("error"))["code"] == "invalid_json"
+    # Nothing changed: the therapist still sees one waiting client, and the client still waits.
+    await therapist.send(type="ping", id=2)
+    await therapist.expect("pong", id=2)
+    assert [w["participant_id"] for w in room["waiting"]] == [welcome["participant_id"]]
+    assert [m for m in therapist.seen if m["type"] == "room"][-1] == room
+    await client.send(type="ping", id=3)
+    await client.expect("pong", id=3)
+
+
+async def test_oversized_frame_closes_with_1009(node, http) -> None:  # type: ignore[no-untyped-def]
+    url, minter, _ = node
+    client, _ = await join(http, url, "client", minter.mint_client(ROOM, ttl=600), ROOM, "A")
+    await client.ws.send_str('{"type": "chat", "text": "' + "x" * 70_000 + '"}')
+    assert await client.closed() == 1009
+
+
+async def test_therapist_actions_on_unknown_participants(node, http) -> None:  # type: ignore[no-untyped-def]
+    url, minter, _ = node
+    therapist, _ = await join(http, url, "therapist", minter.mint_therapist("t", [ROOM], 600), ROOM)
+    for action in (
+        {"type": "admit", "participant_ids": ["c-nobody"]},
+        {"type": "deny", "participant_id": "c-nobody"},
+        {"type": "send_back", "participant_id": "c-nobody"},
+    ):
+        await therapist.send(**action)
+        assert (await therapist.expect("error"))["code"] == "unknown_participant"
+
+
+async def test_http_errors_are_json(node, http) -> None:  # type: ignore[no-untyped-def]
+    url, minter, _ = node
+    therapist = minter.mint_therapist("t", [ROOM], 600)
+    admin = minter.mint_admin("a", 600)
+
+    async def call(
+        method: str, path: str, token: str | None = None, body: Any = None, raw: bytes | None = None
+    ) -> tuple[int, dict[str, Any]]:
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        data = raw if raw is not None else (json.dumps(body).encode() if body is not None else None)
+        async with http.request(method, url + path, headers=headers, data=data) as resp:
+            return resp.status, await resp.json()
+
+    checks = [
+        (await call("GET", "api/rooms"), 401, "token_invalid"),
+        (await call("GET", "api/rooms", therapist), 403, "wrong_token_kind"),
+        (await call("POST", "api/session-links", admin, {"room": ROOM}), 403, "wrong_token_kind"),
+        (
+            await call("POST", "api/session-links", therapist, {"room": "not-mine"}),
+            403,
+            "wrong_room",
+        ),
+        (await call("POST", "api/session-links", therapist, raw=b"{bad"), 400, "invalid_json"),
+        (
+            await call("POST", "api/session-links", therapist, {"room": ROOM, "x": 1}),
+            400,
+            "unknown_field",
+        ),
+        (
+            await call("POST", "api/session-links", therapist, {"room": ROOM, "ttl": 1}),
+            400,
+            "invalid_message",
+        ),
+        (await call("POST", f"api/rooms/{ROOM}/end", admin), 404, "not_found"),
+        (await call("GET", "api/nothing-here"), 404, "not_found"),
+    ]
+    for (status, body), want_status, want_code in checks:
+        assert (status, body["error"]["code"]) == (want_status, want_code), body
+        assert body["error"]["message"]
+
+
+async def test_session_link_api_and_revocation(node, http) -> None:  # type: ignore[no-untyped-def]
+    url, minter, _ = node
+    therapist = minter.mint_therapist("t", [ROOM], 600)
+    headers = {"Authorization": f"Bearer {therapist}"}
+    async with http.post(
+        url + "api/session-links", headers=headers, json={"room": ROOM, "ttl": 900}
+    ) as resp:
+        assert resp.status == 201
+        link = await resp.json()
+    assert link["url"].endswith("/join#" + link["token"])
+    assert 890 <= link["expires_at"] - time.time() <= 900
+    ws, welcome = await join(http, url, "client", link["token"], ROOM, "Alex")
+    assert welcome["role"] == "client"
+    async with http.post(
+        url + "api/session-links/revoke", headers=headers, json={"token": link["token"]}
+    ) as resp:
+        assert resp.status == 200
+    closed, _ = await auth_closes(
+        http, url, role="client", token=link["token"], room=ROOM, name="Alex"
+    )
+    assert closed == 4006
+
+
+async def test_health_and_readiness(node, http) -> None:  # type: ignore[no-untyped-def]
+    url, _, _ = node
+    async with http.get(url + "healthz") as resp:
+        assert resp.status == 200 and (await resp.json())["status"] == "ok"
+    async with http.get(url + "readyz") as resp:
+        assert resp.status == 200 and (await resp.json())["status"] == "ready"
+
+
+async def test_foreign_origin_is_refused(node, http) -> None:  # type: ignore[no-untyped-def]
+    url, _, _ = node
+    with pytest.raises(aiohttp.WSServerHandshakeError) as info:
+        await http.ws_connect(url + "ws", headers={"Origin": "https://evil.example"})
+    assert info.value.status == 403
