@@ -29,9 +29,9 @@ from aiortc.sdp import SessionDescription
 from telehealth.errors import Code, RapportError
 
 __all__ = [
+    "MAX_CODEC_WORK",
     "MAX_LINES",
     "MAX_LINE_LENGTH",
-    "MAX_CODEC_WORK",
     "MAX_MEDIA_SECTIONS",
     "MAX_SDP_BYTES",
     "check_sdp",

@@ -112,7 +112,7 @@ export class Call {
   }
 
   async _handle(peer, msg) {
-    if (peer.closed && msg.type !== "offer") return;
+    if (peer.closed) return;
     switch (msg.type) {
       case "offer":
       case "answer":

@@ -3,6 +3,8 @@
 
 import { t } from "./strings.js";
 
+const VIDEO = { width: { ideal: 1280 }, height: { ideal: 720 }, facingMode: "user" };
+
 /**
  * Open the camera and microphone. Resolves (never rejects) to
  * {stream, device: {camera, microphone}, message} where each device is "ok" | "denied" |
@@ -26,8 +28,6 @@ export async function openMedia() {
     return openOne();
   }
 }
-
-const VIDEO = { width: { ideal: 1280 }, height: { ideal: 720 }, facingMode: "user" };
 
 async function openOne() {
   for (const [kind, constraints, message] of [

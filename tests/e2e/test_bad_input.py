@@ -222,7 +222,7 @@ async def test_session_link_api_and_revocation(node, http) -> None:  # type: ign
         link = await resp.json()
     assert link["url"].endswith("/join#" + link["token"])
     assert 890 <= link["expires_at"] - time.time() <= 900
-    ws, welcome = await join(http, url, "client", link["token"], ROOM, "Alex")
+    _ws, welcome = await join(http, url, "client", link["token"], ROOM, "Alex")
     assert welcome["role"] == "client"
     async with http.post(
         url + "api/session-links/revoke", headers=headers, json={"token": link["token"]}

@@ -80,7 +80,7 @@ async def test_waiting_clients_learn_nothing_about_each_other(
         ROOM,
         "Alex Private",
     )
-    second, w2 = await join(
+    second, _w2 = await join(
         http,
         topology.client_url,
         "client",
@@ -130,7 +130,7 @@ async def test_waiting_client_drops_and_keeps_their_place(
     therapist, _ = await therapist_in(topology, http)
     tokens = [topology.minter.mint_client(ROOM, ttl=600) for _ in range(2)]
     first, w1 = await join(http, topology.client_url, "client", tokens[0], ROOM, "First")
-    second, _ = await join(http, topology.client_url, "client", tokens[1], ROOM, "Second")
+    _second, _ = await join(http, topology.client_url, "client", tokens[1], ROOM, "Second")
     await first.ws.close()
     room = await therapist.until("room", lambda r: not r["waiting"][0]["connected"])
     assert room["waiting"][0]["participant_id"] == w1["participant_id"]
@@ -176,7 +176,7 @@ async def test_therapist_drop_tells_the_client_they_are_reconnecting(
     await client.expect("state", state="admitted")
     await therapist.ws.close()
     await client.expect("state", state="admitted", therapist="reconnecting")
-    back, t_welcome = await therapist_in(topology, http)
+    _back, t_welcome = await therapist_in(topology, http)
     assert t_welcome["resumed"] is True
     await client.expect("state", state="admitted", therapist="ready")
 
