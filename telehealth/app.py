@@ -12,7 +12,7 @@ from aiohttp import web
 
 from telehealth.auth.keys import key_source_from_settings
 from telehealth.auth.tokens import TokenMinter, TokenVerifier
-from telehealth.config import Settings
+from telehealth.config import ConfigError, Settings
 from telehealth.errors import Code
 from telehealth.presence.factory import create_presence
 from telehealth.rooms.hub import Hub
@@ -23,6 +23,7 @@ from telehealth.routing.local import LocalRouter
 from telehealth.web import api, keys, pages, ws
 from telehealth.web.connection import Connection
 from telehealth.web.errors import error_middleware
+from telehealth.web.tasks import stop, wait_all
 
 log = logging.getLogger("telehealth.app")
 
@@ -63,9 +64,8 @@ async def _presence_ctx(app: web.Application) -> AsyncIterator[None]:
     task = asyncio.create_task(reaper.run(), name="reaper")
     log.info("node %s ready", settings.node_id)
     yield
-    task.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await task
+    await wait_all(app)
+    await stop(task)
     await router.close()
     await presence.close()
 
@@ -73,7 +73,11 @@ async def _presence_ctx(app: web.Application) -> AsyncIterator[None]:
 async def _auth_ctx(app: web.Application) -> AsyncIterator[None]:
     settings = app[keys.SETTINGS]
     app[keys.VERIFIER] = TokenVerifier(settings, key_source_from_settings(settings))
-    app[keys.MINTER] = TokenMinter(settings)
+    try:
+        app[keys.MINTER] = TokenMinter(settings)
+    except ConfigError:
+        app[keys.MINTER] = None
+        log.info("no signing key: this node verifies tokens but does not mint session links")
     yield
 
 
@@ -96,6 +100,7 @@ def create_app(settings: Settings) -> web.Application:
     app[keys.SETTINGS] = settings
     app[keys.SOCKETS] = weakref.WeakSet()
     app[keys.DRAINING] = [False]
+    app[keys.TASKS] = set()
     app.cleanup_ctx.append(_auth_ctx)
     app.cleanup_ctx.append(_presence_ctx)
     app.on_shutdown.append(_close_sockets)

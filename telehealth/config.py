@@ -25,7 +25,7 @@ ENV_VARS: dict[str, str] = {
     "TELEHEALTH_DEV": "1 for development mode: a generated secret is allowed",
     "TELEHEALTH_JWT_SECRET": "HS256 shared secret (32+ bytes outside dev mode)",
     "TELEHEALTH_JWT_PUBLIC_KEY_FILE": "PEM public key for RS256/ES256/EdDSA tokens",
-    "TELEHEALTH_JWT_PRIVATE_KEY_FILE": "PEM private key, only for minting with the CLI",
+    "TELEHEALTH_JWT_PRIVATE_KEY_FILE": "PEM private key for minting (CLI, session-link API)",
     "TELEHEALTH_JWKS_URL": "JWKS URL to fetch verification keys from",
     "TELEHEALTH_JWT_ALGORITHMS": "comma-separated pinned algorithms (default HS256)",
     "TELEHEALTH_JWT_ISSUER": "exact issuer (default rapport)",

@@ -57,6 +57,7 @@ class Code(StrEnum):
     GOING_AWAY = "going_away"
     # Service
     RATE_LIMITED = "rate_limited"
+    NOT_CONFIGURED = "not_configured"
     UNAVAILABLE = "unavailable"
     INTERNAL = "internal"
 
@@ -95,6 +96,7 @@ ERRORS: dict[Code, ErrorSpec] = {
     Code.TOO_SLOW: ErrorSpec(503, 4017, "The connection fell too far behind."),
     Code.GOING_AWAY: ErrorSpec(503, 1001, "The server is restarting; reconnect."),
     Code.RATE_LIMITED: ErrorSpec(429, None, "Too many requests; slow down."),
+    Code.NOT_CONFIGURED: ErrorSpec(501, None, "This deployment does not offer that."),
     Code.UNAVAILABLE: ErrorSpec(
         503, 4503, "The service is temporarily unavailable; retry shortly."
     ),

@@ -61,12 +61,12 @@ export class Signaling {
     this._pingId = 0;
     this._awaitingPong = false;
     this._onOnline = () => {
-      if (this.state === "reconnecting") this._retryNow();
+      if (this.state === "reconnecting" && !this._ws) this._retryNow();
     };
   }
 
   /** Listen to a message type ("welcome", "state", ...) or to a lifecycle event:
-   *  "open" (first message after auth), "message" (every message), "reconnecting" ({delay}),
+   *  "open" (first message after auth), "*" (every message), "reconnecting" ({delay}),
    *  "closed" ({code, reason, bye, gaveUp}). Returns an unsubscribe function. */
   on(type, fn) {
     if (!this._listeners.has(type)) this._listeners.set(type, new Set());
@@ -90,7 +90,12 @@ export class Signaling {
     window.addEventListener("online", this._onOnline); // a no-op when already listening
     this.bye = null;
     this.closeCode = null;
-    if (this.state !== "reconnecting") this.state = "connecting";
+    if (this.state !== "reconnecting") {
+      // A fresh start (first connect, or "try again" after giving up): a full minute of retries.
+      this.state = "connecting";
+      this._lostAt = null;
+      this._delay = FIRST_DELAY_MS;
+    }
     const ws = new WebSocket(this.url);
     this._ws = ws;
     let greeted = false;
@@ -118,7 +123,7 @@ export class Signaling {
         this._emit("open", { reconnected: wasReconnecting });
       }
       if (msg.type === "pong") this._awaitingPong = false;
-      this._emit("message", msg);
+      this._emit("*", msg);
       this._emit(msg.type, msg);
     });
     ws.addEventListener("close", (event) => {

@@ -63,7 +63,6 @@ export const STRINGS = {
     connectionBack: "Connected again.",
     quality: { good: "Good connection", fair: "Fair connection", poor: "Poor connection" },
     justNow: "just now",
-    sinceTime: (relative) => `waiting ${relative}`,
   },
 
   media: {
@@ -148,6 +147,7 @@ export const STRINGS = {
     waitingEmpty: "Nobody is waiting.",
     waitingCount: (n) => (n === 1 ? "1 person waiting" : `${n} people waiting`),
     titleWithCount: (n) => `(${n}) Console — Rapport`,
+    waitingSince: (relative) => `Arrived ${relative}`,
     connected: "connected",
     dropped: "reconnecting",
     admit: "Admit",
@@ -167,7 +167,7 @@ export const STRINGS = {
     sessionHeading: "Session",
     sessionEmpty: "No one is in the session. Admit someone from the waiting room.",
     sendBack: "Send back",
-    sendBackName: (name) => `Send ${name} back to the waiting room`,
+    sendBackName: (name) => `Send back ${name} to the waiting room`,
     remove: "Remove",
     removeName: (name) => `Remove ${name}`,
     removeConfirm: (name) => `Remove ${name} from the session?`,
@@ -185,12 +185,11 @@ export const STRINGS = {
     linkFailed: (message) => `Could not create a link: ${message}`,
     arrival: (name) => `${name} has arrived in the waiting room.`,
     clientJoined: (name) => `${name} joined the session.`,
-    roomEndedHeading: "This room was closed",
-    roomEndedText: "An administrator closed the room. Everyone in it was disconnected.",
   },
 
   admin: {
     title: "Monitor — Rapport",
+    tagline: "Monitor",
     heading: "Active rooms",
     caption: "Every active room on every node, updated every few seconds",
     empty: "No active rooms.",
@@ -258,6 +257,10 @@ export const STRINGS = {
     replaced: {
       heading: "Open in another tab",
       text: "This session was opened in another tab or device. You can continue here instead.",
+    },
+    roomEnded: {
+      heading: "This room was closed",
+      text: "The room was closed, and everyone in it was disconnected. You can open it again.",
     },
     gaveUp: {
       heading: "We could not reconnect",

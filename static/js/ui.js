@@ -31,7 +31,7 @@ export function el(tag, props = {}, ...children) {
     else if (key === "text") node.textContent = value;
     else if (key.startsWith("on") && typeof value === "function") {
       node.addEventListener(key.slice(2).toLowerCase(), value);
-    } else if (key in node && typeof value !== "string") node[key] = value;
+    } else if (key in node) node[key] = value;
     else node.setAttribute(key, value === true ? "" : value);
   }
   for (const child of children.flat()) {
@@ -47,7 +47,7 @@ export function el(tag, props = {}, ...children) {
  */
 export function showView(name, { focus = true } = {}) {
   let shown = null;
-  for (const view of document.querySelectorAll("[data-view]")) {
+  for (const view of document.querySelectorAll("main [data-view]")) {
     const match = view.dataset.view === name;
     view.hidden = !match;
     if (match) shown = view;
@@ -59,12 +59,13 @@ export function showView(name, { focus = true } = {}) {
       heading.focus({ preventScroll: false });
     }
   }
-  document.body.dataset.view = name;
+  document.body.dataset.screen = name;
   return shown;
 }
 
 const relative = new Intl.RelativeTimeFormat(undefined, { numeric: "auto" });
 const clock = new Intl.DateTimeFormat(undefined, { hour: "numeric", minute: "2-digit" });
+const clockSeconds = new Intl.DateTimeFormat(undefined, { hour: "numeric", minute: "2-digit", second: "2-digit" });
 const dateClock = new Intl.DateTimeFormat(undefined, {
   weekday: "short", day: "numeric", month: "short", hour: "numeric", minute: "2-digit",
 });
@@ -78,8 +79,9 @@ export function relativeTime(epochSeconds, now = Date.now() / 1000) {
 }
 
 /** "10:42" (or with the day when it is not today) for an epoch time in seconds. */
-export function clockTime(epochSeconds) {
+export function clockTime(epochSeconds, { seconds = false } = {}) {
   const date = new Date(epochSeconds * 1000);
+  if (seconds) return clockSeconds.format(date);
   const today = new Date().toDateString() === date.toDateString();
   return (today ? clock : dateClock).format(date);
 }
@@ -124,6 +126,17 @@ export function confirmDialog(message, confirmLabel = t("common.confirm"), { dan
     dialog.showModal();
     cancel.focus();
   });
+}
+
+let bannerTimer = null;
+
+/** The connection banner (#connection-banner): shown until hidden, or for `hideAfter` ms. */
+export function showBanner(text, hideAfter = 0) {
+  const banner = byId("connection-banner");
+  banner.textContent = text;
+  banner.hidden = !text;
+  clearTimeout(bannerTimer);
+  if (hideAfter) bannerTimer = setTimeout(() => { banner.hidden = true; }, hideAfter);
 }
 
 /** Fill a kind error page: <section data-view="error"> with #error-title and #error-text. */

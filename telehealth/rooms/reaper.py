@@ -27,6 +27,9 @@ class Reaper:
         self.interval = interval
         self.node_timeout_ms = int(node_timeout * 1000)
         self._outage = False
+        # Heartbeats of every node stop while presence is unreachable; right after an outage
+        # others may look dead only because they could not heartbeat either. Wait one timeout.
+        self._trust_after_ms = 0
 
     async def claim_own_leftovers(self) -> None:
         """At start: participants recorded on this node id are from a previous run; they dropped."""
@@ -39,6 +42,7 @@ class Reaper:
                 if self._outage:
                     log.info("reaper: presence reachable again")
                     self._outage = False
+                    self._trust_after_ms = now_ms() + self.node_timeout_ms
             except asyncio.CancelledError:
                 raise
             except PresenceUnavailable as exc:
@@ -52,11 +56,10 @@ class Reaper:
     async def tick(self) -> None:
         now = now_ms()
         await self.presence.heartbeat(self.node_id, now)
-        dead = [
-            n
-            for n in await self.presence.dead_nodes(now - self.node_timeout_ms)
-            if n != self.node_id
-        ]
+        dead: list[str] = []
+        if now >= self._trust_after_ms:
+            stale = await self.presence.dead_nodes(now - self.node_timeout_ms)
+            dead = [n for n in stale if n != self.node_id]
         if dead:
             log.info("reaper: nodes %s stopped heartbeating", ",".join(dead))
             await self._reap_nodes(dead)

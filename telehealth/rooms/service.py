@@ -138,7 +138,12 @@ class RoomService:
             now = self.clock()
             old = s.get(pid)
             state = old.state if old else State.NEW
-            if role is Role.CLIENT and state in (State.DENIED, State.REMOVED, State.ENDED):
+            if role is Role.CLIENT and state in (
+                State.DENIED,
+                State.REMOVED,
+                State.ENDED,
+                State.CLOSED,
+            ):
                 raise RapportError(TERMINAL_CODES[state])
             target = transition(role, Event.JOIN, state, participant_id=pid)
             resumed = old is not None and old.active

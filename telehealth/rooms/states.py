@@ -33,6 +33,7 @@ class State(StrEnum):
     LEFT = "left"
     ENDED = "ended"
     EXPIRED = "expired"  # away for longer than the grace period
+    CLOSED = "closed"  # the whole room was closed (by an admin or the therapist)
 
 
 class Event(StrEnum):
@@ -66,7 +67,7 @@ TRANSITIONS: dict[tuple[Role, Event], dict[State, State]] = {
     (C, Event.SEND_BACK): {S.ADMITTED: S.WAITING},
     (C, Event.LEAVE): {S.WAITING: S.LEFT, S.ADMITTED: S.LEFT},
     (C, Event.END_SESSION): {S.ADMITTED: S.ENDED},
-    (C, Event.END_ROOM): {S.WAITING: S.ENDED, S.ADMITTED: S.ENDED},
+    (C, Event.END_ROOM): {S.WAITING: S.CLOSED, S.ADMITTED: S.CLOSED},
     (C, Event.EXPIRE): {S.WAITING: S.EXPIRED, S.ADMITTED: S.EXPIRED},
     # The therapist can always come back to their room.
     (T, Event.JOIN): {
@@ -75,9 +76,10 @@ TRANSITIONS: dict[tuple[Role, Event], dict[State, State]] = {
         S.LEFT: S.PRESENT,
         S.EXPIRED: S.PRESENT,
         S.ENDED: S.PRESENT,
+        S.CLOSED: S.PRESENT,
     },
     (T, Event.LEAVE): {S.PRESENT: S.LEFT},
-    (T, Event.END_ROOM): {S.PRESENT: S.ENDED},
+    (T, Event.END_ROOM): {S.PRESENT: S.CLOSED},
     (T, Event.EXPIRE): {S.PRESENT: S.EXPIRED},
 }
 
@@ -91,6 +93,7 @@ TERMINAL_CODES: dict[State, Code] = {
     S.ENDED: Code.SESSION_ENDED,
     S.LEFT: Code.LEFT,
     S.EXPIRED: Code.EXPIRED,
+    S.CLOSED: Code.ROOM_ENDED,
 }
 
 

@@ -26,6 +26,7 @@ QUEUE_MAX = 10_000
 BATCH_MAX = 256
 BACKOFF_MIN_S = 0.1
 BACKOFF_MAX_S = 2.0
+STOP_TIMEOUT_S = 2.0
 
 
 class RedisRouter:
@@ -116,6 +117,7 @@ class RedisRouter:
     async def close(self) -> None:
         for task in self._tasks:
             task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        if self._tasks:
+            await asyncio.wait(self._tasks, timeout=STOP_TIMEOUT_S)
+        with contextlib.suppress(*UNREACHABLE):
+            await self._redis.aclose()

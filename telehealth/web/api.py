@@ -106,6 +106,8 @@ async def create_session_link(request: web.Request) -> web.Response:
         raise RapportError(Code.INVALID_MESSAGE, f"ttl must be 60 to {MAX_LINK_TTL_S} seconds.")
     settings = request.app[keys.SETTINGS]
     minter = request.app[keys.MINTER]
+    if minter is None:
+        raise RapportError(Code.NOT_CONFIGURED, "This deployment mints session links elsewhere.")
     try:
         token = minter.mint_client(body.room, ttl=body.ttl, not_before=body.not_before)
     except ValueError as exc:

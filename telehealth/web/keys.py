@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import weakref
 
 from aiohttp import web
@@ -20,6 +21,8 @@ ROUTER = web.AppKey("router", Router)
 HUB = web.AppKey("hub", Hub)
 SERVICE = web.AppKey("service", RoomService)
 VERIFIER = web.AppKey("verifier", TokenVerifier)
-MINTER = web.AppKey("minter", TokenMinter)
+# None where this node only verifies (public-key tokens minted by the practice's system).
+MINTER: web.AppKey[TokenMinter | None] = web.AppKey("minter")
 SOCKETS: web.AppKey[weakref.WeakSet[Connection]] = web.AppKey("sockets")
+TASKS: web.AppKey[set[asyncio.Task[None]]] = web.AppKey("tasks")  # background cleanups
 DRAINING: web.AppKey[list[bool]] = web.AppKey("draining")  # [True] once shutdown began

@@ -32,6 +32,8 @@ from telehealth.turn import ice_servers
 from telehealth.web import keys
 from telehealth.web.admin import admin_feed
 from telehealth.web.connection import Connection
+from telehealth.web.ratelimit import TokenBucket
+from telehealth.web.tasks import spawn
 
 log = logging.getLogger("telehealth.ws")
 
@@ -176,9 +178,17 @@ async def _authenticate(app: web.Application, conn: Connection, auth: m.Auth) ->
 
 async def _serve_participant(app: web.Application, conn: Connection) -> None:
     ws = conn.ws
+    bucket = TokenBucket()
+    limited = False
     async for msg in ws:
         if conn.closing is not None:
             break
+        if not bucket.allow():
+            if not limited:  # one error per flood, not one per frame
+                _error(conn, RapportError(Code.RATE_LIMITED, retry_after=1), None)
+            limited = True
+            continue
+        limited = False
         if msg.type is not WSMsgType.TEXT:
             if msg.type is WSMsgType.BINARY:
                 _error(conn, RapportError(Code.INVALID_JSON, "Send text frames."), None)
@@ -247,12 +257,24 @@ async def _dispatch(app: web.Application, conn: Connection, message: m.Inbound) 
 
 async def _finish(app: web.Application, conn: Connection, joined: bool) -> None:
     app[keys.HUB].detach(conn)
-    if joined and conn.closing not in (Code.REPLACED, Code.LEFT):
-        with contextlib.suppress(PresenceUnavailable):
-            await app[keys.SERVICE].dropped(conn.room, conn.participant_id, conn.conn_id)
-            log.info("participant %s dropped from connection %s", conn.participant_id, conn.conn_id)
-    if conn.closing is None and not conn.ws.closed:
-        conn.close(Code.GOING_AWAY)
-    await conn.aclose()
-    with contextlib.suppress(Exception):
-        await conn.ws.close()
+    try:
+        if joined and conn.closing not in (Code.REPLACED, Code.LEFT):
+            # aiohttp cancels the handler of a peer that has gone; the drop must still be
+            # recorded, so it runs as its own task.
+            await asyncio.shield(spawn(app, _dropped(app, conn)))
+    finally:
+        if conn.closing is None and not conn.ws.closed:
+            conn.close(Code.GOING_AWAY)
+        await conn.aclose()
+        with contextlib.suppress(Exception):
+            await conn.ws.close()
+
+
+async def _dropped(app: web.Application, conn: Connection) -> None:
+    try:
+        await app[keys.SERVICE].dropped(conn.room, conn.participant_id, conn.conn_id)
+        log.info("participant %s dropped from connection %s", conn.participant_id, conn.conn_id)
+    except PresenceUnavailable as exc:
+        log.warning(
+            "participant %s dropped while presence was unavailable (%s)", conn.participant_id, exc
+        )

@@ -194,7 +194,7 @@ async def test_end_room_ends_everyone(
     await service.end_room(ROOM)
     snapshot = await presence.load(ROOM)
     assert not snapshot.active
-    assert all(p.state is State.ENDED for p in snapshot.participants.values())
+    assert all(p.state is State.CLOSED for p in snapshot.participants.values())
     assert ROOM not in [s.room for s in await presence.rooms()]
 
 

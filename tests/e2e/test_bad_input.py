@@ -247,3 +247,14 @@ async def test_foreign_origin_is_refused(node, http) -> None:  # type: ignore[no
     with pytest.raises(aiohttp.WSServerHandshakeError) as info:
         await http.ws_connect(url + "ws", headers={"Origin": "https://evil.example"})
     assert info.value.status == 403
+
+
+async def test_a_flood_is_rate_limited(node, http) -> None:  # type: ignore[no-untyped-def]
+    url, minter, _ = node
+    client, _ = await join(http, url, "client", minter.mint_client(ROOM, ttl=600), ROOM, "A")
+    for i in range(400):
+        await client.send(type="ping", id=i)
+    error = await client.expect("error")
+    assert (error["code"], error["retry_after"]) == ("rate_limited", 1)
+    pongs = [m for m in client.seen if m["type"] == "pong"]
+    assert 150 <= len(pongs) < 400

@@ -43,7 +43,7 @@ def test_refusal_says_what_and_why() -> None:
 
 
 def test_terminal_client_states_cannot_rejoin_but_lapsed_ones_can() -> None:
-    for state in (State.DENIED, State.REMOVED, State.ENDED):
+    for state in (State.DENIED, State.REMOVED, State.ENDED, State.CLOSED):
         assert not can(Role.CLIENT, Event.JOIN, state)
     for state in (State.LEFT, State.EXPIRED):
         assert transition(Role.CLIENT, Event.JOIN, state) is State.WAITING

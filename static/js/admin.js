@@ -1,0 +1,152 @@
+// The admin monitor: a live table of every active room from the admin feed (every ~2 s), with
+// the longest waits highlighted and a confirmed "End room" action.
+
+import { Signaling } from "./signaling.js";
+import { t } from "./strings.js";
+import { decodePayload, forget, takeToken, tokenStatus } from "./token.js";
+import {
+  byId, clockTime, confirmDialog, duration, el, errorKeyForClose, localize, showBanner, showError, showView,
+} from "./ui.js";
+
+const KIND = "admin";
+const LONG_WAIT_S = 300; // waits from five minutes on stand out
+
+const dom = {
+  updated: byId("updated"),
+  status: byId("admin-status"),
+  rows: byId("rooms"),
+  empty: byId("rooms-empty"),
+};
+
+const state = { token: null, signaling: null, rows: new Map() }; // room -> row refs
+
+function start() {
+  localize();
+  document.title = t("admin.title");
+  const { token } = takeToken(KIND);
+  if (!token) return showError("noLink");
+  const claims = decodePayload(token);
+  const status = tokenStatus(claims);
+  if (status === "invalid") return showError("invalid");
+  if (status === "expired") return showError("expired");
+  if (claims.typ !== "admin") return showError("wrongKind");
+  state.token = token;
+
+  const signaling = new Signaling(() => ({ type: "auth", role: "admin", token }));
+  state.signaling = signaling;
+  signaling.on("rooms", (msg) => {
+    if (document.body.dataset.screen !== "monitor") showView("monitor");
+    render(msg.rooms, msg.at);
+  });
+  signaling.on("reconnecting", () => showBanner(t("common.connectionLost")));
+  signaling.on("open", ({ reconnected }) => {
+    if (reconnected) showBanner(t("common.connectionBack"), 3000);
+  });
+  signaling.on("closed", ({ code, gaveUp }) => {
+    if (gaveUp) {
+      return showError("gaveUp", { action: { label: t("common.retry"), run: () => signaling.connect() } });
+    }
+    forget(KIND);
+    return showError(errorKeyForClose(code));
+  });
+  signaling.connect();
+}
+
+function render(rooms, at) {
+  dom.updated.textContent = t("admin.updated", clockTime(at, { seconds: true }));
+  dom.empty.hidden = rooms.length > 0;
+  const longest = Math.max(0, ...rooms.map((r) => r.longest_wait_s));
+  const present = new Set(rooms.map((r) => r.room));
+  for (const [room, row] of state.rows) {
+    if (!present.has(room)) {
+      row.tr.remove();
+      state.rows.delete(room);
+    }
+  }
+  let previous = null;
+  for (const summary of rooms) {
+    let row = state.rows.get(summary.room);
+    if (!row) {
+      row = makeRow(summary.room);
+      state.rows.set(summary.room, row);
+    }
+    updateRow(row, summary, longest);
+    const expected = previous ? previous.nextSibling : dom.rows.firstChild;
+    if (expected !== row.tr) dom.rows.insertBefore(row.tr, expected); // keeps focus when in place
+    previous = row.tr;
+  }
+}
+
+function makeRow(room) {
+  const cells = {
+    room: el("th", { scope: "row" }, el("code", {}, room)),
+    therapist: el("td"),
+    waiting: el("td", { className: "num", dataset: { testid: `waiting-${room}` } }),
+    wait: el("td", { className: "num wait", dataset: { testid: `longest-${room}` } }),
+    session: el("td"),
+    nodes: el("td"),
+    actions: el("td"),
+  };
+  const end = el("button", {
+    type: "button",
+    className: "button button-danger button-small",
+    dataset: { testid: `end-room-${room}` },
+    "aria-label": t("admin.endRoomName", room),
+    onclick: () => endRoom(room),
+  }, t("admin.endRoom"));
+  cells.actions.append(end);
+  const tr = el("tr", { dataset: { testid: `room-${room}`, room } }, ...Object.values(cells));
+  return { tr, cells, end };
+}
+
+function updateRow(row, summary, longest) {
+  const { cells } = row;
+  const long = summary.waiting > 0 && summary.longest_wait_s >= LONG_WAIT_S;
+  row.tr.classList.toggle("long-wait", long);
+  row.tr.classList.toggle("longest", summary.waiting > 0 && summary.longest_wait_s === longest);
+
+  let therapist = ["admin.therapistAbsent", "tag tag-off"];
+  if (summary.therapist_present) {
+    therapist = summary.therapist_connected
+      ? ["admin.therapistConnected", "tag"]
+      : ["admin.therapistDropped", "tag tag-warn"];
+  }
+  cells.therapist.replaceChildren(el("span", { className: therapist[1] }, t(therapist[0])));
+  cells.waiting.textContent = String(summary.waiting);
+  cells.wait.replaceChildren(
+    summary.waiting > 0 ? duration(summary.longest_wait_s) : t("admin.noOne"),
+    long ? " " : "",
+    long ? el("span", { className: "tag tag-warn" }, t("admin.longWait")) : "",
+  );
+  cells.session.replaceChildren(
+    ...(summary.in_session.length
+      ? summary.in_session.map((m) =>
+        el("span", { className: m.connected ? "tag" : "tag tag-warn", title: m.node },
+          `${m.role} ${m.participant_id}`))
+      : [t("admin.noOne")]),
+  );
+  cells.nodes.replaceChildren(...summary.nodes.map((node) => el("span", { className: "tag tag-off" }, node)));
+}
+
+async function endRoom(room) {
+  if (!(await confirmDialog(t("admin.endConfirm", room), t("admin.endRoom")))) return;
+  try {
+    const response = await fetch(`/api/rooms/${encodeURIComponent(room)}/end`, {
+      method: "POST",
+      headers: { Authorization: `Bearer ${state.token}` },
+    });
+    const body = await response.json().catch(() => ({}));
+    if (!response.ok) throw new Error(body?.error?.message || `HTTP ${response.status}`);
+    dom.status.textContent = t("admin.ended", room, body.ended);
+  } catch (err) {
+    dom.status.textContent = t("admin.endFailed", room, err.message);
+  }
+}
+
+
+try {
+  start();
+} catch (err) {
+  console.error(err);
+  showError("generic");
+}
