@@ -14,6 +14,7 @@ from telehealth.auth.keys import key_source_from_settings
 from telehealth.auth.tokens import TokenMinter, TokenVerifier
 from telehealth.config import ConfigError, Settings
 from telehealth.errors import Code
+from telehealth.presence.base import PresenceUnavailable
 from telehealth.presence.factory import create_presence
 from telehealth.rooms.hub import Hub
 from telehealth.rooms.reaper import Reaper
@@ -36,7 +37,7 @@ def _router(settings: Settings) -> Router:
     from telehealth.routing.redis_pubsub import RedisRouter
 
     client = make_client(settings)
-    return RedisRouter(client, settings.node_id)  # type: ignore[arg-type]
+    return RedisRouter(client, settings.node_id)
 
 
 async def _presence_ctx(app: web.Application) -> AsyncIterator[None]:
@@ -55,7 +56,7 @@ async def _presence_ctx(app: web.Application) -> AsyncIterator[None]:
     app[keys.ROUTER] = router
     app[keys.HUB] = hub
     app[keys.SERVICE] = service
-    await router.start(service.on_envelope, service.resync)
+    await router.start(service.on_envelope, service.recover)
     reaper = Reaper(
         service, presence, interval=settings.node_heartbeat, node_timeout=settings.node_timeout
     )
@@ -66,6 +67,8 @@ async def _presence_ctx(app: web.Application) -> AsyncIterator[None]:
     yield
     await wait_all(app)
     await stop(task)
+    with contextlib.suppress(PresenceUnavailable):
+        await presence.forget_node(settings.node_id)  # drained: nobody need reap us
     await router.close()
     await presence.close()
 

@@ -6,7 +6,11 @@ import argparse
 import asyncio
 import json
 import logging
+import os
+import signal
 import sys
+
+from aiohttp import web
 
 from telehealth import config, logs
 from telehealth.config import ConfigError, Settings
@@ -14,6 +18,7 @@ from telehealth.config import ConfigError, Settings
 log = logging.getLogger("telehealth.cli")
 
 DEMO_ROOM = "demo"
+DRAIN_TIMEOUT_S = 10.0
 
 
 def _settings(args: argparse.Namespace) -> Settings:
@@ -44,8 +49,6 @@ def _print_links(settings: Settings) -> None:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    from aiohttp import web
-
     from telehealth.app import create_app
 
     settings = _settings(args)
@@ -53,16 +56,36 @@ def cmd_serve(args: argparse.Namespace) -> int:
     app = create_app(settings)
     if settings.dev:
         _print_links(settings)
-    web.run_app(
-        app,
-        host=settings.host,
-        port=settings.port,
-        access_log_format=logs.ACCESS_LOG_FORMAT,
-        print=None,
-        shutdown_timeout=5.0,
-        handle_signals=True,
-    )
+    asyncio.run(_serve(app, settings))
     return 0
+
+
+async def _serve(app: web.Application, settings: Settings) -> None:
+    """Run until SIGTERM/SIGINT, then drain: stop taking sockets, tell everyone to reconnect
+    elsewhere (1001 with a reconnect hint), finish cleanly. A second signal exits at once."""
+    runner = web.AppRunner(
+        app, access_log_format=logs.ACCESS_LOG_FORMAT, shutdown_timeout=DRAIN_TIMEOUT_S
+    )
+    await runner.setup()
+    site = web.TCPSite(runner, settings.host, settings.port)
+    await site.start()
+    stop = asyncio.Event()
+
+    def on_signal() -> None:
+        if stop.is_set():
+            log.warning("second signal: exiting without draining")
+            os._exit(1)
+        log.info("signal received: draining node %s", settings.node_id)
+        stop.set()
+
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, on_signal)
+    try:
+        await stop.wait()
+    finally:
+        await runner.cleanup()
+        log.info("node %s stopped", settings.node_id)
 
 
 def cmd_token(args: argparse.Namespace) -> int:

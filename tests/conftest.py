@@ -90,7 +90,10 @@ class RedisServer:
     a crash of a cache-only Redis looks like to the service.
     """
 
-    def __init__(self, workdir: Path, port: int | None = None) -> None:
+    def __init__(
+        self, workdir: Path, port: int | None = None, extra_args: tuple[str, ...] = ()
+    ) -> None:
+        self.extra_args = extra_args
         binary = shutil.which("redis-server")
         if binary is None:
             pytest.fail(
@@ -130,6 +133,7 @@ class RedisServer:
             "--appendonly", "no",
             "--dir", str(self.workdir),
             "--protected-mode", "no",
+            *self.extra_args,
         ]  # fmt: skip
         with self.log_path.open("ab") as log:
             self._proc = subprocess.Popen(
@@ -207,6 +211,86 @@ def redis_server_factory(tmp_path: Path) -> Iterator[RedisFactory]:
 def redis_server(redis_server_factory: RedisFactory) -> RedisServer:
     """A running private Redis server for this test (``.url``, ``.kill()``, ``.restart()``)."""
     return redis_server_factory()
+
+
+def cluster_port() -> int:
+    """A free port P <= 55535 whose cluster bus port P + 10000 is free too."""
+    import random
+
+    for _ in range(200):
+        port = random.randint(20000, 45000)
+        try:
+            for candidate in (port, port + 10000):
+                with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+                    sock.bind((LOOPBACK, candidate))
+        except OSError:
+            continue
+        return port
+    raise RuntimeError("no free port pair for a Redis Cluster node")
+
+
+class RedisCluster:
+    """Three redis-server masters in cluster mode (no replicas), joined by ``redis-cli``."""
+
+    def __init__(self, workdir: Path) -> None:
+        self.servers = [
+            RedisServer(
+                workdir / f"cluster-{i}",
+                port=cluster_port(),
+                extra_args=(
+                    "--cluster-enabled", "yes",
+                    "--cluster-config-file", "nodes.conf",
+                    "--cluster-node-timeout", "2000",
+                ),
+            )  # fmt: skip
+            for i in range(3)
+        ]
+
+    @property
+    def url(self) -> str:
+        """A seed URL; the client discovers the other masters."""
+        return self.servers[0].url
+
+    def start(self, timeout: float = 20.0) -> None:
+        for server in self.servers:
+            server.start()
+        cli = shutil.which("redis-cli")
+        if cli is None:
+            pytest.fail("redis-cli not found: run `make test` (redis-tools)", pytrace=False)
+        addresses = [f"{LOOPBACK}:{s.port}" for s in self.servers]
+        subprocess.run(
+            [cli, "--cluster", "create", *addresses, "--cluster-replicas", "0", "--cluster-yes"],
+            check=True,
+            capture_output=True,
+            timeout=timeout,
+        )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            states = [
+                subprocess.run(
+                    [cli, "-p", str(s.port), "cluster", "info"], capture_output=True, text=True
+                ).stdout
+                for s in self.servers
+            ]
+            if all("cluster_state:ok" in state for state in states):
+                return
+            time.sleep(0.05)
+        raise RuntimeError("the Redis Cluster did not reach cluster_state:ok")
+
+    def kill(self) -> None:
+        for server in self.servers:
+            server.kill()
+
+
+@pytest.fixture
+def redis_cluster(tmp_path: Path) -> Iterator[RedisCluster]:
+    """A fresh three-master Redis Cluster for this test."""
+    cluster = RedisCluster(tmp_path / "cluster")
+    try:
+        cluster.start()
+        yield cluster
+    finally:
+        cluster.kill()
 
 
 # --------------------------------------------------------------------------------------------

@@ -18,6 +18,8 @@ class PresenceUnavailable(Exception):
 
 
 class PresenceStore(Protocol):
+    healthy: bool  # False after a call failed because the store was unreachable
+
     async def load(self, room: str) -> Snapshot:
         """The room's current snapshot (version 0 and no participants if unknown)."""
 
@@ -29,6 +31,12 @@ class PresenceStore(Protocol):
         Returns the new version, or None when another writer got there first (reload, retry).
         """
 
+    async def restore(self, snapshot: Snapshot) -> int | None:
+        """Write back a room the store lost, if ``snapshot`` is newer than what it holds.
+
+        Returns the new version, or None when the store already had this version or newer.
+        """
+
     async def rooms(self) -> list[Snapshot]:
         """Snapshots of every room with at least one active participant, on any node."""
 
@@ -37,6 +45,9 @@ class PresenceStore(Protocol):
 
     async def dead_nodes(self, older_than_ms: int) -> list[str]:
         """Nodes whose last heartbeat is older than the given time."""
+
+    async def live_nodes(self, since_ms: int) -> set[str]:
+        """Nodes that heartbeated at or after ``since_ms``."""
 
     async def forget_node(self, node_id: str) -> None: ...
 

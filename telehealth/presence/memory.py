@@ -5,12 +5,15 @@ from __future__ import annotations
 import time
 from collections.abc import Mapping
 
+import msgspec
+
 from telehealth.presence.keys import ROOM_RETENTION_MS
 from telehealth.rooms.model import Participant, Snapshot, empty
 
 
 class MemoryPresence:
     def __init__(self) -> None:
+        self.healthy = True
         self._rooms: dict[str, Snapshot] = {}
         self._nodes: dict[str, int] = {}
         self._due: dict[tuple[str, str], int] = {}
@@ -37,6 +40,13 @@ class MemoryPresence:
             self._idle_since.setdefault(room, int(time.time() * 1000))
         return snapshot.version
 
+    async def restore(self, snapshot: Snapshot) -> int | None:
+        current = self._rooms.get(snapshot.room)
+        if current is not None and current.version >= snapshot.version:
+            return None
+        self._rooms[snapshot.room] = msgspec.structs.replace(snapshot, version=snapshot.version + 1)
+        return snapshot.version + 1
+
     async def rooms(self) -> list[Snapshot]:
         return [s for s in self._rooms.values() if s.active]
 
@@ -49,6 +59,9 @@ class MemoryPresence:
 
     async def dead_nodes(self, older_than_ms: int) -> list[str]:
         return [n for n, t in self._nodes.items() if t < older_than_ms]
+
+    async def live_nodes(self, since_ms: int) -> set[str]:
+        return {n for n, t in self._nodes.items() if t >= since_ms}
 
     async def forget_node(self, node_id: str) -> None:
         self._nodes.pop(node_id, None)

@@ -36,12 +36,17 @@ class RedisPresence:
         self._redis = client
         self._commit = client.register_script(_script("commit.lua"))
         self._load = client.register_script(_script("load.lua"))
+        self._restore = client.register_script(_script("restore.lua"))
+        self.healthy = True
 
     async def _call(self, fn: Callable[[], Awaitable[Any]]) -> Any:
         try:
-            return await fn()
+            result = await fn()
         except UNREACHABLE as exc:
+            self.healthy = False
             raise PresenceUnavailable(type(exc).__name__) from exc
+        self.healthy = True
+        return result
 
     async def load(self, room: str) -> Snapshot:
         result: list[Any] = await self._call(
@@ -74,6 +79,23 @@ class RedisPresence:
         await self._call(lambda: self._redis.zadd(keys.ACTIVE_ROOMS, {room: now_ms()}))
         return version
 
+    async def restore(self, snapshot: Snapshot) -> int | None:
+        room = snapshot.room
+        args: list[Any] = [snapshot.version, keys.ROOM_RETENTION_MS]
+        for pid, p in snapshot.participants.items():
+            args += [pid, encode_participant(p)]
+        version = int(
+            await self._call(
+                lambda: self._restore(
+                    keys=[keys.room_participants(room), keys.room_version(room)], args=args
+                )
+            )
+        )
+        if version < 0:
+            return None
+        await self._call(lambda: self._redis.zadd(keys.ACTIVE_ROOMS, {room: now_ms()}))
+        return version
+
     async def rooms(self) -> list[Snapshot]:
         names: list[bytes] = await self._call(lambda: self._redis.zrange(keys.ACTIVE_ROOMS, 0, -1))
         snapshots = []
@@ -93,6 +115,12 @@ class RedisPresence:
             lambda: self._redis.zrangebyscore(keys.NODES, "-inf", f"({older_than_ms}")
         )
         return [r.decode() for r in raw]
+
+    async def live_nodes(self, since_ms: int) -> set[str]:
+        raw: list[bytes] = await self._call(
+            lambda: self._redis.zrangebyscore(keys.NODES, since_ms, "+inf")
+        )
+        return {r.decode() for r in raw}
 
     async def forget_node(self, node_id: str) -> None:
         await self._call(lambda: self._redis.zrem(keys.NODES, node_id))
@@ -121,8 +149,8 @@ class RedisPresence:
 
     async def ping(self) -> bool:
         try:
-            return bool(await self._redis.ping())
-        except UNREACHABLE:
+            return bool(await self._call(self._redis.ping))
+        except PresenceUnavailable:
             return False
 
     async def close(self) -> None:

@@ -33,7 +33,9 @@ class Outlet(Protocol):
     def send(self, data: bytes) -> None:
         """Queue an encoded message; never blocks (a socket that falls behind is closed)."""
 
-    def close(self, code: Code, *, reconnect: bool = False) -> None:
+    def close(
+        self, code: Code, *, reconnect: bool = False, retry_after: float | None = None
+    ) -> None:
         """Send a ``bye`` with ``code`` and close the socket with its close code."""
 
 

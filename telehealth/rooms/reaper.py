@@ -30,6 +30,9 @@ class Reaper:
         # Heartbeats of every node stop while presence is unreachable; right after an outage
         # others may look dead only because they could not heartbeat either. Wait one timeout.
         self._trust_after_ms = 0
+        # After an outage the store may have lost the node list itself: look once for records
+        # on nodes that are not heartbeating at all.
+        self._look_for_orphans = False
 
     async def claim_own_leftovers(self) -> None:
         """At start: participants recorded on this node id are from a previous run; they dropped."""
@@ -40,9 +43,11 @@ class Reaper:
             try:
                 await self.tick()
                 if self._outage:
-                    log.info("reaper: presence reachable again")
+                    log.info("reaper: presence reachable again; recovering")
                     self._outage = False
                     self._trust_after_ms = now_ms() + self.node_timeout_ms
+                    self._look_for_orphans = True
+                    await self.service.recover()
             except asyncio.CancelledError:
                 raise
             except PresenceUnavailable as exc:
@@ -60,6 +65,9 @@ class Reaper:
         if now >= self._trust_after_ms:
             stale = await self.presence.dead_nodes(now - self.node_timeout_ms)
             dead = [n for n in stale if n != self.node_id]
+            if self._look_for_orphans:
+                self._look_for_orphans = False
+                dead = sorted(set(dead) | await self._orphan_nodes(now))
         if dead:
             log.info("reaper: nodes %s stopped heartbeating", ",".join(dead))
             await self._reap_nodes(dead)
@@ -69,6 +77,16 @@ class Reaper:
             if await self.service.expire(room, pid):
                 log.info("participant %s in room %s lapsed after the grace period", pid, room)
             await self.presence.clear_expiry(room, pid)
+
+    async def _orphan_nodes(self, now: int) -> set[str]:
+        live = await self.presence.live_nodes(now - self.node_timeout_ms) | {self.node_id}
+        seen = {
+            p.node
+            for snapshot in await self.presence.rooms()
+            for p in snapshot.participants.values()
+            if p.connected and p.node
+        }
+        return seen - live
 
     async def _reap_nodes(self, nodes: list[str]) -> None:
         for snapshot in await self.presence.rooms():

@@ -82,6 +82,7 @@ class RoomService:
         self.hub = hub
         self.rules = rules
         self.clock = clock
+        self._recovering = asyncio.Lock()
 
     # -- the commit loop ---------------------------------------------------------------------
 
@@ -423,10 +424,49 @@ class RoomService:
                 envelope.room, envelope.to, envelope.audience, envelope.sender, envelope.data
             )
 
-    async def resync(self) -> None:
-        """Reload every room with local participants (after missing pub/sub messages)."""
-        for room in self.hub.rooms():
-            self.hub.apply(await self.presence.load(room))
+    async def recover(self) -> None:
+        """After presence or routing came back from an outage.
+
+        Presence may have lost everything (a Redis restart without persistence) and pub/sub
+        messages were lost either way. For each room with participants here: write back the
+        newest snapshot this node saw if the store holds an older one, make this node's
+        records match its live sockets, and tell every node where the room now stands.
+        """
+        async with self._recovering:
+            for room in self.hub.rooms():
+                seen = self.hub.snapshot(room)
+                if seen is None:
+                    continue
+                if await self.presence.restore(seen) is not None:
+                    log.info("room %s restored into presence from version %d", room, seen.version)
+                await self.reconcile(room)
+                current = await self.presence.load(room)
+                self.publish(seen, current)
+
+    async def reconcile(self, room: str) -> None:
+        """Make this node's participants' ``connected`` flags match the sockets it holds."""
+        dropped: list[Participant] = []
+
+        def decide(s: Snapshot) -> Changes:
+            dropped.clear()
+            changes: Changes = {}
+            now = self.clock()
+            for p in s.participants.values():
+                if p.node != self.rules.node_id or not p.active:
+                    continue
+                outlet = self.hub.outlet(room, p.id)
+                live = outlet is not None and outlet.conn_id == p.conn
+                if p.connected and not live:
+                    changes[p.id] = p.with_(connected=False, dropped_at=now)
+                elif not p.connected and live:
+                    changes[p.id] = p.with_(connected=True, dropped_at=0)
+                if not changes.get(p.id, p).connected:
+                    dropped.append(changes.get(p.id, p))
+            return changes
+
+        await self._change(room, decide)
+        for p in dropped:  # expiries may have been lost with the store
+            await self.presence.schedule_expiry(room, p.id, p.dropped_at + self._grace_ms(p))
 
 
 def _nodes_of_changed(before: Snapshot, after: Snapshot) -> set[str]:

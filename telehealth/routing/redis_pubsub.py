@@ -1,5 +1,8 @@
 """Routing over Redis pub/sub: each node subscribes to its own inbox channel.
 
+On a Redis Cluster the inbox is a sharded channel (SSUBSCRIBE/SPUBLISH): a message travels only
+within the shard that owns the inbox's slot instead of being broadcast to every shard.
+
 Sends are queued and flushed by one task in pipelined batches, so a burst costs one round trip
 rather than one per message. Pub/sub is fire-and-forget: after an outage the node re-syncs from
 the room snapshots (``on_reconnect``), not from messages it may have missed.
@@ -11,9 +14,10 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Iterable
+from typing import Any
 
 from redis.asyncio import Redis
-from redis.asyncio.client import PubSub
+from redis.asyncio.cluster import RedisCluster
 
 from telehealth.presence.keys import node_inbox
 from telehealth.redisconn import UNREACHABLE
@@ -30,16 +34,20 @@ STOP_TIMEOUT_S = 2.0
 
 
 class RedisRouter:
-    def __init__(self, client: Redis, node_id: str) -> None:
+    def __init__(self, client: Redis | RedisCluster, node_id: str) -> None:
         self._redis = client
         self._node_id = node_id
+        self._sharded = isinstance(client, RedisCluster)
+        self._inbox = node_inbox(node_id)
         self._outbox: asyncio.Queue[tuple[str, bytes]] = asyncio.Queue(QUEUE_MAX)
         self._tasks: list[asyncio.Task[None]] = []
         self._dropped = 0
 
     async def start(self, on_envelope: EnvelopeHandler, on_reconnect: ReconnectHandler) -> None:
+        if isinstance(self._redis, RedisCluster):
+            await self._redis.initialize()  # the slot map, before any sharded subscription
         pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
-        await pubsub.subscribe(node_inbox(self._node_id))
+        await self._subscribe(pubsub)
         self._tasks = [
             asyncio.create_task(self._receive(pubsub, on_envelope, on_reconnect), name="router-rx"),
             asyncio.create_task(self._flush(), name="router-tx"),
@@ -66,11 +74,11 @@ class RedisRouter:
                 batch.append(self._outbox.get_nowait())
             try:
                 if len(batch) == 1:
-                    await self._redis.publish(channel, data)
+                    await self._publish(self._redis, channel, data)
                 else:
-                    pipe = self._redis.pipeline(transaction=False)
+                    pipe: Any = self._redis.pipeline(transaction=False)
                     for ch, d in batch:
-                        pipe.publish(ch, d)
+                        self._publish(pipe, ch, d)
                     await pipe.execute()
             except UNREACHABLE as exc:
                 self._dropped += len(batch)
@@ -81,14 +89,32 @@ class RedisRouter:
                 )
                 await asyncio.sleep(BACKOFF_MIN_S)
 
+    def _publish(self, target: Any, channel: str, data: bytes) -> Any:
+        return target.spublish(channel, data) if self._sharded else target.publish(channel, data)
+
+    async def _subscribe(self, pubsub: Any) -> None:
+        if self._sharded:
+            await pubsub.ssubscribe(self._inbox)
+        else:
+            await pubsub.subscribe(self._inbox)
+
+    async def _next(self, pubsub: Any) -> dict[str, Any] | None:
+        if self._sharded:
+            message: dict[str, Any] | None = await pubsub.get_sharded_message(
+                ignore_subscribe_messages=True, timeout=1.0
+            )
+        else:
+            message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=1.0)
+        return message
+
     async def _receive(
-        self, pubsub: PubSub, on_envelope: EnvelopeHandler, on_reconnect: ReconnectHandler
+        self, pubsub: Any, on_envelope: EnvelopeHandler, on_reconnect: ReconnectHandler
     ) -> None:
         backoff = BACKOFF_MIN_S
         outage = False
         while True:
             try:
-                message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=1.0)
+                message = await self._next(pubsub)
                 if outage:
                     outage = False
                     backoff = BACKOFF_MIN_S
@@ -110,7 +136,7 @@ class RedisRouter:
                 backoff = min(backoff * 2, BACKOFF_MAX_S)
                 with contextlib.suppress(*UNREACHABLE):
                     await pubsub.reset()
-                    await pubsub.subscribe(node_inbox(self._node_id))
+                    await self._subscribe(pubsub)
             except Exception:
                 log.exception("routing: bad envelope dropped")
 

@@ -31,6 +31,7 @@ class Connection:
         self._queue: asyncio.Queue[bytes | None] = asyncio.Queue(queue_max + 1)
         self._queue_max = queue_max
         self._closing: tuple[Code, bool] | None = None
+        self._retry_after: float | None = None
         self._writer = asyncio.create_task(self._write(), name=f"ws-writer-{conn_id}")
 
     @property
@@ -47,10 +48,13 @@ class Connection:
             return
         self._queue.put_nowait(data)
 
-    def close(self, code: Code, *, reconnect: bool = False) -> None:
+    def close(
+        self, code: Code, *, reconnect: bool = False, retry_after: float | None = None
+    ) -> None:
         if self._closing is not None:
             return
         self._closing = (code, reconnect)
+        self._retry_after = retry_after
         if self._queue.full():
             self._drain()
         self._queue.put_nowait(None)
@@ -69,7 +73,12 @@ class Connection:
             assert self._closing is not None
             code, reconnect = self._closing
             spec = ERRORS[code]
-            bye = Bye(code=code.value, message=spec.message, reconnect=reconnect)
+            bye = Bye(
+                code=code.value,
+                message=spec.message,
+                reconnect=reconnect,
+                retry_after=self._retry_after,
+            )
             await self.ws.send_frame(encode(bye), WSMsgType.TEXT)
             await asyncio.wait_for(
                 self.ws.close(code=spec.close_code or 1000, message=code.value.encode()),

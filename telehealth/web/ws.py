@@ -71,6 +71,10 @@ async def signaling(request: web.Request) -> web.StreamResponse:
     settings = app[keys.SETTINGS]
     if app[keys.DRAINING][0]:
         raise RapportError(Code.UNAVAILABLE, "This server is restarting.", retry_after=1)
+    if not app[keys.PRESENCE].healthy:
+        # Refuse before the upgrade: a plain 503 with Retry-After is what load balancers and
+        # browsers understand; sockets already open are left alone.
+        raise RapportError(Code.UNAVAILABLE, retry_after=RETRY_AFTER_S)
     if not origin_allowed(request):
         raise RapportError(Code.ORIGIN_NOT_ALLOWED)
     ws = web.WebSocketResponse(
@@ -91,7 +95,7 @@ async def signaling(request: web.Request) -> web.StreamResponse:
     except RapportError as err:
         conn.close(err.code if err.spec.close_code else Code.AUTH_REQUIRED)
     except PresenceUnavailable:
-        conn.close(Code.UNAVAILABLE, reconnect=True)
+        conn.close(Code.UNAVAILABLE, reconnect=True, retry_after=RETRY_AFTER_S)
     except asyncio.CancelledError:
         raise
     except Exception:

@@ -44,7 +44,7 @@ async def _start(settings: Settings) -> TestServer:
     return server
 
 
-@pytest.fixture(params=["one-node", "two-nodes"])
+@pytest.fixture(params=["one-node", "two-nodes", "cluster"])
 async def topology(request: pytest.FixtureRequest) -> AsyncIterator[Topology]:
     servers: list[TestServer] = []
     if request.param == "one-node":
@@ -52,8 +52,11 @@ async def topology(request: pytest.FixtureRequest) -> AsyncIterator[Topology]:
         servers.append(await _start(settings))
         a = b = servers[0]
     else:
-        redis = request.getfixturevalue("redis_server")
-        settings = settings_for(redis_url=redis.url)
+        if request.param == "cluster":
+            cluster = request.getfixturevalue("redis_cluster")
+            settings = settings_for(redis_url=cluster.url, redis_cluster=True)
+        else:
+            settings = settings_for(redis_url=request.getfixturevalue("redis_server").url)
         servers.append(await _start(settings.with_(node_id="n-a")))
         servers.append(await _start(settings.with_(node_id="n-b")))
         a, b = servers
