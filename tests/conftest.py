@@ -229,6 +229,10 @@ def cluster_port() -> int:
     raise RuntimeError("no free port pair for a Redis Cluster node")
 
 
+CLUSTER_ARGS = ("--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf",
+                "--cluster-node-timeout", "2000")  # fmt: skip
+
+
 class RedisCluster:
     """Three redis-server masters in cluster mode (no replicas), joined by ``redis-cli``."""
 
@@ -238,9 +242,12 @@ class RedisCluster:
                 workdir / f"cluster-{i}",
                 port=cluster_port(),
                 extra_args=(
-                    "--cluster-enabled", "yes",
-                    "--cluster-config-file", "nodes.conf",
-                    "--cluster-node-timeout", "2000",
+                    "--cluster-enabled",
+                    "yes",
+                    "--cluster-config-file",
+                    "nodes.conf",
+                    "--cluster-node-timeout",
+                    "2000",
                 ),
             )  # fmt: skip
             for i in range(3)

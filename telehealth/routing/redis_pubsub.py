@@ -110,35 +110,42 @@ class RedisRouter:
     async def _receive(
         self, pubsub: Any, on_envelope: EnvelopeHandler, on_reconnect: ReconnectHandler
     ) -> None:
+        """The one reader of this node's inbox; survives outages without spinning."""
         backoff = BACKOFF_MIN_S
         outage = False
+        subscribed = True
         while True:
             try:
-                message = await self._next(pubsub)
+                if not subscribed:
+                    await pubsub.reset()  # drop the dead connection, then subscribe anew
+                    await self._subscribe(pubsub)
+                    subscribed = True
                 if outage:
                     outage = False
                     backoff = BACKOFF_MIN_S
                     log.info("routing reconnected")
                     await on_reconnect()
-                if message is None:
-                    continue
-                envelope = decode(message["data"])
-                if envelope.node == self._node_id:
-                    continue  # our own echo
-                await on_envelope(envelope)
+                message = await self._next(pubsub)
             except asyncio.CancelledError:
                 raise
-            except UNREACHABLE as exc:
+            except (*UNREACHABLE, RuntimeError) as exc:
+                # RuntimeError: redis-py's "pubsub connection not set" after a failed resubscribe.
                 if not outage:
                     log.warning("routing lost Redis (%s); retrying", type(exc).__name__)
-                outage = True
+                outage, subscribed = True, False
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, BACKOFF_MAX_S)
-                with contextlib.suppress(*UNREACHABLE):
-                    await pubsub.reset()
-                    await self._subscribe(pubsub)
+                continue
+            if message is None:
+                continue
+            try:
+                envelope = decode(message["data"])
+                if envelope.node != self._node_id:  # drop our own echoes
+                    await on_envelope(envelope)
+            except asyncio.CancelledError:
+                raise
             except Exception:
-                log.exception("routing: bad envelope dropped")
+                log.exception("routing: envelope could not be handled; dropped")
 
     async def close(self) -> None:
         for task in self._tasks:

@@ -1,0 +1,241 @@
+"""Fault tests with real processes: node crash, node drain, Redis restart, slow reader, and a
+rolling restart. Participants come back like the pages do: the same token, any live node."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import urllib.error
+import urllib.request
+
+import aiohttp
+import pytest
+
+from signaling import messages as m
+from signaling.peer import Peer
+from telehealth.auth.tokens import TokenMinter
+from tests.fault.conftest import ROOM, Cluster, Visitor, log_lines, rooms
+
+pytestmark = pytest.mark.webrtc
+
+
+def waiting_view(room: dict) -> list[tuple[str, bool]]:  # type: ignore[type-arg]
+    return [(w["name"], w["connected"]) for w in room["waiting"]]
+
+
+async def test_waiting_node_killed_clients_keep_their_place(
+    cluster: Cluster, minter: TokenMinter, visitors: list[Visitor]
+) -> None:
+    a, b = cluster.start("node-a"), cluster.start("node-b")
+    therapist = Visitor(cluster, "therapist", minter.mint_therapist("dr", [ROOM], 600))
+    names = ["First", "Second", "Gone"]
+    clients = [Visitor(cluster, "client", minter.mint_client(ROOM, ttl=600), n) for n in names]
+    visitors += [therapist, *clients]
+    await therapist.connect(b)
+    for client in clients:
+        await client.connect(a)
+    await therapist.wait_for(lambda r: r["type"] == "room" and len(r["waiting"]) == 3)
+
+    a.kill()  # SIGKILL: no goodbye, no cleanup
+    for client in clients[:2]:  # two come back through the load balancer; one does not
+        welcome = await client.reconnect()
+        assert welcome["resumed"] is True
+        await client.wait_for("state", state="waiting")
+
+    # Within a few heartbeats the reaper on node B marks the one who did not return as
+    # dropped: the therapist sees everyone in their original order and no phantom.
+    room = await therapist.wait_for(
+        lambda r: (
+            r["type"] == "room"
+            and waiting_view(r) == [("First", True), ("Second", True), ("Gone", False)]
+        ),
+        timeout=10,
+    )
+    assert len(room["waiting"]) == 3
+
+
+async def test_session_node_drained_both_resume_with_admission(
+    cluster: Cluster, minter: TokenMinter, visitors: list[Visitor]
+) -> None:
+    a, _b = cluster.start("node-a"), cluster.start("node-b")
+    therapist = Visitor(cluster, "therapist", minter.mint_therapist("dr", [ROOM], 600))
+    client = Visitor(cluster, "client", minter.mint_client(ROOM, ttl=600), "Alex")
+    visitors += [therapist, client]
+    await therapist.connect(a)
+    await client.connect(a)
+    assert therapist.client is not None and client.client is not None
+    t_peer, c_peer = Peer(therapist.client, loopback=True), Peer(client.client, loopback=True)
+    try:
+        await therapist.client.send(m.Admit(participant_ids=[client.pid]))
+        await c_peer.wait_connected(therapist.pid, 20)
+
+        a.terminate()  # SIGTERM: drain
+        for visitor in (therapist, client):
+            assert visitor.client is not None
+            bye = await visitor.wait_for("bye", timeout=10)
+            assert (bye["code"], bye["reconnect"]) == ("going_away", True)
+            assert await visitor.client.wait_closed(10) == 1001
+        assert a.wait(timeout=20) == 0  # drained and exited cleanly
+
+        await t_peer.close()
+        await c_peer.close()
+        for visitor in (therapist, client):
+            assert (await visitor.reconnect())["resumed"] is True
+        await client.wait_for("state", state="admitted")
+        assert therapist.client is not None and client.client is not None
+        t_peer, c_peer = Peer(therapist.client, loopback=True), Peer(client.client, loopback=True)
+        await c_peer.wait_connected(therapist.pid, 20)
+        await t_peer.wait_connected(client.pid, 20)
+        await c_peer.send_data(therapist.pid, "still here")
+        assert await t_peer.recv_data(client.pid, 10) == "still here"
+        await t_peer.send_data(client.pid, "me too")
+        assert await c_peer.recv_data(therapist.pid, 10) == "me too"
+    finally:
+        await t_peer.close()
+        await c_peer.close()
+
+
+def http_status(url: str) -> tuple[int, dict[str, str]]:
+    try:
+        with urllib.request.urlopen(url, timeout=5) as resp:
+            return resp.status, dict(resp.headers)
+    except urllib.error.HTTPError as err:
+        return err.code, dict(err.headers)
+
+
+@pytest.mark.parametrize("moment", ["mid-wait", "mid-session"])
+async def test_redis_restarted_empty_state_converges(
+    cluster: Cluster, minter: TokenMinter, visitors: list[Visitor], moment: str
+) -> None:
+    a, b = cluster.start("node-a"), cluster.start("node-b")
+    therapist = Visitor(cluster, "therapist", minter.mint_therapist("dr", [ROOM], 600))
+    waiting = Visitor(cluster, "client", minter.mint_client(ROOM, ttl=600), "Waiting")
+    in_session = Visitor(cluster, "client", minter.mint_client(ROOM, ttl=600), "InSession")
+    visitors += [therapist, waiting, in_session]
+    await therapist.connect(b)
+    await in_session.connect(a)
+    await waiting.connect(a)
+    await therapist.wait_for(lambda r: r["type"] == "room" and len(r["waiting"]) == 2)
+    if moment == "mid-session":
+        assert therapist.client is not None
+        await therapist.client.send(m.Admit(participant_ids=[in_session.pid]))
+        await in_session.wait_for("state", state="admitted")
+
+    cluster.redis.kill()
+    deadline = time.monotonic() + 10
+    while http_status(a.url + "/readyz")[0] != 503:
+        assert time.monotonic() < deadline, "node A never noticed the outage"
+        await asyncio.sleep(0.1)
+    # A join made during the outage gets a clear 503 with Retry-After...
+    status, headers = http_status(a.url + "/ws")
+    assert status == 503 and int(headers["Retry-After"]) > 0
+    # ...while the sockets already open stay open.
+    for visitor in (therapist, waiting):
+        assert visitor.client is not None
+        await visitor.client.send(m.Ping(id=42))
+        await visitor.wait_for("pong", id=42)
+    await asyncio.sleep(1.0)  # a few heartbeats of outage
+
+    cluster.redis.restart()  # empty: no persistence
+    expected_session = 1 if moment == "mid-session" else 0
+    room = await therapist.wait_for(
+        lambda r: (
+            r["type"] == "room"
+            and [w["name"] for w in r["waiting"]]
+            == (["Waiting"] if expected_session else ["InSession", "Waiting"])
+            and len(r["session"]) == expected_session
+            and all(w["connected"] for w in r["waiting"] + r["session"])
+        ),
+        timeout=15,
+    )
+    assert room["version"] > 0
+    deadline = time.monotonic() + 15
+    while True:  # and presence itself holds the room again, as seen from both nodes
+        summaries = [r for r in rooms(b, minter) if r["room"] == ROOM]
+        if summaries and summaries[0]["waiting"] == 2 - expected_session:
+            break
+        assert time.monotonic() < deadline, summaries
+        await asyncio.sleep(0.2)
+    assert [r["room"] for r in rooms(a, minter)] == [ROOM]
+    # A new join works again.
+    late = Visitor(cluster, "client", minter.mint_client(ROOM, ttl=600), "Late")
+    visitors.append(late)
+    assert (await late.reconnect())["resumed"] is False
+    # No error storm: a handful of warnings per node, never hundreds.
+    for node in (a, b):
+        noisy = [line for line in log_lines(node) if line["level"] in ("warning", "error")]
+        assert len(noisy) < 25, [line["msg"] for line in noisy]
+
+
+async def test_rolling_restart_loses_no_admission(
+    cluster: Cluster, minter: TokenMinter, visitors: list[Visitor]
+) -> None:
+    nodes = [cluster.start("node-a"), cluster.start("node-b")]
+    pairs: list[tuple[Visitor, Visitor]] = []
+    for i in range(20):  # 20 sessions, one room each, spread over both nodes
+        room = f"room-{i}"
+        therapist = Visitor(cluster, "therapist", minter.mint_therapist(f"dr-{i}", [room], 600))
+        client = Visitor(cluster, "client", minter.mint_client(room, ttl=600), f"C{i}")
+        therapist.room = client.room = room  # type: ignore[attr-defined]
+        pairs.append((therapist, client))
+        visitors += [therapist, client]
+    for i, (therapist, client) in enumerate(pairs):
+        node = nodes[i % 2]
+        await _connect_room(therapist, node)
+        await _connect_room(client, nodes[(i + 1) % 2])
+        assert therapist.client is not None
+        await therapist.client.send(m.Admit(participant_ids=[client.pid]))
+        await client.wait_for("state", state="admitted")
+
+    for index, node_id in enumerate(["node-a", "node-b"]):
+        old = cluster.nodes[node_id]
+        port = old.port
+        old.terminate()
+        assert old.wait(timeout=20) == 0
+        # Everyone on the stopped node comes back through the load balancer.
+        for therapist, client in pairs:
+            for visitor in (therapist, client):
+                assert visitor.client is not None
+                if visitor.node is old:  # type: ignore[attr-defined]
+                    assert await visitor.client.wait_closed(10) == 1001
+                    await _reconnect_room(visitor)
+        cluster.start(node_id, port=port)
+        nodes[index] = cluster.nodes[node_id]
+
+    for _therapist, client in pairs:
+        state = await client.wait_for("state", state="admitted", timeout=10)
+        assert state["state"] == "admitted"
+    summaries = {r["room"]: r for r in rooms(nodes[0], minter)}
+    assert len(summaries) == 20
+    for summary in summaries.values():
+        roles = sorted(p["role"] for p in summary["in_session"])
+        assert roles == ["client", "therapist"], summary
+        assert all(p["connected"] for p in summary["in_session"])
+
+
+async def _connect_room(visitor: Visitor, node) -> None:  # type: ignore[no-untyped-def]
+    from signaling.peer import SignalingClient, ws_url_for
+
+    visitor.client = SignalingClient()
+    visitor.node = node  # type: ignore[attr-defined]
+    await visitor.client.connect(
+        ws_url_for(node.url),
+        visitor.role,
+        visitor.token,
+        visitor.room,
+        name=visitor.name,  # type: ignore[attr-defined]
+    )
+
+
+async def _reconnect_room(visitor: Visitor, timeout: float = 20.0) -> None:
+    async with asyncio.timeout(timeout):
+        while True:
+            for node in visitor.cluster.live():
+                try:
+                    await _connect_room(visitor, node)
+                    assert visitor.client is not None and visitor.client.welcome is not None
+                    assert visitor.client.welcome["resumed"] is True
+                    return
+                except (aiohttp.ClientError, OSError, TimeoutError, Exception):
+                    continue
+            await asyncio.sleep(0.2)
