@@ -233,6 +233,10 @@ CLUSTER_ARGS = ("--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf
                 "--cluster-node-timeout", "2000")  # fmt: skip
 
 
+CLUSTER_ARGS = ("--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf",
+                "--cluster-node-timeout", "2000")  # fmt: skip
+
+
 class RedisCluster:
     """Three redis-server masters in cluster mode (no replicas), joined by ``redis-cli``."""
 
@@ -241,15 +245,8 @@ class RedisCluster:
             RedisServer(
                 workdir / f"cluster-{i}",
                 port=cluster_port(),
-                extra_args=(
-                    "--cluster-enabled",
-                    "yes",
-                    "--cluster-config-file",
-                    "nodes.conf",
-                    "--cluster-node-timeout",
-                    "2000",
-                ),
-            )  # fmt: skip
+                extra_args=CLUSTER_ARGS,
+            )
             for i in range(3)
         ]
 
