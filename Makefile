@@ -26,6 +26,8 @@ run: venv
 
 # deps first (system packages, axe-core), then the venv.
 test: deps venv
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy
 	bash .ci/test-suite $(PYTEST_ARGS)
 
 lint: venv
