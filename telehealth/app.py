@@ -104,6 +104,7 @@ def create_app(settings: Settings) -> web.Application:
     app[keys.SOCKETS] = weakref.WeakSet()
     app[keys.DRAINING] = [False]
     app[keys.TASKS] = set()
+    app[keys.IDENTITIES] = {}
     app.cleanup_ctx.append(_auth_ctx)
     app.cleanup_ctx.append(_presence_ctx)
     app.on_shutdown.append(_close_sockets)

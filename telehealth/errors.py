@@ -54,6 +54,7 @@ class Code(StrEnum):
     EXPIRED = "expired"
     LEFT = "left"
     TOO_SLOW = "too_slow"
+    TOO_MANY_SOCKETS = "too_many_sockets"
     GOING_AWAY = "going_away"
     # Service
     RATE_LIMITED = "rate_limited"
@@ -94,6 +95,7 @@ ERRORS: dict[Code, ErrorSpec] = {
     Code.EXPIRED: ErrorSpec(410, 4015, "You were away too long and your place has lapsed."),
     Code.LEFT: ErrorSpec(410, 4016, "You have left the session."),
     Code.TOO_SLOW: ErrorSpec(503, 4017, "The connection fell too far behind."),
+    Code.TOO_MANY_SOCKETS: ErrorSpec(429, 4029, "Too many connections for this link at once."),
     Code.GOING_AWAY: ErrorSpec(503, 1001, "The server is restarting; reconnect."),
     Code.RATE_LIMITED: ErrorSpec(429, None, "Too many requests; slow down."),
     Code.NOT_CONFIGURED: ErrorSpec(501, None, "This deployment does not offer that."),

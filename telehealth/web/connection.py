@@ -31,6 +31,7 @@ class Connection:
         self.participant_id = ""
         self.room = ""
         self.role = Role.CLIENT
+        self.identity_claimed = False
         self._queue: asyncio.Queue[bytes | None] = asyncio.Queue(queue_max + 1)
         self._queue_max = queue_max
         self._closing: tuple[Code, bool] | None = None

@@ -25,4 +25,6 @@ VERIFIER = web.AppKey("verifier", TokenVerifier)
 MINTER: web.AppKey[TokenMinter | None] = web.AppKey("minter")
 SOCKETS: web.AppKey[weakref.WeakSet[Connection]] = web.AppKey("sockets")
 TASKS: web.AppKey[set[asyncio.Task[None]]] = web.AppKey("tasks")  # background cleanups
+# (room, participant id) -> sockets open for it on this node (see ws.claim_identity).
+IDENTITIES: web.AppKey[dict[tuple[str, str], int]] = web.AppKey("identities")
 DRAINING: web.AppKey[list[bool]] = web.AppKey("draining")  # [True] once shutdown began

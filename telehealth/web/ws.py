@@ -39,6 +39,7 @@ log = logging.getLogger("telehealth.ws")
 
 HEARTBEAT_S = 20.0
 RETRY_AFTER_S = 2
+MAX_SOCKETS_PER_IDENTITY = 3
 THERAPIST_ACTIONS = (m.Admit, m.Deny, m.Remove, m.SendBack, m.EndSession, m.Message)
 
 
@@ -152,6 +153,7 @@ async def _authenticate(app: web.Application, conn: Connection, auth: m.Auth) ->
         conn.participant_id = therapist_participant_id(room, therapist.subject)
         name = clean_name(auth.name) if auth.name else "Your therapist"
     conn.room = room
+    claim_identity(app, conn)
     joined = await service.join(
         room, conn.participant_id, conn.role, name, conn.conn_id, auth.device
     )
@@ -259,7 +261,29 @@ async def _dispatch(app: web.Application, conn: Connection, message: m.Inbound) 
             raise RapportError(Code.INVALID_MESSAGE, "This socket is already authenticated.")
 
 
+def claim_identity(app: web.Application, conn: Connection) -> None:
+    """At most a few sockets per participant on a node: a new tab takes over from the old one,
+    so more than that at once is a client gone wrong (or a token being abused)."""
+    sockets = app[keys.IDENTITIES]
+    key = (conn.room, conn.participant_id)
+    if sockets.get(key, 0) >= MAX_SOCKETS_PER_IDENTITY:
+        raise RapportError(Code.TOO_MANY_SOCKETS)
+    sockets[key] = sockets.get(key, 0) + 1
+    conn.identity_claimed = True
+
+
+def release_identity(app: web.Application, conn: Connection) -> None:
+    if not conn.identity_claimed:
+        return
+    sockets = app[keys.IDENTITIES]
+    key = (conn.room, conn.participant_id)
+    sockets[key] -= 1
+    if sockets[key] <= 0:
+        del sockets[key]
+
+
 async def _finish(app: web.Application, conn: Connection, joined: bool) -> None:
+    release_identity(app, conn)
     app[keys.HUB].detach(conn)
     try:
         if joined and conn.closing not in (Code.REPLACED, Code.LEFT):

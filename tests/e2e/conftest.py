@@ -122,11 +122,11 @@ class Ws:
                 if msg.type is aiohttp.WSMsgType.TEXT:
                     self.seen.append(json.loads(msg.data))
                     continue
-                if msg.type in (
-                    aiohttp.WSMsgType.CLOSE,
-                    aiohttp.WSMsgType.CLOSED,
-                    aiohttp.WSMsgType.CLOSING,
-                ):
+                if msg.type is aiohttp.WSMsgType.CLOSE:
+                    # The code in the server's close frame: the client's own close_code turns
+                    # into 1006 when the server has already gone by the time it replies.
+                    return int(msg.data)
+                if msg.type in (aiohttp.WSMsgType.CLOSED, aiohttp.WSMsgType.CLOSING):
                     return self.ws.close_code
                 if msg.type is aiohttp.WSMsgType.ERROR:
                     return self.ws.close_code

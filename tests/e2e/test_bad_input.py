@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 import time
@@ -258,3 +259,28 @@ async def test_a_flood_is_rate_limited(node, http) -> None:  # type: ignore[no-u
     assert (error["code"], error["retry_after"]) == ("rate_limited", 1)
     pongs = [m for m in client.seen if m["type"] == "pong"]
     assert 150 <= len(pongs) < 400
+
+
+async def test_one_token_cannot_open_a_thousand_sockets(node, http) -> None:  # type: ignore[no-untyped-def]
+    url, minter, server = node
+    token = minter.mint_client(ROOM, ttl=600)
+    # Sockets that authenticate at the same moment: a few are let in (each takes over from the
+    # one before), the rest are refused with a named close code.
+    sockets = [await open_ws(http, url) for _ in range(30)]
+    for ws in sockets:
+        await ws.send(type="auth", role="client", token=token, room=ROOM, name="A")
+    codes: list[int | None] = []
+    for ws in sockets:
+        try:
+            codes.append(await ws.closed(timeout=3))
+        except TimeoutError:
+            codes.append(None)  # still open: the tab that won
+    assert codes.count(4029) > 0
+    assert codes.count(None) == 1
+    assert set(codes) <= {4029, 4010, None}
+    for ws in sockets:
+        await ws.ws.close()
+    await asyncio.sleep(0.2)
+    from telehealth.web import keys
+
+    assert server.app[keys.IDENTITIES] == {}  # every claim was released
