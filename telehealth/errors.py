@@ -44,6 +44,7 @@ class Code(StrEnum):
     UNKNOWN_PARTICIPANT = "unknown_participant"
     INVALID_TRANSITION = "invalid_transition"
     ROOM_FULL = "room_full"
+    WAITING_ROOM_FULL = "waiting_room_full"
     NOT_FOUND = "not_found"
     # Lifecycle (close codes the pages act on)
     REPLACED = "replaced"
@@ -86,6 +87,9 @@ ERRORS: dict[Code, ErrorSpec] = {
     Code.UNKNOWN_PARTICIPANT: ErrorSpec(404, None, "No such participant in this room."),
     Code.INVALID_TRANSITION: ErrorSpec(409, None, "That cannot be done in the current state."),
     Code.ROOM_FULL: ErrorSpec(409, None, "The session is full."),
+    Code.WAITING_ROOM_FULL: ErrorSpec(
+        503, 4030, "The waiting room is full just now; please try again in a few minutes."
+    ),
     Code.NOT_FOUND: ErrorSpec(404, None, "Not found."),
     Code.REPLACED: ErrorSpec(409, 4010, "This session was opened in another tab or device."),
     Code.DENIED: ErrorSpec(403, 4011, "The therapist could not admit you to this session."),

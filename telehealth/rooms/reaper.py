@@ -42,12 +42,6 @@ class Reaper:
         while True:
             try:
                 await self.tick()
-                if self._outage:
-                    log.info("reaper: presence reachable again; recovering")
-                    self._outage = False
-                    self._trust_after_ms = now_ms() + self.node_timeout_ms
-                    self._look_for_orphans = True
-                    await self.service.recover()
             except asyncio.CancelledError:
                 raise
             except PresenceUnavailable as exc:
@@ -61,6 +55,14 @@ class Reaper:
     async def tick(self) -> None:
         now = now_ms()
         await self.presence.heartbeat(self.node_id, now)
+        if self._outage:
+            # Back after an outage: every node's heartbeat stopped meanwhile, so trust none of
+            # them for one node timeout; first put back what presence may have lost.
+            log.info("reaper: presence reachable again; recovering")
+            self._outage = False
+            self._trust_after_ms = now + self.node_timeout_ms
+            self._look_for_orphans = True
+            await self.service.recover()
         dead: list[str] = []
         if now >= self._trust_after_ms:
             stale = await self.presence.dead_nodes(now - self.node_timeout_ms)

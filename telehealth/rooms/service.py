@@ -33,7 +33,7 @@ from signaling.messages import (
 from signaling.messages import Candidate as CandidateIn
 from signaling.messages import Offer as OfferIn
 from telehealth.errors import Code, RapportError
-from telehealth.presence.base import PresenceStore
+from telehealth.presence.base import PresenceStore, PresenceUnavailable
 from telehealth.rooms.hub import Hub
 from telehealth.rooms.model import Participant, Snapshot, merge
 from telehealth.rooms.states import TERMINAL_CODES, Event, Role, State, transition
@@ -83,6 +83,9 @@ class RoomService:
         self.rules = rules
         self.clock = clock
         self._recovering = asyncio.Lock()
+        # Drops that could not be recorded while presence was unreachable, with the last
+        # snapshot of the room this node saw: (room, pid, conn) -> snapshot.
+        self._unrecorded_drops: dict[tuple[str, str, str], Snapshot | None] = {}
 
     # -- the commit loop ---------------------------------------------------------------------
 
@@ -149,7 +152,7 @@ class RoomService:
             target = transition(role, Event.JOIN, state, participant_id=pid)
             resumed = old is not None and old.active
             if role is Role.CLIENT and not resumed and len(s.waiting()) >= self.rules.max_waiting:
-                raise RapportError(Code.ROOM_FULL, "The waiting room is full; please try later.")
+                raise RapportError(Code.WAITING_ROOM_FULL)
             fresh = old is None or not resumed
             base = old or Participant(id=pid, role=role, state=target, name=name)
             return {
@@ -181,8 +184,18 @@ class RoomService:
 
         await self._change(room, decide)
 
-    async def dropped(self, room: str, pid: str, conn: str) -> None:
-        """The socket ``conn`` closed without a leave: keep the place for the grace period."""
+    async def dropped(self, room: str, pid: str, conn: str, seen: Snapshot | None = None) -> None:
+        """The socket ``conn`` closed without a leave: keep the place for the grace period.
+
+        ``seen`` is the room as this node last saw it; if presence is unreachable now, it is
+        kept so that recover() can put the room back and record the drop later."""
+        try:
+            await self._record_drop(room, pid, conn)
+        except PresenceUnavailable:
+            self._unrecorded_drops[(room, pid, conn)] = seen
+            raise
+
+    async def _record_drop(self, room: str, pid: str, conn: str) -> None:
         dropped: list[Participant] = []
 
         def decide(s: Snapshot) -> Changes:
@@ -433,6 +446,11 @@ class RoomService:
         records match its live sockets, and tell every node where the room now stands.
         """
         async with self._recovering:
+            for (room, pid, conn), seen in sorted(self._unrecorded_drops.items()):
+                if seen is not None:
+                    await self.presence.restore(seen)  # a no-op unless the store lost it
+                await self._record_drop(room, pid, conn)
+                del self._unrecorded_drops[(room, pid, conn)]
             for room in self.hub.rooms():
                 seen = self.hub.snapshot(room)
                 if seen is None:

@@ -27,6 +27,7 @@ from telehealth.auth.principal import (
 from telehealth.errors import Code, RapportError
 from telehealth.ids import client_participant_id, connection_id, therapist_participant_id
 from telehealth.presence.base import PresenceUnavailable
+from telehealth.rooms.model import Snapshot
 from telehealth.rooms.states import Role
 from telehealth.turn import ice_servers
 from telehealth.web import keys
@@ -205,10 +206,7 @@ async def _serve_participant(app: web.Application, conn: Connection) -> None:
             ref = type(message).__struct_config__.tag  # type: ignore[assignment]
             await _dispatch(app, conn, message)
         except RapportError as err:
-            if err.spec.close_code and err.code is not Code.FRAME_TOO_LARGE:
-                conn.close(err.code)
-                break
-            _error(conn, err, ref)
+            _error(conn, err, ref)  # one refused message never ends the socket
         except PresenceUnavailable:
             _error(conn, RapportError(Code.UNAVAILABLE, retry_after=RETRY_AFTER_S), ref)
     if ws.close_code == 1009:
@@ -284,12 +282,13 @@ def release_identity(app: web.Application, conn: Connection) -> None:
 
 async def _finish(app: web.Application, conn: Connection, joined: bool) -> None:
     release_identity(app, conn)
+    seen = app[keys.HUB].snapshot(conn.room)
     app[keys.HUB].detach(conn)
     try:
         if joined and conn.closing not in (Code.REPLACED, Code.LEFT):
             # aiohttp cancels the handler of a peer that has gone; the drop must still be
             # recorded, so it runs as its own task.
-            await asyncio.shield(spawn(app, _dropped(app, conn)))
+            await asyncio.shield(spawn(app, _dropped(app, conn, seen)))
     finally:
         if conn.closing is None and not conn.ws.closed:
             conn.close(Code.GOING_AWAY)
@@ -298,9 +297,9 @@ async def _finish(app: web.Application, conn: Connection, joined: bool) -> None:
             await conn.ws.close()
 
 
-async def _dropped(app: web.Application, conn: Connection) -> None:
+async def _dropped(app: web.Application, conn: Connection, seen: Snapshot | None) -> None:
     try:
-        await app[keys.SERVICE].dropped(conn.room, conn.participant_id, conn.conn_id)
+        await app[keys.SERVICE].dropped(conn.room, conn.participant_id, conn.conn_id, seen)
         log.info("participant %s dropped from connection %s", conn.participant_id, conn.conn_id)
     except PresenceUnavailable as exc:
         log.warning(

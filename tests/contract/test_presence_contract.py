@@ -296,3 +296,15 @@ async def test_rooms_lists_active_rooms(
     rooms = await presence.rooms()
     assert [s.room for s in rooms] == [ROOM]
     assert rooms[0].participants["c-1"].name == "name c-1"
+
+
+async def test_waiting_room_cap(presence: PresenceStore, clock: Clock) -> None:
+    rules = RoomRules(node_id="n-1", max_waiting=2)
+    service = RoomService(presence, LocalRouter(), Hub(show_position=False), rules, clock)
+    await client(service, "c-1", clock)
+    await client(service, "c-2", clock)
+    with pytest.raises(RapportError) as info:
+        await client(service, "c-3", clock)
+    assert info.value.code is Code.WAITING_ROOM_FULL and info.value.spec.close_code == 4030
+    await client(service, "c-1", clock)  # someone already waiting can always come back
+    assert [p.id for p in (await presence.load(ROOM)).waiting()] == ["c-1", "c-2"]
