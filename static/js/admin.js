@@ -1,15 +1,16 @@
 // The admin monitor: a live table of every active room from the admin feed (every ~2 s), with
 // the longest waits highlighted and a confirmed "End room" action.
 
-import { Signaling } from "./signaling.js";
+import { mountPage } from "./page.js";
+import { Signaling, errorPageFor } from "./signaling.js";
 import { t } from "./strings.js";
 import { decodePayload, forget, takeToken, tokenStatus } from "./token.js";
-import {
-  byId, clockTime, confirmDialog, duration, el, errorKeyForClose, localize, showBanner, showError, showView,
-} from "./ui.js";
+import { byId, clockTime, confirmDialog, duration, el, showBanner, showError, showView } from "./ui.js";
 
 const KIND = "admin";
 const LONG_WAIT_S = 300; // waits from five minutes on stand out
+
+mountPage({ tagline: "admin.tagline" });
 
 const dom = {
   updated: byId("updated"),
@@ -21,7 +22,6 @@ const dom = {
 const state = { token: null, signaling: null, rows: new Map() }; // room -> row refs
 
 function start() {
-  localize();
   document.title = t("admin.title");
   const { token } = takeToken(KIND);
   if (!token) return showError("noLink");
@@ -47,7 +47,7 @@ function start() {
       return showError("gaveUp", { action: { label: t("common.retry"), run: () => signaling.connect() } });
     }
     forget(KIND);
-    return showError(errorKeyForClose(code));
+    return showError(errorPageFor(code));
   });
   signaling.connect();
 }
@@ -102,8 +102,9 @@ function makeRow(room) {
 function updateRow(row, summary, longest) {
   const { cells } = row;
   const long = summary.waiting > 0 && summary.longest_wait_s >= LONG_WAIT_S;
+  const isLongest = summary.waiting > 0 && summary.longest_wait_s === longest;
   row.tr.classList.toggle("long-wait", long);
-  row.tr.classList.toggle("longest", summary.waiting > 0 && summary.longest_wait_s === longest);
+  row.tr.classList.toggle("longest", isLongest);
 
   let therapist = ["admin.therapistAbsent", "tag tag-off"];
   if (summary.therapist_present) {
@@ -113,16 +114,17 @@ function updateRow(row, summary, longest) {
   }
   cells.therapist.replaceChildren(el("span", { className: therapist[1] }, t(therapist[0])));
   cells.waiting.textContent = String(summary.waiting);
+  // The words say it, the colour repeats it: the longest wait of all, and any wait past 5 min.
   cells.wait.replaceChildren(
     summary.waiting > 0 ? duration(summary.longest_wait_s) : t("admin.noOne"),
-    long ? " " : "",
+    isLongest ? el("span", { className: "tag tag-strong", dataset: { testid: "longest-tag" } }, t("admin.longest")) : "",
     long ? el("span", { className: "tag tag-warn" }, t("admin.longWait")) : "",
   );
   cells.session.replaceChildren(
     ...(summary.in_session.length
       ? summary.in_session.map((m) =>
         el("span", { className: m.connected ? "tag" : "tag tag-warn", title: m.node },
-          `${m.role} ${m.participant_id}`))
+          t("admin.member", t(`admin.role.${m.role}`), m.participant_id)))
       : [t("admin.noOne")]),
   );
   cells.nodes.replaceChildren(...summary.nodes.map((node) => el("span", { className: "tag tag-off" }, node)));

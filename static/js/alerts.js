@@ -1,4 +1,5 @@
-// Gentle attention signals: a short chime made with WebAudio (no sound file) and the tab title.
+// Gentle attention signals: a short chime made with WebAudio (no sound file), the tab title, and
+// desktop notifications where the person allowed them.
 
 let ctx = null;
 
@@ -9,10 +10,13 @@ function audio() {
   return ctx;
 }
 
-/** Browsers only let a page make sound after a click or key press: get ready on the first one. */
-export function unlockAudioOnGesture() {
+/**
+ * Browsers only let a page make sound after a click or key press: get ready on the first one.
+ * `onUnlocked` runs once sound is allowed.
+ */
+export function unlockAudioOnGesture(onUnlocked = () => {}) {
   const unlock = () => {
-    audio()?.resume().catch(() => {});
+    audio()?.resume().then(onUnlocked, () => {});
     window.removeEventListener("pointerdown", unlock);
     window.removeEventListener("keydown", unlock);
   };
@@ -20,11 +24,22 @@ export function unlockAudioOnGesture() {
   window.addEventListener("keydown", unlock);
 }
 
-/** A soft two-note chime (~0.5 s). Silent when the browser does not allow sound yet. */
-export function chime() {
+/** True once the page may make sound. */
+export function soundAllowed() {
+  return audio()?.state === "running";
+}
+
+/**
+ * A soft two-note chime (~0.5 s), on the chosen speaker where the browser can. Silent when the
+ * browser does not allow sound yet.
+ */
+export async function chime({ sinkId } = {}) {
   const ac = audio();
   if (!ac) return;
-  ac.resume().catch(() => {});
+  if (sinkId !== undefined && typeof ac.setSinkId === "function" && ac.sinkId !== sinkId) {
+    await ac.setSinkId(sinkId).catch(() => {});
+  }
+  await ac.resume().catch(() => {});
   const start = ac.currentTime + 0.02;
   [660, 880].forEach((frequency, i) => {
     const osc = ac.createOscillator();
@@ -41,7 +56,7 @@ export function chime() {
   });
 }
 
-/** Set the tab title; when the tab is hidden, remember to restore `calm` once it is seen. */
+/** Set the tab title; when the tab is hidden, restore `calm` once it is seen again. */
 export function setTitle(text, calm = null) {
   document.title = text;
   if (calm && document.hidden) {
@@ -52,5 +67,38 @@ export function setTitle(text, calm = null) {
       }
     };
     document.addEventListener("visibilitychange", restore);
+  }
+}
+
+/** "unsupported" | "default" | "granted" | "denied" */
+export function notificationPermission() {
+  return "Notification" in window ? Notification.permission : "unsupported";
+}
+
+/** Ask for desktop notifications (call it from a click). Resolves to the new permission. */
+export async function askForNotifications() {
+  if (notificationPermission() !== "default") return notificationPermission();
+  try {
+    return await Notification.requestPermission();
+  } catch {
+    return notificationPermission();
+  }
+}
+
+/**
+ * A desktop notification, only when allowed and the person is looking elsewhere. One at a time
+ * (`tag`): a new arrival replaces the previous notice. Clicking it brings the tab forward.
+ */
+export function notify(title, body) {
+  if (notificationPermission() !== "granted") return;
+  if (document.visibilityState === "visible" && document.hasFocus()) return;
+  try {
+    const notice = new Notification(title, { body, tag: "rapport-waiting", silent: true });
+    notice.addEventListener("click", () => {
+      window.focus();
+      notice.close();
+    });
+  } catch (err) {
+    console.warn("alerts: notification failed", err.name);
   }
 }

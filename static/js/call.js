@@ -1,9 +1,16 @@
 // The call: one RTCPeerConnection per peer in the session (a mesh), negotiated with the
 // "perfect negotiation" pattern from webrtc/samples. The server tells each side whether it is
 // polite towards a peer; the impolite side adds its tracks first so it makes the first offer.
+//
+// Recovery, cheapest first: a connection that drops is given an ICE restart (restartIce());
+// a peer that starts afresh (a reload: its DTLS fingerprint changes) gets a fresh connection.
+
+import { sampleStats } from "./quality.js";
 
 const POLITE_FALLBACK_MS = 4000; // a polite side that hears no offer makes one itself
-const STATS_EVERY_MS = 3000;
+const DISCONNECTED_GRACE_MS = 2000; // "disconnected" often heals by itself within a second or two
+const POLITE_RESTART_DELAY_MS = 3000; // the impolite side restarts first; the polite one backs it up
+const STATS_EVERY_MS = 2000;
 const MAX_BUFFERED = 100; // signaling messages kept for a peer we do not know yet
 
 /** The DTLS fingerprint of an SDP: it changes when the other side starts a new connection. */
@@ -22,22 +29,15 @@ function cleanIceServers(servers) {
   });
 }
 
-/** good / fair / poor from round-trip time (s) and packet loss (0..1). */
-export function qualityLevel(rtt, loss) {
-  if ((rtt ?? 0) > 0.4 || loss > 0.05) return "poor";
-  if ((rtt ?? 0) > 0.2 || loss > 0.02) return "fair";
-  return "good";
-}
-
 export class Call {
   /**
    * @param {object} opts
-   * @param {(msg: object) => boolean} opts.send sends one signaling message
-   * @param {MediaStream|null} opts.localStream
+   * @param {(msg: object) => boolean} opts.send sends one signaling message (false: not sent)
+   * @param {MediaStream|null} opts.localStream the tracks to send (kept up to date by replaceTrack)
    * @param {(peerId: string, stream: MediaStream) => void} opts.onRemoteStream
    * @param {(peerId: string) => void} opts.onPeerClosed
-   * @param {(peerId: string, state: string) => void} [opts.onPeerState]
-   * @param {(peerId: string, q: object) => void} [opts.onQuality]
+   * @param {(peerId: string, state: string) => void} [opts.onPeerState] connectionState changes
+   * @param {(peerId: string, sample: object) => void} [opts.onStats] every few seconds, per peer
    */
   constructor(opts) {
     this.send = opts.send;
@@ -45,23 +45,18 @@ export class Call {
     this.onRemoteStream = opts.onRemoteStream;
     this.onPeerClosed = opts.onPeerClosed;
     this.onPeerState = opts.onPeerState || (() => {});
-    this.onQuality = opts.onQuality || null;
+    this.onStats = opts.onStats || null;
     this.iceServers = [];
     this.peers = new Map(); // id -> peer record
     this.pcs = new Map(); // id -> RTCPeerConnection (also exposed for tests)
     this.listed = new Map(); // id -> {polite, connected} from the last `session`
     this.buffered = new Map(); // id -> messages that came before the peer was known
     this._statsTimer = null;
-    this._lastStats = new Map();
     window.__rapport = Object.assign(window.__rapport || {}, { pcs: this.pcs, call: this });
   }
 
   setIceServers(servers) {
     this.iceServers = cleanIceServers(servers);
-  }
-
-  setLocalStream(stream) {
-    this.localStream = stream;
   }
 
   /** Apply a `session` message: open connections to new peers, close those who left. */
@@ -75,10 +70,14 @@ export class Call {
       if (!p.connected) continue; // offers would be lost; wait until they are back
       const peer = this.peers.get(id);
       if (!peer) {
-        this._createPeer(id, p.polite, false);
-      } else if (before && !before.connected && peer.pc.connectionState !== "connected") {
-        // They came back after a drop (maybe a page refresh): start afresh.
-        this._replacePeer(peer, false);
+        this._createPeer(id, p.polite);
+      } else if (before && !before.connected) {
+        // They are back after a drop: resend what they may have missed, and restart ICE on the
+        // connection we both still have if its media broke too.
+        if (peer.pc.signalingState === "have-local-offer") this._enqueue(peer, { type: "resume" });
+        if (peer.pc.connectionState !== "connected") {
+          this._scheduleRestart(peer, peer.polite ? POLITE_RESTART_DELAY_MS : 0);
+        }
       }
     }
     for (const id of [...this.peers.keys()]) {
@@ -88,6 +87,52 @@ export class Call {
       if (!seen.has(id)) this.listed.delete(id);
     }
     this._startStats();
+  }
+
+  /** Our own signaling is back after a loss: mend what broke meanwhile. */
+  resume() {
+    for (const peer of [...this.peers.values()]) {
+      if (peer.closed) continue;
+      peer.unsent = false;
+      this._enqueue(peer, { type: "resume" });
+    }
+  }
+
+  /**
+   * An offer of ours may have been lost (sent while signaling was down, or to a peer that
+   * dropped): take it back, which makes the browser ask to negotiate again; and if the media
+   * path broke as well, restart ICE.
+   */
+  async _mend(peer) {
+    if (peer.pc.signalingState === "have-local-offer" && !peer.makingOffer) {
+      await peer.pc.setLocalDescription({ type: "rollback" });
+    }
+    if (peer.pc.connectionState !== "connected") this._restart(peer);
+  }
+
+  /**
+   * Send another track of this kind to every peer (a switched device, a shared screen).
+   * Resolves once every connection sends it.
+   */
+  replaceTrack(kind, track) {
+    const done = [];
+    for (const peer of this.peers.values()) {
+      if (!peer.tracksAdded) continue; // they will get the stream's current tracks when added
+      const transceiver = peer.pc.getTransceivers()
+        .find((tr) => tr.receiver.track.kind === kind && tr.currentDirection !== "stopped");
+      if (!transceiver) {
+        if (track) peer.pc.addTrack(track, this.localStream);
+        continue;
+      }
+      done.push(transceiver.sender.replaceTrack(track)
+        .catch((err) => console.error(`call: replaceTrack to ${peer.id} failed`, err)));
+      if (track && (transceiver.direction === "recvonly" || transceiver.direction === "inactive")) {
+        // We had nothing of this kind to send before: renegotiate to start sending.
+        transceiver.sender.setStreams?.(this.localStream);
+        transceiver.direction = "sendrecv";
+      }
+    }
+    return Promise.all(done);
   }
 
   /** Apply an offer / answer / candidate / hangup relayed from a peer. */
@@ -124,20 +169,23 @@ export class Call {
       case "hangup":
         this.closePeer(peer.id, false);
         break;
+      case "resume": // not from the wire: queued by resume() and updatePeers()
+        await this._mend(peer);
+        break;
       default:
         break;
     }
   }
 
   async _description(peer, description) {
-    let pc = peer.pc;
-    if (
-      description.type === "offer" &&
-      pc.remoteDescription &&
-      fingerprint(pc.remoteDescription.sdp) !== fingerprint(description.sdp)
-    ) {
-      // The other side has a brand-new connection (e.g. it reloaded): answer it with one too.
-      peer = this._replacePeer(peer, true);
+    let { pc } = peer;
+    const theirs = pc.remoteDescription && fingerprint(pc.remoteDescription.sdp);
+    if (theirs && theirs !== fingerprint(description.sdp)) {
+      // The other side has a brand-new connection (it reloaded and we did not hear its hangup):
+      // start one too. To an offer we answer; after an answer we offer again.
+      const isOffer = description.type === "offer";
+      peer = this._replacePeer(peer, { forOffer: isOffer, initiate: !isOffer });
+      if (!isOffer) return;
       pc = peer.pc;
     }
     const collision =
@@ -150,7 +198,7 @@ export class Call {
       peer.heardOffer = true;
       this._addTracks(peer, false);
       await pc.setLocalDescription();
-      this.send({ type: "answer", to: peer.id, sdp: pc.localDescription.sdp });
+      this._sendTo(peer, { type: "answer", to: peer.id, sdp: pc.localDescription.sdp });
     }
   }
 
@@ -163,7 +211,13 @@ export class Call {
     }
   }
 
-  _createPeer(id, polite, forOffer) {
+  _sendTo(peer, msg) {
+    const sent = this.send(msg);
+    if (!sent) peer.unsent = true; // resume() mends it once signaling is back
+    return sent;
+  }
+
+  _createPeer(id, polite, { forOffer = false, initiate = false } = {}) {
     const pc = new RTCPeerConnection({ iceServers: this.iceServers });
     const peer = {
       id,
@@ -174,10 +228,13 @@ export class Call {
       heardOffer: false,
       tracksAdded: false,
       restarting: false,
+      unsent: false,
       closed: false,
       stream: null,
       queue: Promise.resolve(),
       fallback: null,
+      restartTimer: null,
+      lastTotals: null,
     };
     this.peers.set(id, peer);
     this.pcs.set(id, pc);
@@ -189,7 +246,7 @@ export class Call {
     };
     pc.onicecandidate = ({ candidate }) => {
       if (!candidate) return;
-      this.send({
+      this._sendTo(peer, {
         type: "candidate",
         to: id,
         candidate: {
@@ -205,8 +262,8 @@ export class Call {
         peer.makingOffer = true;
         await pc.setLocalDescription();
         if (pc.localDescription.type !== "offer") return;
-        this.send({ type: "offer", to: id, sdp: pc.localDescription.sdp, restart: peer.restarting });
-        peer.restarting = false;
+        const sent = this._sendTo(peer, { type: "offer", to: id, sdp: pc.localDescription.sdp, restart: peer.restarting });
+        if (sent) peer.restarting = false;
       } catch (err) {
         console.error(`call: offer to ${id} failed`, err);
       } finally {
@@ -217,13 +274,13 @@ export class Call {
       const state = pc.connectionState;
       console.info(`call: peer ${id} connectionState ${state}`);
       this.onPeerState(id, state);
-      if (state === "failed" && !peer.closed) {
-        peer.restarting = true;
-        pc.restartIce();
-      }
+      clearTimeout(peer.restartTimer);
+      const politeDelay = peer.polite ? POLITE_RESTART_DELAY_MS : 0;
+      if (state === "failed") this._scheduleRestart(peer, politeDelay);
+      else if (state === "disconnected") this._scheduleRestart(peer, DISCONNECTED_GRACE_MS + politeDelay);
     };
 
-    if (!polite && !forOffer) {
+    if (initiate || (!polite && !forOffer)) {
       this._addTracks(peer, true); // the impolite side starts the negotiation
     } else if (!forOffer) {
       peer.fallback = setTimeout(() => {
@@ -237,6 +294,27 @@ export class Call {
       early.forEach((msg) => this._enqueue(peer, msg));
     }
     return peer;
+  }
+
+  _scheduleRestart(peer, delay) {
+    clearTimeout(peer.restartTimer);
+    peer.restartTimer = setTimeout(() => {
+      const state = peer.pc.connectionState;
+      if (state === "disconnected" || state === "failed") this._restart(peer);
+    }, delay);
+  }
+
+  /** Restore media on an existing connection: an ICE restart where the browser can. */
+  _restart(peer) {
+    if (peer.closed || peer.pc.connectionState === "connected") return;
+    if (this.listed.get(peer.id)?.connected === false) return; // they are away: updatePeers retries
+    if (typeof peer.pc.restartIce === "function") {
+      console.info(`call: ICE restart towards ${peer.id}`);
+      peer.restarting = true;
+      peer.pc.restartIce(); // fires negotiationneeded: a new offer with fresh ICE credentials
+    } else {
+      this._replacePeer(peer, { initiate: true });
+    }
   }
 
   /** Add the local tracks once. When initiating, also ask to receive the kinds we lack. */
@@ -257,10 +335,10 @@ export class Call {
     }
   }
 
-  _replacePeer(peer, forOffer) {
+  _replacePeer(peer, how) {
     const { id, polite, queue } = peer;
     this._closePc(peer);
-    const fresh = this._createPeer(id, polite, forOffer);
+    const fresh = this._createPeer(id, polite, how);
     fresh.queue = queue;
     return fresh;
   }
@@ -268,6 +346,7 @@ export class Call {
   _closePc(peer) {
     peer.closed = true;
     clearTimeout(peer.fallback);
+    clearTimeout(peer.restartTimer);
     peer.pc.ontrack = null;
     peer.pc.onicecandidate = null;
     peer.pc.onnegotiationneeded = null;
@@ -275,7 +354,6 @@ export class Call {
     peer.pc.close();
     this.peers.delete(peer.id);
     this.pcs.delete(peer.id);
-    this._lastStats.delete(peer.id);
   }
 
   /** Close the connection to one peer; `notify` tells them with a hangup. */
@@ -297,7 +375,7 @@ export class Call {
   }
 
   _startStats() {
-    if (this._statsTimer || !this.onQuality) return;
+    if (this._statsTimer || !this.onStats) return;
     this._statsTimer = setInterval(() => this._sampleStats(), STATS_EVERY_MS);
   }
 
@@ -305,36 +383,12 @@ export class Call {
     for (const [id, peer] of this.peers) {
       if (peer.pc.connectionState !== "connected") continue;
       try {
-        this.onQuality(id, await this._quality(id, peer.pc));
+        const sample = await sampleStats(peer.pc, peer.lastTotals);
+        peer.lastTotals = sample.totals;
+        this.onStats(id, sample);
       } catch {
         // stats are a nice-to-have
       }
     }
-  }
-
-  async _quality(id, pc) {
-    const report = await pc.getStats();
-    let rtt = null;
-    let lost = 0;
-    let received = 0;
-    let bytes = 0;
-    report.forEach((s) => {
-      if (s.type === "candidate-pair" && s.nominated && s.state === "succeeded") {
-        rtt = s.currentRoundTripTime ?? rtt;
-      } else if (s.type === "inbound-rtp") {
-        lost += s.packetsLost || 0;
-        received += s.packetsReceived || 0;
-        bytes += s.bytesReceived || 0;
-      }
-    });
-    const now = performance.now();
-    const last = this._lastStats.get(id) || { lost: 0, received: 0, bytes: 0, at: now };
-    this._lastStats.set(id, { lost, received, bytes, at: now });
-    const dLost = Math.max(0, lost - last.lost);
-    const dReceived = Math.max(0, received - last.received);
-    const loss = dLost + dReceived > 0 ? dLost / (dLost + dReceived) : 0;
-    const seconds = Math.max(0.001, (now - last.at) / 1000);
-    const kbps = Math.round(((bytes - last.bytes) * 8) / 1000 / seconds);
-    return { level: qualityLevel(rtt, loss), rtt, loss, kbps };
   }
 }

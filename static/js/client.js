@@ -1,18 +1,25 @@
 // The session-link page: welcome (name, device check, consent) -> waiting room -> call ->
 // closing page, plus kind pages for links that do not work. A refresh resumes by itself: the
-// token and the name are kept in this tab's sessionStorage.
+// token, the name and the device choices are kept in this tab's sessionStorage.
 
 import { chime, setTitle, unlockAudioOnGesture } from "./alerts.js";
-import { Call } from "./call.js";
-import { hasTrack, levelMeter, openMedia, setEnabled, stopStream } from "./media.js";
-import { CLOSE, Signaling } from "./signaling.js";
+import { CallView, mediaButtons } from "./callview.js";
+import { DeviceChooser } from "./devices.js";
+import { LocalMedia } from "./media.js";
+import { mountPage } from "./page.js";
+import { CLOSE, Signaling, errorPageFor, signalingUrl } from "./signaling.js";
 import { t } from "./strings.js";
-import { decodePayload, forget, remember, takeToken, tokenStatus } from "./token.js";
-import {
-  byId, clockTime, confirmDialog, el, errorKeyForClose, localize, showBanner, showError, showView, videoTile,
-} from "./ui.js";
+import { selfTile } from "./tile.js";
+import { decodePayload, forget, remember, store, takeToken, tokenStatus } from "./token.js";
+import { byId, clockTime, confirmDialog, el, showBanner, showError, showView } from "./ui.js";
 
 const KIND = "client";
+const LINK_CHECK_TIMEOUT_MS = 4000;
+const LINK_PROBLEMS = new Set([CLOSE.TOKEN_INVALID, CLOSE.TOKEN_EXPIRED, CLOSE.TOKEN_NOT_YET_VALID,
+  CLOSE.TOKEN_REVOKED, CLOSE.WRONG_TOKEN_KIND, CLOSE.WRONG_ROOM]);
+const DEFAULT_CONFIG = { consent_text: "", show_queue_position: false, grace: 60, max_participants: 4 };
+
+mountPage();
 
 const dom = {
   form: byId("join-form"),
@@ -23,47 +30,40 @@ const dom = {
   consentError: byId("consent-error"),
   join: byId("join"),
   preview: byId("preview"),
+  deviceArea: byId("device-area"),
   meter: byId("mic-level"),
+  welcomeDevices: byId("welcome-devices"),
   deviceStatus: byId("device-status"),
   deviceCheck: byId("device-check"),
   status: byId("status"),
   therapistStatus: byId("therapist-status"),
   position: byId("position"),
   waitingSelf: byId("waiting-self"),
+  waitingControls: byId("waiting-controls"),
   messages: byId("messages"),
   messagesEmpty: byId("messages-empty"),
-  callStatus: byId("call-status"),
-  grid: byId("video-grid"),
-  chatLog: byId("chat-log"),
-  chatForm: byId("chat-form"),
-  chatInput: byId("chat-input"),
+  callView: byId("call-view"),
   closingTitle: byId("closing-title"),
   closingText: byId("closing-text"),
   closingActions: byId("closing-actions"),
 };
 
+const media = new LocalMedia(store(KIND, "devices"));
+
 const session = {
   token: null,
   room: null,
   name: null,
-  media: null, // {stream, device, message} once the camera / microphone were asked for
-  stopMeter: () => {},
+  config: DEFAULT_CONFIG,
   signaling: null,
-  call: null,
-  participantId: null,
+  view: null, // the CallView
   state: null, // "waiting" | "admitted"
-  audioOn: true,
-  videoOn: true,
-  selfTile: null,
-  tiles: new Map(), // peer id -> tile
-  names: new Map(), // peer id -> display name
-  peerMedia: new Map(), // peer id -> {audio, video}
+  stopMeter: () => {},
 };
 
 // --- start ------------------------------------------------------------------------------------
 
 async function start() {
-  localize();
   document.title = t("client.title");
   unlockAudioOnGesture();
 
@@ -79,13 +79,18 @@ async function start() {
   session.token = token;
   session.room = claims.room;
 
+  const [config, problem] = await Promise.all([loadConfig(), checkLink(token, claims.room)]);
+  session.config = config;
+  if (problem === "notYet") return waitUntilValid(claims.nbf);
+  if (problem) return showError(problem);
+
   const storedName = remember(KIND, "name");
   if (storedName) {
     // A refresh (or a reconnect after closing the tab): carry on without asking again.
-    session.media = await openMedia();
+    await media.open();
     return join(storedName);
   }
-  await showWelcome();
+  return showWelcome();
 }
 
 function waitUntilValid(nbf) {
@@ -94,38 +99,94 @@ function waitUntilValid(nbf) {
   setTimeout(() => location.reload(), Math.min(wait, 2 ** 31 - 1));
 }
 
+async function loadConfig() {
+  try {
+    const response = await fetch("/api/config", { headers: { Accept: "application/json" } });
+    if (response.ok) return { ...DEFAULT_CONFIG, ...(await response.json()) };
+  } catch {
+    // fall through to the defaults
+  }
+  return DEFAULT_CONFIG;
+}
+
+/**
+ * Whether the service still accepts this link, asked before the person types anything: an
+ * `auth` without a name is refused with "invalid name" (4018) when the link is good, and with the
+ * link's own close code (4003 to 4008) when it is not. Nothing is joined either way. Resolves to
+ * an error-page key, or null when the link is good or the answer did not come.
+ */
+function checkLink(token, room) {
+  return new Promise((resolve) => {
+    let ws;
+    const done = (answer) => {
+      clearTimeout(timer);
+      resolve(answer);
+    };
+    const timer = setTimeout(() => {
+      ws?.close();
+      done(null);
+    }, LINK_CHECK_TIMEOUT_MS);
+    try {
+      ws = new WebSocket(signalingUrl());
+    } catch {
+      done(null);
+      return;
+    }
+    ws.addEventListener("open", () => ws.send(JSON.stringify({ type: "auth", role: "client", token, room })));
+    ws.addEventListener("close", (event) => done(LINK_PROBLEMS.has(event.code) ? errorPageFor(event.code) : null));
+  });
+}
+
 // --- welcome ----------------------------------------------------------------------------------
 
-async function showWelcome() {
-  dom.consentText.textContent = (await loadConfig()).consent_text;
+function showWelcome() {
+  dom.consentText.textContent = session.config.consent_text;
+  dom.preview.replaceChildren(selfTile(media).root);
+  const chooser = new DeviceChooser(media, {
+    prefix: "welcome",
+    onError: (text) => showDeviceResult(text),
+  });
+  dom.welcomeDevices.replaceChildren(chooser.root);
   dom.deviceCheck.addEventListener("click", checkDevices);
   dom.form.addEventListener("submit", onJoin);
+  document.title = t("client.title");
   showView("welcome");
   dom.name.focus();
 }
 
-async function loadConfig() {
-  try {
-    const response = await fetch("/api/config", { headers: { Accept: "application/json" } });
-    if (response.ok) return await response.json();
-  } catch {
-    // fall through to the defaults
-  }
-  return { consent_text: "", show_queue_position: false, grace: 60, max_participants: 4 };
-}
-
 async function checkDevices() {
   dom.deviceCheck.disabled = true;
-  dom.deviceStatus.textContent = t("media.checking");
+  dom.deviceStatus.replaceChildren(el("p", {}, t("media.checking")));
   session.stopMeter();
-  stopStream(session.media?.stream);
-  session.media = await openMedia();
-  const { stream, message } = session.media;
-  dom.preview.srcObject = stream;
-  session.stopMeter = levelMeter(stream, dom.meter);
-  dom.deviceStatus.textContent = message || t("media.ok");
-  dom.deviceStatus.dataset.ok = String(!message);
+  await media.open();
+  session.stopMeter = media.meter(dom.meter);
+  dom.deviceArea.hidden = !media.mic && !media.camera;
+  showDeviceResult();
+  dom.deviceCheck.textContent = media.problem && media.problem !== "micOnly" && media.problem !== "camOnly"
+    ? t("media.checkAgain") : t("media.check");
   dom.deviceCheck.disabled = false;
+}
+
+/** What the device check found, and what to do about it, in plain steps. */
+function showDeviceResult(override = "") {
+  const { problem } = media;
+  const box = dom.deviceStatus;
+  box.dataset.ok = String(!problem && !override);
+  if (override) {
+    box.replaceChildren(el("p", {}, override));
+    return;
+  }
+  if (!problem) {
+    box.replaceChildren(el("p", {}, t("media.ok")));
+    return;
+  }
+  const steps = t(`media.help.${problem}`);
+  const blocking = !media.mic && !media.camera;
+  box.replaceChildren(
+    el("p", { className: "guidance-title" }, t(`media.${problem}`)),
+    steps.length ? el("ol", { className: "steps" }, ...steps.map((step) => el("li", {}, step))) : null,
+    blocking ? el("p", {}, t("media.joinWithout")) : null,
+  );
 }
 
 function cleanName(raw) {
@@ -150,25 +211,25 @@ async function onJoin(event) {
 
   dom.join.disabled = true;
   dom.join.textContent = t("client.joining");
-  if (!session.media) await checkDevices();
+  if (!media.opened) await checkDevices();
   session.stopMeter();
   remember(KIND, "name", name);
-  join(name);
+  return join(name);
 }
 
 // --- joining and the waiting room -------------------------------------------------------------
 
-function deviceReport() {
-  return session.media ? session.media.device : { camera: "skipped", microphone: "skipped" };
+function leaveButton(testid, className) {
+  return el("button", { type: "button", className, dataset: { testid }, onclick: confirmLeave },
+    t("common.leave"));
 }
 
 function join(name) {
   session.name = name;
   showView("loading");
-  session.selfTile = videoTile({ id: "self", self: true });
-  session.selfTile.setStream(session.media?.stream || null);
-  dom.waitingSelf.replaceChildren(session.selfTile.root);
-  updateControls();
+  dom.waitingSelf.replaceChildren(selfTile(media).root);
+  dom.waitingControls.replaceChildren(...mediaButtons(media, { suffix: "-waiting" }),
+    leaveButton("leave-waiting", "button button-quiet"));
 
   const signaling = new Signaling(() => ({
     type: "auth",
@@ -176,38 +237,29 @@ function join(name) {
     token: session.token,
     room: session.room,
     name: session.name,
-    device: deviceReport(),
+    device: media.device,
   }));
   session.signaling = signaling;
   window.__rapport = Object.assign(window.__rapport || {}, { signaling });
-  session.call = new Call({
-    send: (msg) => signaling.send(msg),
-    localStream: session.media?.stream || null,
-    onRemoteStream: showRemote,
-    onPeerClosed: dropTile,
-    onQuality: (id, q) => session.tiles.get(id)?.setQuality(q.level),
+  session.view = new CallView({
+    root: dom.callView,
+    signaling,
+    media,
+    headingLevel: 2,
+    extraControls: [leaveButton("leave", "button button-danger")],
   });
 
-  signaling.on("welcome", (msg) => {
-    session.participantId = msg.participant_id;
-    session.call.setIceServers(msg.ice_servers);
-  });
   signaling.on("state", onState);
-  signaling.on("session", onSession);
+  signaling.on("message", addTherapistMessage);
   signaling.on("reconnecting", () => showBanner(t("common.connectionLost")));
   signaling.on("open", ({ reconnected }) => {
     if (reconnected) showBanner(t("common.connectionBack"), 3000);
   });
   signaling.on("closed", onClosed);
-  for (const type of ["offer", "answer", "candidate", "hangup"]) {
-    signaling.on(type, (msg) => session.call.handleSignal(msg));
-  }
-  signaling.on("chat", (msg) => addChat(msg.name, msg.text, msg.at));
-  signaling.on("media", onPeerMedia);
-  signaling.on("error", (msg) => console.warn("server refused", msg.ref, msg.code, msg.message));
-  signaling.on("message", addTherapistMessage);
+  signaling.on("error", (msg) => console.warn("server refused", msg.ref, msg.code));
 
-  window.addEventListener("pagehide", () => session.call?.closeAll(true));
+  // A reload starts new connections: a hangup lets the others drop the old ones at once.
+  window.addEventListener("pagehide", () => session.view?.call.closeAll(true));
   signaling.connect();
 }
 
@@ -216,49 +268,29 @@ function onState(msg) {
   session.state = msg.state;
   dom.therapistStatus.textContent = t(`client.therapist.${msg.therapist}`);
   dom.therapistStatus.dataset.state = msg.therapist;
-  dom.position.hidden = msg.position === null || msg.position === undefined;
-  if (!dom.position.hidden) dom.position.textContent = t("client.position", msg.position);
+  const showPosition = session.config.show_queue_position && Number.isInteger(msg.position);
+  dom.position.hidden = !showPosition;
+  if (showPosition) dom.position.textContent = t("client.position", msg.position);
 
-  if (msg.state === "waiting") {
+  if (msg.state === "waiting" && previous !== "waiting") {
     if (previous === "admitted") {
-      session.call.closeAll(false);
+      session.view.end();
       dom.status.textContent = t("client.sentBack");
-    } else if (previous !== "waiting") {
+    } else {
       dom.status.textContent = t("client.waitingStatus");
     }
-    if (previous !== "waiting") {
-      dom.waitingSelf.replaceChildren(session.selfTile.root);
-      showView("waiting");
-      document.title = t("client.waitingTitle");
-    }
+    document.title = t("client.waitingTitle");
+    showView("waiting");
   } else if (msg.state === "admitted" && previous !== "admitted") {
-    dom.grid.append(session.selfTile.root);
-    dom.callStatus.textContent = t("client.waitingForVideo");
     showView("call");
     if (previous === "waiting") {
-      chime();
-      setTitle(t("client.admittedTitle"));
-      dom.callStatus.textContent = t("client.admitted");
+      chime({ sinkId: media.speaker });
+      setTitle(t("client.admittedTitle"), t("client.inSessionTitle"));
+      session.view.status(t("client.admitted"));
     } else {
-      document.title = t("client.admittedTitle");
+      document.title = t("client.inSessionTitle"); // back in the call after a refresh
     }
-    sendMediaState();
   }
-  if (msg.state === "admitted") {
-    // In the call, say so when the therapist's connection drops, and clear it once they are back.
-    const away = msg.therapist === "reconnecting";
-    if (away) dom.callStatus.textContent = t("client.therapist.reconnecting");
-    else if (dom.callStatus.dataset.away === "true") dom.callStatus.textContent = "";
-    dom.callStatus.dataset.away = String(away);
-  }
-}
-
-function onSession(msg) {
-  for (const peer of msg.peers) {
-    session.names.set(peer.participant_id, peer.name);
-    session.tiles.get(peer.participant_id)?.setName(peer.name);
-  }
-  session.call.updatePeers(msg.peers);
 }
 
 function addTherapistMessage(msg) {
@@ -267,111 +299,12 @@ function addTherapistMessage(msg) {
   dom.messages.append(el("li", { dataset: { testid: "message" } }, time, " ", msg.text));
 }
 
-
-// --- the call ---------------------------------------------------------------------------------
-
-function showRemote(peerId, stream) {
-  let tile = session.tiles.get(peerId);
-  if (!tile) {
-    tile = videoTile({ id: peerId, name: session.names.get(peerId) || "" });
-    session.tiles.set(peerId, tile);
-    dom.grid.insertBefore(tile.root, session.selfTile.root.parentNode === dom.grid ? session.selfTile.root : null);
-    const media = session.peerMedia.get(peerId);
-    if (media) applyPeerMedia(tile, media);
-  }
-  tile.setStream(stream);
-  dom.callStatus.textContent = "";
+async function confirmLeave() {
+  if (await confirmDialog(t("client.leaveConfirm"), t("common.leave"))) leave();
 }
-
-function dropTile(peerId) {
-  session.tiles.get(peerId)?.root.remove();
-  session.tiles.delete(peerId);
-}
-
-function onPeerMedia(msg) {
-  const media = { audio: msg.audio, video: msg.video };
-  session.peerMedia.set(msg.from, media);
-  const tile = session.tiles.get(msg.from);
-  if (tile) applyPeerMedia(tile, media);
-}
-
-function applyPeerMedia(tile, media) {
-  tile.setMuted(!media.audio);
-  tile.setCameraOff(!media.video);
-}
-
-function addChat(name, text, at) {
-  const who = el("span", { className: "chat-who", text: t("common.chatFrom", name, clockTime(at)) });
-  dom.chatLog.append(el("li", { dataset: { testid: "chat-message" } }, who, el("span", { text })));
-  dom.chatLog.scrollTop = dom.chatLog.scrollHeight;
-}
-
-dom.chatForm.addEventListener("submit", (event) => {
-  event.preventDefault();
-  const text = dom.chatInput.value.trim();
-  if (!text || !session.signaling) return;
-  if (session.signaling.send({ type: "chat", text })) {
-    addChat(t("common.you"), text, Date.now() / 1000);
-    dom.chatInput.value = "";
-  }
-});
-
-// --- microphone, camera, leave ----------------------------------------------------------------
-
-function updateControls() {
-  const stream = session.media?.stream;
-  const hasAudio = hasTrack(stream, "audio");
-  const hasVideo = hasTrack(stream, "video");
-  for (const button of document.querySelectorAll('[data-action="mic"]')) {
-    button.textContent = session.audioOn && hasAudio ? t("common.mute") : t("common.unmute");
-    button.disabled = !hasAudio;
-    button.dataset.on = String(session.audioOn && hasAudio);
-  }
-  for (const button of document.querySelectorAll('[data-action="camera"]')) {
-    button.textContent = session.videoOn && hasVideo ? t("common.cameraOff") : t("common.cameraOn");
-    button.disabled = !hasVideo;
-    button.dataset.on = String(session.videoOn && hasVideo);
-  }
-  session.selfTile?.setMuted(!(session.audioOn && hasAudio));
-  session.selfTile?.setCameraOff(!(session.videoOn && hasVideo));
-}
-
-function sendMediaState() {
-  if (session.state !== "admitted") return;
-  const stream = session.media?.stream;
-  session.signaling.send({
-    type: "media",
-    audio: session.audioOn && hasTrack(stream, "audio"),
-    video: session.videoOn && hasTrack(stream, "video"),
-    screen: false,
-  });
-}
-
-async function onControl(event) {
-  const button = event.target.closest("[data-action]");
-  if (!button) return;
-  const stream = session.media?.stream;
-  switch (button.dataset.action) {
-    case "mic":
-      session.audioOn = setEnabled(stream, "audio", !session.audioOn);
-      break;
-    case "camera":
-      session.videoOn = setEnabled(stream, "video", !session.videoOn);
-      break;
-    case "leave":
-      if (await confirmDialog(t("client.leaveConfirm"), t("common.leave"))) leave();
-      return;
-    default:
-      return;
-  }
-  updateControls();
-  sendMediaState();
-}
-
-document.addEventListener("click", onControl);
 
 function leave() {
-  session.call?.closeAll(true);
+  session.view?.end({ notify: true });
   if (!session.signaling?.send({ type: "leave" })) {
     session.signaling?.close();
     showEnded(CLOSE.LEFT);
@@ -382,8 +315,7 @@ function leave() {
 // --- the end ----------------------------------------------------------------------------------
 
 function onClosed({ code, gaveUp }) {
-  session.call?.closeAll(false);
-  session.tiles.forEach((_, id) => dropTile(id));
+  session.view?.end();
   session.state = null;
   showBanner("");
   if (gaveUp) {
@@ -395,25 +327,19 @@ function onClosed({ code, gaveUp }) {
     case CLOSE.LEFT:
       return showEnded(code);
     case CLOSE.REPLACED:
-      releaseMedia();
+      media.stop(); // the other tab needs the camera
       return showError("replaced", { action: { label: t("common.useHere"), run: reconnect } });
     case CLOSE.EXPIRED:
       return showError("expiredPlace", { action: { label: t("client.rejoin"), run: reconnect } });
     default:
-      releaseMedia();
+      media.stop();
       forget(KIND);
-      return showError(errorKeyForClose(code));
+      return showError(errorPageFor(code));
   }
 }
 
-function releaseMedia() {
-  session.stopMeter();
-  stopStream(session.media?.stream);
-  session.media = null;
-}
-
 function showEnded(code) {
-  releaseMedia();
+  media.stop();
   const left = code === CLOSE.LEFT;
   if (left) {
     remember(KIND, "name", null); // the token stays: "Rejoin" goes back to the welcome
@@ -435,12 +361,7 @@ function showEnded(code) {
 
 async function reconnect() {
   showView("loading");
-  if (!session.media) {
-    session.media = await openMedia();
-    session.call.setLocalStream(session.media.stream);
-    session.selfTile.setStream(session.media.stream);
-    updateControls();
-  }
+  if (!media.mic && !media.camera) await media.open();
   session.signaling.connect();
 }
 

@@ -1,7 +1,7 @@
 // The landing page: only text, filled from strings.js.
 
+import { mountPage } from "./page.js";
 import { t } from "./strings.js";
-import { localize } from "./ui.js";
 
-localize();
+mountPage();
 document.title = t("landing.title");

@@ -30,9 +30,34 @@ const TERMINAL = new Set([
   CLOSE.LEFT, CLOSE.INVALID_NAME,
 ]);
 
+/** The kind error page (strings.js `errors.*`) for a close code that ends the page's part. */
+const ERROR_PAGES = new Map([
+  [CLOSE.TOKEN_INVALID, "invalid"],
+  [CLOSE.TOKEN_EXPIRED, "expired"],
+  [CLOSE.TOKEN_NOT_YET_VALID, "notYet"],
+  [CLOSE.TOKEN_REVOKED, "revoked"],
+  [CLOSE.WRONG_TOKEN_KIND, "wrongKind"],
+  [CLOSE.WRONG_ROOM, "wrongKind"],
+  [CLOSE.ORIGIN_NOT_ALLOWED, "origin"],
+  [CLOSE.REPLACED, "replaced"],
+  [CLOSE.DENIED, "denied"],
+  [CLOSE.REMOVED, "removed"],
+  [CLOSE.EXPIRED, "expiredPlace"],
+  [CLOSE.INVALID_NAME, "name"],
+]);
+
+export function errorPageFor(code) {
+  return ERROR_PAGES.get(code) || "generic";
+}
+
 const FIRST_DELAY_MS = 1000;
 const MAX_DELAY_MS = 10000;
 const GIVE_UP_AFTER_MS = 60000;
+
+/** ws(s)://this host/ws: the service that served the page. */
+export function signalingUrl() {
+  return `${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/ws`;
+}
 
 /** True when a socket closed with `code` (and this bye) should be opened again. */
 export function shouldReconnect(code, bye) {
@@ -47,7 +72,7 @@ export class Signaling {
    */
   constructor(authMessage, url) {
     this.authMessage = authMessage;
-    this.url = url || `${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/ws`;
+    this.url = url || signalingUrl();
     this.state = "idle"; // idle | connecting | open | reconnecting | closed
     this.closeCode = null;
     this.bye = null;

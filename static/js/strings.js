@@ -5,7 +5,6 @@ export const STRINGS = {
   app: {
     name: "Rapport",
     tagline: "Calm, private video sessions",
-    noscript: "Rapport needs JavaScript to connect your video session.",
     skip: "Skip to content",
   },
 
@@ -41,7 +40,6 @@ export const STRINGS = {
     leave: "Leave",
     cancel: "Cancel",
     confirm: "Confirm",
-    close: "Close",
     send: "Send",
     retry: "Try again",
     useHere: "Use this tab",
@@ -55,31 +53,83 @@ export const STRINGS = {
     chat: "Chat",
     chatLog: "Chat messages",
     chatLabel: "Write a message",
-    chatEmpty: "No messages yet.",
     chatFrom: (name, time) => `${name}, ${time}`,
     selfView: "Your camera",
     remoteVideo: (name) => `Video of ${name}`,
     connectionLost: "Connection lost. Reconnecting…",
     connectionBack: "Connected again.",
     quality: { good: "Good connection", fair: "Fair connection", poor: "Poor connection" },
+    qualityDetail: (rttMs, lossPct, kbps) => {
+      const parts = [];
+      if (rttMs !== null) parts.push(`delay ${rttMs} ms`);
+      parts.push(`${lossPct}% lost`);
+      if (kbps !== null) parts.push(`${kbps} kbit/s`);
+      return parts.join(", ");
+    },
     justNow: "just now",
+    callControls: "Call controls",
+    shareScreen: "Share screen",
+    stopSharing: "Stop sharing",
+    sharingNote: "You are sharing your screen. Everyone in the session can see it.",
+    shareFailed: "Screen sharing did not start.",
+    screenBadge: "Sharing screen",
+    devices: "Devices",
+    devicesHeading: "Camera, microphone and speaker",
+    reconnecting: "Reconnecting…",
+    connectingVideo: "Connecting video…",
+    peerReconnecting: (name) => `${name}'s connection dropped. Reconnecting…`,
+    peerBack: (name) => `${name} is back.`,
+    chatClosed: "The chat opens when someone is in the session with you.",
+    duration: {
+      seconds: (s) => `${s} s`,
+      minutes: (m, s) => `${m} min ${String(s).padStart(2, "0")} s`,
+      hours: (h, m) => `${h} h ${String(m).padStart(2, "0")} min`,
+    },
   },
 
   media: {
     check: "Check camera and microphone",
+    checkAgain: "Try again",
     checking: "Asking for your camera and microphone…",
     ok: "Your camera and microphone are working.",
     micOnly: "Your microphone works, but no camera was found. You can still join.",
     camOnly: "Your camera works, but no microphone was found. You can still join.",
-    denied:
-      "Your browser was not allowed to use the camera or microphone. To fix it, click " +
-      "the camera icon in the address bar, allow access, then try again.",
-    missing: "No camera or microphone was found. Connect one and try again, or join without.",
-    inUse: "Your camera or microphone is being used by another program. Close it and try again.",
+    denied: "Your browser is not allowed to use your camera and microphone.",
+    missing: "No camera or microphone was found.",
+    inUse: "Your camera or microphone is being used by another program.",
     insecure: "Camera access needs a secure (https) connection.",
     failed: "The camera or microphone could not be started.",
+    help: {
+      denied: [
+        "Click the camera or padlock icon at the left of the address bar.",
+        "Set Camera and Microphone to “Allow”.",
+        "Press “Try again” below.",
+      ],
+      missing: [
+        "Plug in a webcam or headset, or check that it is switched on.",
+        "Press “Try again” below.",
+      ],
+      inUse: [
+        "Close other programs that may use the camera, such as another video call.",
+        "Press “Try again” below.",
+      ],
+      insecure: ["Open the link exactly as you received it: it should start with https://."],
+      failed: ["Press “Try again” below. If it keeps failing, restart your browser."],
+      micOnly: [],
+      camOnly: [],
+    },
+    joinWithout: "You can still join without them: your therapist will see this and can help.",
     level: "Microphone level",
+    levelHint: "Say something: the bar moves when your microphone hears you.",
     preview: "Preview of your camera",
+    camera: "Camera",
+    microphone: "Microphone",
+    speaker: "Speaker",
+    speakerDefault: "System default",
+    speakerFixed: "Sound plays through your device's usual speaker.",
+    testSound: "Play a test sound",
+    unnamed: (kind, n) => `${kind} ${n}`,
+    switchFailed: "That device could not be started. The previous one is still in use.",
     deviceState: {
       ok: "working",
       denied: "blocked",
@@ -113,7 +163,7 @@ export const STRINGS = {
     waitingTitle: "Waiting room — Rapport",
     waitingHeading: "You are in the waiting room",
     waitingStatus: "Your therapist will let you in shortly. You can leave this page open.",
-    position: (n) => `You are number ${n} in line.`,
+    position: (n) => (n === 1 ? "You are next in line." : `You are number ${n} in line.`),
     therapist: {
       absent: "Your therapist has not arrived yet.",
       ready: "Your therapist is here and will be with you shortly.",
@@ -123,10 +173,11 @@ export const STRINGS = {
     messagesHeading: "Messages from your therapist",
     messagesEmpty: "No messages yet.",
     sentBack: "Your therapist has moved you back to the waiting room.",
-    admittedTitle: "In session — Rapport",
+    admittedTitle: "You're in — Rapport",
+    inSessionTitle: "In session — Rapport",
     callHeading: "Your session",
+    yourDevices: "Your camera and microphone",
     admitted: "You're in. Your session is starting.",
-    waitingForVideo: "Connecting video…",
     leaveConfirm: "Leave the session? You can come back with the same link while it is valid.",
     closingTitle: "Session ended — Rapport",
     closingHeading: "Your session has ended",
@@ -152,6 +203,10 @@ export const STRINGS = {
     dropped: "reconnecting",
     admit: "Admit",
     admitName: (name) => `Admit ${name}`,
+    addToSession: "Add to session",
+    addName: (name) => `Add to session: ${name}`,
+    sessionFull: (max) => `The session is full: at most ${max} people, you included.`,
+    deviceProblem: "Check their devices",
     deny: "Deny",
     denyName: (name) => `Deny ${name}`,
     denyConfirm: (name) =>
@@ -184,6 +239,17 @@ export const STRINGS = {
     linkExpires: (time) => `Valid until ${time}.`,
     linkFailed: (message) => `Could not create a link: ${message}`,
     arrival: (name) => `${name} has arrived in the waiting room.`,
+    alertsEnable: "Turn on arrival alerts",
+    notificationsEnable: "Turn on desktop notifications",
+    alertsOn: "Arrival alerts: a sound, the tab title and desktop notifications.",
+    alertsAskNotifications: "Arrival alerts: a sound and the tab title. Desktop notifications reach you in other windows too.",
+    alertsSoundOnly: "Arrival alerts: a sound and the tab title. Desktop notifications are blocked in this browser.",
+    alertsOff: "Arrival alerts: the tab title only, until you turn on sound.",
+    notificationTitle: "Rapport: someone is waiting",
+    notificationBody: (n) =>
+      n === 1 ? "1 person is in your waiting room." : `${n} people are in your waiting room.`,
+    clientLeft: (name) => `${name} left the session.`,
+    inSession: (n) => (n === 1 ? "1 client in the session" : `${n} clients in the session`),
     clientJoined: (name) => `${name} joined the session.`,
   },
 
@@ -207,6 +273,9 @@ export const STRINGS = {
     therapistDropped: "reconnecting",
     therapistAbsent: "absent",
     longWait: "long wait",
+    longest: "longest wait",
+    role: { therapist: "Therapist", client: "Client" },
+    member: (role, id) => `${role} ${id}`,
     noOne: "—",
     endRoom: "End room",
     endRoomName: (room) => `End room ${room}`,
@@ -216,8 +285,6 @@ export const STRINGS = {
   },
 
   errors: {
-    title: "Rapport",
-    retry: "Try again",
     noLink: {
       heading: "This page needs a link",
       text: "Open the full link you were sent, including everything after the # sign.",
@@ -281,14 +348,15 @@ export const STRINGS = {
   },
 };
 
-/** The string at a dotted path ("client.join"), called with args when it is a function. */
+/** The string (or list of strings) at a dotted path ("client.join"), called with args when it
+ *  is a function. */
 export function t(path, ...args) {
   let value = STRINGS;
   for (const part of path.split(".")) {
     value = value?.[part];
   }
   if (typeof value === "function") return value(...args);
-  if (typeof value === "string") return value;
+  if (typeof value === "string" || Array.isArray(value)) return value;
   console.warn("missing string", path);
   return path;
 }

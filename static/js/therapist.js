@@ -1,28 +1,37 @@
-// The therapist's console: pick a room, see who is waiting (live), message them, admit or deny
-// (one or several at once), run the call, and create session links.
+// The therapist's console: pick a room, see who is waiting (live), be alerted when someone
+// arrives, message them, admit or deny (one or several at once, also into a running session),
+// run the call, and create session links.
 
-import { chime, setTitle, unlockAudioOnGesture } from "./alerts.js";
-import { Call } from "./call.js";
-import { hasTrack, openMedia, setEnabled, stopStream } from "./media.js";
-import { CLOSE, Signaling } from "./signaling.js";
-import { STRINGS, t } from "./strings.js";
-import { decodePayload, forget, remember, takeToken, tokenRooms, tokenStatus } from "./token.js";
 import {
-  byId, clockTime, confirmDialog, el, errorKeyForClose, localize, relativeTime, showBanner, showError,
-  showView, videoTile,
+  askForNotifications, chime, notificationPermission, notify, setTitle, soundAllowed, unlockAudioOnGesture,
+} from "./alerts.js";
+import { CallView } from "./callview.js";
+import { LocalMedia } from "./media.js";
+import { mountPage } from "./page.js";
+import { CLOSE, Signaling, errorPageFor } from "./signaling.js";
+import { STRINGS, t } from "./strings.js";
+import { decodePayload, forget, remember, store, takeToken, tokenRooms, tokenStatus } from "./token.js";
+import {
+  announce, byId, clockTime, confirmDialog, el, relativeTime, showBanner, showError, showView,
 } from "./ui.js";
 
 const KIND = "therapist";
 const REFRESH_TIMES_MS = 15000;
+const NEW_ARRIVAL_MS = 8000; // how long a newcomer's entry stays highlighted
+
+const roomLabel = el("span", { id: "room-label", dataset: { testid: "room" }, hidden: true });
+const switchRoom = el("button", { type: "button", className: "button button-small",
+  dataset: { testid: "switch-room" }, hidden: true }, t("therapist.switchRoom"));
+mountPage({ tagline: "therapist.heading", extra: [roomLabel, switchRoom] });
 
 const dom = {
-  roomLabel: byId("room-label"),
-  switchRoom: byId("switch-room"),
-  announcer: byId("announcer"),
   picker: byId("room-picker"),
   waitingCount: byId("waiting-count"),
+  alertsStatus: byId("alerts-status"),
+  alertsEnable: byId("alerts-enable"),
   waitingEmpty: byId("waiting-empty"),
   waitingList: byId("waiting-list"),
+  sessionFull: byId("session-full"),
   admitSelected: byId("admit-selected"),
   messageAllForm: byId("message-all-form"),
   messageAll: byId("message-all"),
@@ -34,31 +43,26 @@ const dom = {
   linkExpiry: byId("link-expiry"),
   linkStatus: byId("link-status"),
   status: byId("console-status"),
-  grid: byId("video-grid"),
-  endSession: byId("end-session"),
+  waitingStatus: byId("waiting-status"),
+  sessionCount: byId("session-count"),
   sessionEmpty: byId("session-empty"),
   sessionList: byId("session-list"),
-  chatLog: byId("chat-log"),
-  chatForm: byId("chat-form"),
-  chatInput: byId("chat-input"),
+  callView: byId("call-view"),
 };
+
+const media = new LocalMedia(store(KIND, "devices"));
 
 const state = {
   token: null,
   rooms: [],
   room: null,
-  media: null,
-  audioOn: true,
-  videoOn: true,
+  maxParticipants: 4,
   signaling: null,
-  call: null,
-  selfTile: null,
-  tiles: new Map(), // peer id -> tile
+  view: null, // the CallView
+  endButton: null,
   names: new Map(), // participant id -> name
-  peerMedia: new Map(),
   waiting: [], // the last room.waiting
   session: [], // the last room.session (clients)
-  peers: [], // the last session.peers
   items: new Map(), // waiting pid -> {li, refs}
   seen: null, // waiting pids already announced (null until the first room message)
   switching: false,
@@ -67,9 +71,8 @@ const state = {
 // --- start ------------------------------------------------------------------------------------
 
 async function start() {
-  localize();
   document.title = t("therapist.title");
-  unlockAudioOnGesture();
+  unlockAudioOnGesture(updateAlerts);
   fillTtlOptions();
 
   const { token, changed } = takeToken(KIND);
@@ -84,11 +87,22 @@ async function start() {
   state.token = token;
   state.rooms = tokenRooms(claims);
   if (state.rooms.length === 0) return showError("wrongKind");
+  state.maxParticipants = (await loadConfig()).max_participants || state.maxParticipants;
 
   const stored = remember(KIND, "room");
   if (state.rooms.length === 1) return enterRoom(state.rooms[0]);
   if (stored && state.rooms.includes(stored)) return enterRoom(stored);
-  showPicker();
+  return showPicker();
+}
+
+async function loadConfig() {
+  try {
+    const response = await fetch("/api/config", { headers: { Accept: "application/json" } });
+    if (response.ok) return await response.json();
+  } catch {
+    // the defaults will do
+  }
+  return {};
 }
 
 function showPicker() {
@@ -109,56 +123,83 @@ function showPicker() {
 async function enterRoom(room) {
   state.room = room;
   remember(KIND, "room", room);
-  dom.roomLabel.textContent = t("therapist.roomLabel", room);
-  dom.roomLabel.hidden = false;
-  dom.switchRoom.hidden = state.rooms.length < 2;
+  roomLabel.textContent = t("therapist.roomLabel", room);
+  roomLabel.hidden = false;
+  switchRoom.hidden = state.rooms.length < 2;
   showView("loading");
-  if (!state.media) state.media = await openMedia();
-  if (state.media.message) dom.status.textContent = state.media.message;
+  if (!media.opened) await media.open();
+  dom.status.textContent = media.problem ? t(`media.${media.problem}`) : "";
   connect();
 }
 
+/** Connect to the current room: one socket and one call view for the page, reused per room. */
 function connect() {
   state.seen = null;
-  state.selfTile = state.selfTile || videoTile({ id: "self", self: true });
-  state.selfTile.setStream(state.media?.stream || null);
-  dom.grid.replaceChildren(state.selfTile.root);
-  updateControls();
-
+  if (state.signaling) {
+    state.signaling.connect(); // the auth message reads state.room afresh
+    return;
+  }
   const signaling = new Signaling(() => ({
     type: "auth", role: "therapist", token: state.token, room: state.room,
   }));
   state.signaling = signaling;
   window.__rapport = Object.assign(window.__rapport || {}, { signaling });
-  state.call = new Call({
-    send: (msg) => signaling.send(msg),
-    localStream: state.media?.stream || null,
-    onRemoteStream: showRemote,
-    onPeerClosed: dropTile,
-    onQuality: (id, q) => state.tiles.get(id)?.setQuality(q.level),
+  state.endButton = el("button", { type: "button", className: "button button-danger",
+    dataset: { testid: "end-session" }, disabled: true, onclick: endForAll }, t("therapist.endSession"));
+  state.view = new CallView({
+    root: dom.callView,
+    signaling,
+    media,
+    headingLevel: 3,
+    extraControls: [state.endButton],
+    onPeersChanged,
   });
 
-  signaling.on("welcome", (msg) => {
-    state.call.setIceServers(msg.ice_servers);
+  signaling.on("welcome", () => {
     if (document.body.dataset.screen !== "console") showView("console");
+    updateAlerts();
   });
   signaling.on("room", onRoom);
-  signaling.on("session", onSession);
-  for (const type of ["offer", "answer", "candidate", "hangup"]) {
-    signaling.on(type, (msg) => state.call.handleSignal(msg));
-  }
-  signaling.on("chat", (msg) => addChat(msg.name, msg.text, msg.at));
-  signaling.on("media", onPeerMedia);
   signaling.on("error", (msg) => {
     dom.status.textContent = msg.message;
-    console.warn("server refused", msg.ref, msg.code, msg.message);
+    console.warn("server refused", msg.ref, msg.code);
   });
   signaling.on("reconnecting", () => showBanner(t("common.connectionLost")));
   signaling.on("open", ({ reconnected }) => {
     if (reconnected) showBanner(t("common.connectionBack"), 3000);
   });
   signaling.on("closed", onClosed);
+  // A reload starts new connections: a hangup lets the clients drop the old ones at once.
+  window.addEventListener("pagehide", () => state.view.call.closeAll(true));
   signaling.connect();
+}
+
+// --- arrival alerts ---------------------------------------------------------------------------
+
+/** Say which alerts are on, and offer the button while sound or notifications are still off. */
+function updateAlerts() {
+  const permission = notificationPermission();
+  const sound = soundAllowed();
+  dom.alertsEnable.hidden = sound && permission !== "default";
+  dom.alertsEnable.textContent = t(sound ? "therapist.notificationsEnable" : "therapist.alertsEnable");
+  let status = "therapist.alertsOff";
+  if (sound && permission === "granted") status = "therapist.alertsOn";
+  else if (sound && permission === "default") status = "therapist.alertsAskNotifications";
+  else if (sound) status = "therapist.alertsSoundOnly";
+  dom.alertsStatus.textContent = t(status);
+}
+
+dom.alertsEnable.addEventListener("click", async () => {
+  await askForNotifications();
+  await chime({ sinkId: media.speaker }); // a sample, and it unlocks sound for this page
+  updateAlerts();
+});
+
+function alertArrivals(arrivals) {
+  chime({ sinkId: media.speaker });
+  announce(arrivals.map((p) => t("therapist.arrival", p.name)).join(" "));
+  // The desktop notice names nobody: it may show on a shared or projected screen.
+  notify(t("therapist.notificationTitle"), t("therapist.notificationBody", state.waiting.length));
 }
 
 // --- the waiting room -------------------------------------------------------------------------
@@ -177,12 +218,9 @@ function onRoom(msg) {
       state.seen.add(p.participant_id);
     }
   }
-  renderWaiting();
+  renderWaiting(arrivals);
   renderSession();
-  if (arrivals.length) {
-    chime();
-    dom.announcer.textContent = arrivals.map((p) => t("therapist.arrival", p.name)).join(" ");
-  }
+  if (arrivals.length) alertArrivals(arrivals);
   updateTitle();
 }
 
@@ -191,7 +229,11 @@ function updateTitle() {
   setTitle(n ? t("therapist.titleWithCount", n) : t("therapist.title"));
 }
 
-function renderWaiting() {
+function sessionIsFull() {
+  return state.session.length + 1 >= state.maxParticipants;
+}
+
+function renderWaiting(arrivals = []) {
   const n = state.waiting.length;
   dom.waitingCount.textContent = n ? t("therapist.waitingCount", n) : "";
   dom.waitingEmpty.hidden = n > 0;
@@ -202,11 +244,12 @@ function renderWaiting() {
       state.items.delete(pid);
     }
   }
+  const fresh = new Set(arrivals.map((p) => p.participant_id));
   let previous = null;
   for (const entry of state.waiting) {
     let item = state.items.get(entry.participant_id);
     if (!item) {
-      item = waitingItem(entry);
+      item = waitingItem(entry, fresh.has(entry.participant_id));
       state.items.set(entry.participant_id, item);
     }
     updateWaitingItem(item, entry);
@@ -217,30 +260,32 @@ function renderWaiting() {
     }
     previous = item.li;
   }
+  const full = sessionIsFull();
+  dom.sessionFull.hidden = !(full && n > 0);
+  dom.sessionFull.textContent = t("therapist.sessionFull", state.maxParticipants);
   updateAdmitSelected();
 }
 
-function waitingItem(entry) {
+function waitingItem(entry, isNew) {
   const pid = entry.participant_id;
   const select = el("input", { type: "checkbox", id: `select-${pid}`, dataset: { testid: `select-${pid}` },
     onchange: updateAdmitSelected });
   const name = el("label", { htmlFor: `select-${pid}`, className: "name" });
   const meta = el("p", { className: "meta" });
   const admit = el("button", { type: "button", className: "button button-primary button-small",
-    dataset: { testid: `admit-${pid}` }, onclick: () => admitIds([pid]) }, t("therapist.admit"));
+    dataset: { testid: `admit-${pid}` }, onclick: () => admitIds([pid]) });
   const messageToggle = el("button", { type: "button", className: "button button-small",
     "aria-expanded": "false", "aria-controls": `message-form-${pid}`,
     dataset: { testid: `message-${pid}` } }, t("therapist.messageOne"));
   const deny = el("button", { type: "button", className: "button button-quiet button-small",
     dataset: { testid: `deny-${pid}` }, onclick: () => denyOne(pid) }, t("therapist.deny"));
-  const input = el("input", { type: "text", id: `message-input-${pid}`, maxLength: 2000, autocomplete: "off",
-    dataset: { testid: `message-input-${pid}` } });
+  const input = el("input", { type: "text", id: `message-input-${pid}`, className: "grow", maxLength: 2000,
+    autocomplete: "off", dataset: { testid: `message-input-${pid}` } });
   const formLabel = el("label", { htmlFor: `message-input-${pid}` });
   const form = el("form", { className: "inline-form", id: `message-form-${pid}`, hidden: true },
     formLabel,
     el("div", { className: "row" }, input,
       el("button", { type: "submit", className: "button button-small" }, t("common.send"))));
-  input.classList.add("grow");
   messageToggle.addEventListener("click", () => {
     form.hidden = !form.hidden;
     messageToggle.setAttribute("aria-expanded", String(!form.hidden));
@@ -255,38 +300,42 @@ function waitingItem(entry) {
       form.hidden = true;
       messageToggle.setAttribute("aria-expanded", "false");
       messageToggle.focus();
-      dom.status.textContent = t("therapist.messageSent");
+      dom.waitingStatus.textContent = t("therapist.messageSent");
     }
   });
   const li = el("li", { className: "waiting-item", dataset: { testid: `waiting-${pid}`, pid } },
     el("div", { className: "who" }, select, el("div", {}, name, meta)),
     el("div", { className: "item-actions" }, admit, messageToggle, deny),
     form);
-  if (state.seen && state.seen.size) {
+  if (isNew) {
     li.classList.add("is-new");
-    setTimeout(() => li.classList.remove("is-new"), 8000);
+    setTimeout(() => li.classList.remove("is-new"), NEW_ARRIVAL_MS);
   }
   return { li, select, name, meta, admit, messageToggle, deny, formLabel, entry };
 }
 
 function updateWaitingItem(item, entry) {
   item.entry = entry;
+  const inSession = state.session.length > 0;
   item.name.textContent = entry.name;
-  item.admit.setAttribute("aria-label", t("therapist.admitName", entry.name));
-  item.admit.disabled = false;
+  item.admit.textContent = inSession ? t("therapist.addToSession") : t("therapist.admit");
+  item.admit.setAttribute("aria-label", t(inSession ? "therapist.addName" : "therapist.admitName", entry.name));
+  item.admit.disabled = sessionIsFull();
   item.deny.setAttribute("aria-label", t("therapist.denyName", entry.name));
   item.messageToggle.setAttribute("aria-label", t("therapist.messageName", entry.name));
   item.formLabel.textContent = t("therapist.messageToLabel", entry.name);
   item.select.setAttribute("aria-label", t("therapist.select", entry.name));
   const device = entry.device || { camera: "skipped", microphone: "skipped" };
+  const problem = device.camera !== "ok" || device.microphone !== "ok";
   item.meta.replaceChildren(
     el("span", { className: "since", dataset: { since: String(entry.since) } },
       t("therapist.waitingSince", relativeTime(entry.since))),
     " · ",
     el("span", { className: entry.connected ? "" : "dropped" },
       entry.connected ? t("therapist.connected") : t("therapist.dropped")),
-    " · ",
-    t("media.deviceSummary", t(`media.deviceState.${device.camera}`), t(`media.deviceState.${device.microphone}`)),
+    el("br"),
+    el("span", { className: problem ? "device device-problem" : "device", dataset: { testid: "device-result" } },
+      t("media.deviceSummary", t(`media.deviceState.${device.camera}`), t(`media.deviceState.${device.microphone}`))),
   );
 }
 
@@ -303,7 +352,7 @@ function selectedIds() {
 function updateAdmitSelected() {
   const n = selectedIds().length;
   dom.admitSelected.textContent = t("therapist.admitSelected", n);
-  dom.admitSelected.disabled = n === 0;
+  dom.admitSelected.disabled = n === 0 || state.session.length + 1 + n > state.maxParticipants;
   dom.admitSelected.hidden = state.waiting.length < 2; // for couples and families
 }
 
@@ -334,23 +383,25 @@ dom.messageAllForm.addEventListener("submit", (event) => {
   const text = dom.messageAll.value.trim();
   if (text && state.signaling?.send({ type: "message", text })) {
     dom.messageAll.value = "";
-    dom.status.textContent = t("therapist.messageSent");
+    dom.waitingStatus.textContent = t("therapist.messageSent");
   }
 });
 
 // --- the session ------------------------------------------------------------------------------
 
 function renderSession() {
-  dom.sessionEmpty.hidden = state.session.length > 0;
-  dom.endSession.disabled = state.session.length === 0;
+  const n = state.session.length;
+  dom.sessionEmpty.hidden = n > 0;
+  dom.sessionCount.textContent = n ? t("therapist.inSession", n) : "";
+  if (state.endButton) state.endButton.disabled = n === 0;
   dom.sessionList.replaceChildren(
     ...state.session.map((p) => {
       const pid = p.participant_id;
       return el("li", { className: "session-item", dataset: { testid: `session-${pid}` } },
-        el("strong", {}, p.name), " ",
-        el("span", { className: p.connected ? "hint" : "hint dropped" },
-          p.connected ? t("therapist.connected") : t("therapist.dropped")),
-        el("div", { className: "item-actions" },
+        el("span", { className: "who" }, el("strong", {}, p.name), " ",
+          el("span", { className: p.connected ? "hint" : "hint dropped" },
+            p.connected ? t("therapist.connected") : t("therapist.dropped"))),
+        el("span", { className: "item-actions" },
           el("button", { type: "button", className: "button button-small", dataset: { testid: `send-back-${pid}` },
             "aria-label": t("therapist.sendBackName", p.name),
             onclick: () => state.signaling.send({ type: "send_back", participant_id: pid }) },
@@ -368,115 +419,19 @@ async function removeOne(pid, name) {
   }
 }
 
-function onSession(msg) {
-  const before = new Set(state.peers.map((p) => p.participant_id));
-  state.peers = msg.peers;
-  for (const peer of msg.peers) {
-    state.names.set(peer.participant_id, peer.name);
-    state.tiles.get(peer.participant_id)?.setName(peer.name);
-  }
-  state.call.updatePeers(msg.peers);
-  const joined = msg.peers.filter((p) => !before.has(p.participant_id));
-  if (joined.length) {
-    dom.status.textContent = joined.map((p) => t("therapist.clientJoined", p.name)).join(" ");
-    sendMediaState(); // newcomers learn whether we are muted
+async function endForAll() {
+  if (await confirmDialog(t("therapist.endConfirm"), t("therapist.endSession"))) {
+    state.signaling.send({ type: "end_session" });
   }
 }
 
-function showRemote(peerId, stream) {
-  let tile = state.tiles.get(peerId);
-  if (!tile) {
-    tile = videoTile({ id: peerId, name: state.names.get(peerId) || "" });
-    state.tiles.set(peerId, tile);
-    dom.grid.insertBefore(tile.root, state.selfTile.root);
-    const media = state.peerMedia.get(peerId);
-    if (media) applyPeerMedia(tile, media);
-  }
-  tile.setStream(stream);
+function onPeersChanged({ joined, left }) {
+  const said = [
+    ...joined.map((p) => t("therapist.clientJoined", p.name)),
+    ...left.map((p) => t("therapist.clientLeft", p.name)),
+  ];
+  if (said.length) dom.status.textContent = said.join(" ");
 }
-
-function dropTile(peerId) {
-  state.tiles.get(peerId)?.root.remove();
-  state.tiles.delete(peerId);
-}
-
-function onPeerMedia(msg) {
-  const media = { audio: msg.audio, video: msg.video };
-  state.peerMedia.set(msg.from, media);
-  const tile = state.tiles.get(msg.from);
-  if (tile) applyPeerMedia(tile, media);
-}
-
-function applyPeerMedia(tile, media) {
-  tile.setMuted(!media.audio);
-  tile.setCameraOff(!media.video);
-}
-
-function addChat(name, text, at) {
-  const who = el("span", { className: "chat-who", text: t("common.chatFrom", name, clockTime(at)) });
-  dom.chatLog.append(el("li", { dataset: { testid: "chat-message" } }, who, el("span", { text })));
-  dom.chatLog.scrollTop = dom.chatLog.scrollHeight;
-}
-
-dom.chatForm.addEventListener("submit", (event) => {
-  event.preventDefault();
-  const text = dom.chatInput.value.trim();
-  if (!text || state.peers.length === 0) return;
-  if (state.signaling?.send({ type: "chat", text })) {
-    addChat(t("common.you"), text, Date.now() / 1000);
-    dom.chatInput.value = "";
-  }
-});
-
-function updateControls() {
-  const stream = state.media?.stream;
-  const hasAudio = hasTrack(stream, "audio");
-  const hasVideo = hasTrack(stream, "video");
-  const mic = document.querySelector('[data-action="mic"]');
-  mic.textContent = state.audioOn && hasAudio ? t("common.mute") : t("common.unmute");
-  mic.disabled = !hasAudio;
-  mic.dataset.on = String(state.audioOn && hasAudio);
-  const camera = document.querySelector('[data-action="camera"]');
-  camera.textContent = state.videoOn && hasVideo ? t("common.cameraOff") : t("common.cameraOn");
-  camera.disabled = !hasVideo;
-  camera.dataset.on = String(state.videoOn && hasVideo);
-  state.selfTile?.setMuted(!(state.audioOn && hasAudio));
-  state.selfTile?.setCameraOff(!(state.videoOn && hasVideo));
-}
-
-function sendMediaState() {
-  if (state.peers.length === 0) return;
-  const stream = state.media?.stream;
-  state.signaling?.send({
-    type: "media",
-    audio: state.audioOn && hasTrack(stream, "audio"),
-    video: state.videoOn && hasTrack(stream, "video"),
-    screen: false,
-  });
-}
-
-document.addEventListener("click", async (event) => {
-  const button = event.target.closest("[data-action]");
-  if (!button) return;
-  const stream = state.media?.stream;
-  switch (button.dataset.action) {
-    case "mic":
-      state.audioOn = setEnabled(stream, "audio", !state.audioOn);
-      break;
-    case "camera":
-      state.videoOn = setEnabled(stream, "video", !state.videoOn);
-      break;
-    case "end":
-      if (await confirmDialog(t("therapist.endConfirm"), t("therapist.endSession"))) {
-        state.signaling.send({ type: "end_session" });
-      }
-      return;
-    default:
-      return;
-  }
-  updateControls();
-  sendMediaState();
-});
 
 // --- session links ----------------------------------------------------------------------------
 
@@ -521,50 +476,45 @@ dom.copyLink.addEventListener("click", async () => {
 
 // --- connection, switching rooms, the end -----------------------------------------------------
 
-
 function resetRoom() {
-  state.call?.closeAll(true);
-  state.tiles.forEach((_, id) => dropTile(id));
+  state.view?.end({ notify: true });
   state.items.forEach((item) => item.li.remove());
   state.items.clear();
   state.waiting = [];
   state.session = [];
-  state.peers = [];
   showBanner("");
 }
 
-dom.switchRoom.addEventListener("click", () => {
+switchRoom.addEventListener("click", () => {
   state.switching = true;
   resetRoom();
   // Leaving for good lets waiting clients see "not here yet" instead of "reconnecting".
   if (!state.signaling?.send({ type: "leave" })) state.signaling?.close();
   remember(KIND, "room", null);
-  dom.roomLabel.hidden = true;
+  roomLabel.hidden = true;
   showPicker();
 });
 
 function onClosed({ code, gaveUp }) {
   if (state.switching) {
     state.switching = false;
-    return;
+    return undefined;
   }
   resetRoom();
-  if (gaveUp) {
-    return showError("gaveUp", { action: { label: t("common.retry"), run: () => state.signaling.connect() } });
-  }
+  const retry = { label: t("common.retry"), run: () => state.signaling.connect() };
+  if (gaveUp) return showError("gaveUp", { action: retry });
   switch (code) {
     case CLOSE.ROOM_ENDED:
     case CLOSE.SESSION_ENDED: // the therapist's part only ends with the room
-      return showError("roomEnded", { action: { label: t("common.retry"), run: () => state.signaling.connect() } });
+      return showError("roomEnded", { action: retry });
     case CLOSE.REPLACED:
       return showError("replaced", { action: { label: t("common.useHere"), run: () => state.signaling.connect() } });
     case CLOSE.LEFT:
       return showPicker();
     default:
-      stopStream(state.media?.stream);
-      state.media = null;
+      media.stop();
       forget(KIND);
-      return showError(errorKeyForClose(code));
+      return showError(errorPageFor(code));
   }
 }
 

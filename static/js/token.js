@@ -46,6 +46,11 @@ export function remember(kind, name, value) {
   return value;
 }
 
+/** {load, save} for one remembered value, e.g. the device choices: `store("client", "devices")`. */
+export function store(kind, name) {
+  return { load: () => remember(kind, name), save: (value) => remember(kind, name, value) };
+}
+
 /** The JWT payload (claims), decoded without verification; null when it is not a JWT. */
 export function decodePayload(token) {
   const parts = (token || "").split(".");

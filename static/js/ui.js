@@ -1,5 +1,6 @@
 // Small DOM helpers shared by the pages: text from strings.js, views, elements built without
-// innerHTML (names and messages are other people's input), times, dialogs and video tiles.
+// innerHTML (names and messages are other people's input), times, dialogs, banners and the kind
+// error page.
 
 import { t } from "./strings.js";
 
@@ -89,10 +90,10 @@ export function clockTime(epochSeconds, { seconds = false } = {}) {
 /** A duration in seconds as "4 min 05 s" style short text. */
 export function duration(seconds) {
   const s = Math.max(0, Math.round(seconds));
-  if (s < 60) return `${s} s`;
+  if (s < 60) return t("common.duration.seconds", s);
   const m = Math.floor(s / 60);
-  if (m < 60) return `${m} min ${String(s % 60).padStart(2, "0")} s`;
-  return `${Math.floor(m / 60)} h ${String(m % 60).padStart(2, "0")} min`;
+  if (m < 60) return t("common.duration.minutes", m, s % 60);
+  return t("common.duration.hours", Math.floor(m / 60), m % 60);
 }
 
 /**
@@ -139,9 +140,19 @@ export function showBanner(text, hideAfter = 0) {
   if (hideAfter) bannerTimer = setTimeout(() => { banner.hidden = true; }, hideAfter);
 }
 
+/** Say something to screen-reader users without moving focus (#announcer, polite). */
+export function announce(text) {
+  const node = byId("announcer");
+  // Clearing first makes a repeated sentence be read again.
+  node.textContent = "";
+  setTimeout(() => { node.textContent = text; }, 50);
+}
+
 /** Fill a kind error page: <section data-view="error"> with #error-title and #error-text. */
 export function showError(key, { text, action } = {}) {
-  byId("error-title").textContent = t(`errors.${key}.heading`);
+  const heading = t(`errors.${key}.heading`);
+  byId("error-title").textContent = heading;
+  document.title = `${heading} — ${t("app.name")}`;
   const body = t(`errors.${key}.text`, text);
   byId("error-text").textContent = body;
   const actions = byId("error-actions");
@@ -152,96 +163,4 @@ export function showError(key, { text, action } = {}) {
   }
   document.body.dataset.error = key;
   showView("error");
-}
-
-/** Which error page a close code leads to (client and therapist pages). */
-export function errorKeyForClose(code) {
-  switch (code) {
-    case 4003: return "invalid";
-    case 4004: return "expired";
-    case 4005: return "notYet";
-    case 4006: return "revoked";
-    case 4007:
-    case 4008: return "wrongKind";
-    case 4009: return "origin";
-    case 4010: return "replaced";
-    case 4011: return "denied";
-    case 4012: return "removed";
-    case 4015: return "expiredPlace";
-    case 4018: return "name";
-    default: return "generic";
-  }
-}
-
-/** Play a <video>; when the browser blocks sound before a click, play muted and offer a button. */
-export function playVideo(video, unmuteButton) {
-  const attempt = video.play();
-  if (!attempt) return;
-  attempt.catch(() => {
-    if (video.muted) return;
-    video.muted = true;
-    video.play().catch(() => {});
-    if (unmuteButton) {
-      unmuteButton.hidden = false;
-      unmuteButton.addEventListener("click", () => {
-        video.muted = false;
-        video.play().catch(() => {});
-        unmuteButton.hidden = true;
-      }, { once: true });
-    }
-  });
-}
-
-/**
- * A video tile for one person: <figure> with the video, their name, a muted badge, a
- * camera-off cover and a connection-quality badge.
- */
-export function videoTile({ id, name, self = false }) {
-  const video = el("video", {
-    autoplay: true,
-    playsInline: true,
-    muted: self,
-    className: self ? "mirror" : "",
-    dataset: { testid: self ? "self-video" : "remote-video", peer: id },
-    "aria-label": self ? t("common.selfView") : t("common.remoteVideo", name),
-  });
-  video.muted = self;
-  const nameNode = el("span", { className: "tile-name", text: self ? t("common.you") : name });
-  const mutedBadge = el("span", { className: "badge badge-muted", hidden: true,
-    dataset: { testid: "muted-badge" } }, t("common.muted"));
-  const quality = el("span", { className: "badge badge-quality", hidden: true,
-    dataset: { testid: "quality" } });
-  const off = el("div", { className: "tile-off", hidden: true }, t("common.cameraIsOff"));
-  const soundOn = el("button", { type: "button", className: "button tile-sound", hidden: true },
-    t("common.unmute"));
-  const root = el("figure", {
-    className: self ? "tile tile-self" : "tile",
-    dataset: { testid: self ? "self-tile" : "remote-tile", peer: id },
-  }, video, off, soundOn, el("figcaption", {}, nameNode, mutedBadge, quality));
-  return {
-    root,
-    video,
-    setStream(stream) {
-      if (video.srcObject !== stream) video.srcObject = stream;
-      playVideo(video, self ? null : soundOn);
-    },
-    setName(value) {
-      if (!self) {
-        nameNode.textContent = value;
-        video.setAttribute("aria-label", t("common.remoteVideo", value));
-      }
-    },
-    setMuted(muted) {
-      mutedBadge.hidden = !muted;
-    },
-    setCameraOff(isOff) {
-      off.hidden = !isOff;
-      root.classList.toggle("is-off", isOff);
-    },
-    setQuality(level) {
-      quality.hidden = !level;
-      quality.dataset.level = level || "";
-      quality.textContent = level ? t(`common.quality.${level}`) : "";
-    },
-  };
 }

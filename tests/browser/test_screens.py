@@ -1,0 +1,124 @@
+"""Every screen, as people see it: axe-core (WCAG 2.x A and AA) finds no serious or critical
+violation on any, none scrolls sideways at 375 px, and each is pictured at desktop (1280x800)
+and phone (375x812) sizes in docs/screenshots/ (shown in the README).
+"""
+
+from __future__ import annotations
+
+import time
+
+import aiohttp
+import pytest
+from playwright.async_api import Page, expect
+
+from telehealth.auth.tokens import TokenMinter
+from tests.conftest import REPO_ROOT
+
+from .conftest import ROOM, OpenPage, Screens, StartService
+from .helpers import admit, frames_per_peer, join_waiting_room, open_console
+from .test_devices import refuse_media
+from .test_links import tampered
+from .test_refresh import CUT_SIGNALING, RESTORE_SIGNALING
+
+pytestmark = pytest.mark.browser
+
+
+async def test_every_screen(
+    start_service: StartService, open_page: OpenPage, screens: Screens
+) -> None:
+    service = await start_service(show_queue_position=True)
+
+    landing = await open_page(service.url + "/", label="landing")
+    await screens.capture(landing, "landing")
+
+    therapist = await open_page(service.console_link(), label="therapist")
+    await open_console(therapist)
+    await screens.capture(therapist, "therapist-console-empty")
+
+    # Welcome: the device check done, and with a blocked camera the steps to fix it.
+    async def welcome(name: str, found: str, screen: str, init_script: str | None = None) -> Page:
+        page = await open_page(service.client_link(), label=name, init_script=init_script)
+        await page.get_by_test_id("name").fill(name)
+        await page.get_by_test_id("device-check").click()
+        await expect(page.get_by_test_id("device-status")).to_contain_text(found)
+        await screens.capture(page, screen)
+        await page.get_by_test_id("consent").check()
+        await page.get_by_test_id("join").click()
+        await expect(page.get_by_test_id("waiting")).to_be_visible()
+        return page
+
+    await welcome("Sam", "Try again", "client-devices-blocked", refuse_media("NotAllowedError"))
+    alex = await welcome("Alex Morgan", "working", "client-welcome")
+
+    # Waiting, with a message from the therapist; the console with two people waiting.
+    await therapist.get_by_test_id("message-all-input").fill(
+        "Welcome! I'll be with you in a few minutes."
+    )
+    await therapist.get_by_test_id("message-all").click()
+    await expect(alex.get_by_test_id("messages")).to_contain_text("Welcome!")
+    await expect(alex.get_by_test_id("position")).to_be_visible()
+    await screens.capture(alex, "client-waiting")
+    await expect(therapist.locator('[data-testid^="waiting-c-"]')).to_have_count(2)
+    await screens.capture(therapist, "therapist-console-waiting")
+
+    # The admin monitor: this room, and another where someone waits with no therapist yet.
+    kim = await open_page(
+        service.client_link(room="room-2"), label="Kim", init_script=refuse_media("NotFoundError")
+    )
+    await join_waiting_room(kim, "Kim")
+    admin = await open_page(service.admin_link(), label="admin")
+    await expect(admin.get_by_test_id(f"room-{ROOM}")).to_be_visible()
+    await expect(admin.get_by_test_id("room-room-2")).to_be_visible()
+    await screens.capture(admin, "admin-monitor")
+
+    # The call, with a little chat.
+    await admit(therapist, alex, "Alex Morgan")
+    await frames_per_peer(alex, 1)
+    await frames_per_peer(therapist, 1)
+    await alex.get_by_test_id("chat-input").fill("Hello, can you hear me?")
+    await alex.get_by_test_id("chat-send").click()
+    await therapist.get_by_test_id("chat-input").fill("Yes, loud and clear.")
+    await therapist.get_by_test_id("chat-send").click()
+    await expect(alex.get_by_test_id("chat-log")).to_contain_text("loud and clear")
+    await expect(alex.get_by_test_id("remote-tile").get_by_test_id("quality")).to_be_visible(
+        timeout=10000
+    )
+    await screens.capture(alex, "client-call")
+    await screens.capture(therapist, "therapist-call")
+
+    # The therapist's connection drops for a moment.
+    await therapist.evaluate(CUT_SIGNALING)
+    await expect(alex.get_by_test_id("remote-tile").get_by_test_id("reconnecting")).to_be_visible()
+    await screens.capture(alex, "client-call-reconnecting")
+    await therapist.evaluate(RESTORE_SIGNALING)
+    await expect(alex.get_by_test_id("remote-tile").get_by_test_id("reconnecting")).to_be_hidden()
+
+    # The end.
+    await therapist.get_by_test_id("end-session").click()
+    await therapist.get_by_test_id("confirm-yes").click()
+    await expect(alex.get_by_test_id("closing")).to_be_visible()
+    await screens.capture(alex, "client-closing")
+
+    # The kind error pages.
+    past = TokenMinter(service.settings, clock=lambda: time.time() - 7200)
+    withdrawn = service.minter.mint_client(ROOM, ttl=600)
+    async with aiohttp.ClientSession() as http:
+        bearer = {"Authorization": f"Bearer {service.minter.mint_therapist('t1', [ROOM], 600)}"}
+        revoke = f"{service.url}/api/session-links/revoke"
+        async with http.post(revoke, json={"token": withdrawn}, headers=bearer) as response:
+            assert response.status == 200
+    errors = {
+        "expired": past.mint_client(ROOM, ttl=60),
+        "not-yet-valid": service.minter.mint_client(ROOM, ttl=600, not_before=time.time() + 3600),
+        "withdrawn": withdrawn,
+        "invalid": tampered(service.minter.mint_client(ROOM, ttl=600)),
+    }
+    for name, token in errors.items():
+        page = await open_page(f"{service.url}/join#{token}", label=name)
+        await expect(page.get_by_test_id("error-page")).to_be_visible()
+        await screens.capture(page, f"client-error-{name}")
+
+    screens.check()
+    readme = (REPO_ROOT / "README.md").read_text()
+    missing = [name for name in screens.taken if f"docs/screenshots/{name}-phone.png" not in readme]
+    assert not missing, f"README.md does not show {missing}"
