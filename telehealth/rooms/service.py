@@ -302,6 +302,20 @@ class RoomService:
     async def send_back(self, room: str, actor: str, pid: str) -> Snapshot:
         return await self._act_on_client(room, actor, pid, Event.SEND_BACK)
 
+    async def withdraw(self, room: str, pid: str) -> bool:
+        """A withdrawn session link: its client leaves the room (removed), wherever they were.
+        True when someone was there."""
+        removed = False
+
+        def decide(s: Snapshot) -> Changes:
+            nonlocal removed
+            p = s.get(pid)
+            removed = bool(p and p.role is Role.CLIENT and p.active)
+            return {pid: self._moved(p, Event.REMOVE)} if p and removed else {}
+
+        await self._change(room, decide)
+        return removed
+
     async def end_session(self, room: str, actor: str) -> Snapshot:
         def decide(s: Snapshot) -> Changes:
             self._ensure_therapist(s, actor)

@@ -19,6 +19,7 @@ from telehealth.auth.principal import (
 )
 from telehealth.auth.tokens import session_link_url
 from telehealth.errors import Code, RapportError
+from telehealth.ids import client_participant_id
 from telehealth.web import keys
 from telehealth.web.admin import room_summaries, summarize
 
@@ -135,7 +136,9 @@ async def revoke_session_link(request: web.Request) -> web.Response:
     if isinstance(principal, TherapistPrincipal):
         ensure_room(principal, client.room)
     await request.app[keys.PRESENCE].revoke(client.jti, int(client.expires_at * 1000) + 60_000)
-    return _json({"revoked": client.jti})
+    pid = client_participant_id(client.room, client.jti)
+    removed = await request.app[keys.SERVICE].withdraw(client.room, pid)
+    return _json({"revoked": client.jti, "removed": removed})
 
 
 async def list_rooms(request: web.Request) -> web.Response:

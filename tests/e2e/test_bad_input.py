@@ -116,8 +116,9 @@ async def test_client_needs_a_display_name(node, http) -> None:  # type: ignore[
     expired = jwt.encode(client_claims(iat=past, nbf=past, exp=past + 60), SECRET)
     closed, _ = await auth_closes(http, url, role="client", room=ROOM, token=expired)
     assert closed == 4004
-    closed, _ = await auth_closes(http, url, role="client", room=ROOM,
-                                  token=minter.mint_client(ROOM, ttl=600))
+    closed, _ = await auth_closes(
+        http, url, role="client", room=ROOM, token=minter.mint_client(ROOM, ttl=600)
+    )
     assert closed == 4018
     for name in ("", "   ", "x" * 65, "bad\u0000name"):
         closed, _ = await auth_closes(
@@ -232,12 +233,14 @@ async def test_session_link_api_and_revocation(node, http) -> None:  # type: ign
         link = await resp.json()
     assert link["url"].endswith("/join#" + link["token"])
     assert 890 <= link["expires_at"] - time.time() <= 900
-    _ws, welcome = await join(http, url, "client", link["token"], ROOM, "Alex")
+    ws, welcome = await join(http, url, "client", link["token"], ROOM, "Alex")
     assert welcome["role"] == "client"
     async with http.post(
         url + "api/session-links/revoke", headers=headers, json={"token": link["token"]}
     ) as resp:
         assert resp.status == 200
+        assert (await resp.json())["removed"] is True
+    assert await ws.closed() == 4012  # the client waiting with it is out of the room
     closed, _ = await auth_closes(
         http, url, role="client", token=link["token"], room=ROOM, name="Alex"
     )
