@@ -34,7 +34,7 @@ lint: venv
 	$(VENV)/bin/ruff check . && $(VENV)/bin/mypy
 
 bench: venv
-	$(VENV)/bin/python -m benchmarks
+	$(VENV)/bin/python -m benchmarks --profile
 
 clean:
 	rm -rf build/ dist/ *.egg-info .pytest_cache .mypy_cache .ruff_cache test-artifacts/
