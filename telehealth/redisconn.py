@@ -21,7 +21,7 @@ UNREACHABLE = (ConnectionError, TimeoutError, BusyLoadingError, OSError)
 RETRIES = 2
 BACKOFF_BASE_S = 0.02
 BACKOFF_CAP_S = 0.25
-POOL_SIZE = 32
+POOL_SIZE = 64  # a burst of joins at the top of the hour waits on this pool
 HEALTH_CHECK_S = 5
 
 

@@ -451,6 +451,10 @@ class RoomService:
                 envelope.room, envelope.to, envelope.audience, envelope.sender, envelope.data
             )
 
+    async def catch_up(self, room: str) -> None:
+        """Apply the room's current snapshot to the local views (after a new socket attached)."""
+        self.hub.apply(await self.presence.load(room))
+
     async def recover(self) -> None:
         """After presence or routing came back from an outage.
 

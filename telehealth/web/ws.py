@@ -172,6 +172,9 @@ async def _authenticate(app: web.Application, conn: Connection, auth: m.Auth) ->
         )
     )
     app[keys.HUB].attach(conn, joined.snapshot)
+    # Another node's snapshot of this room may have arrived between our commit and the attach,
+    # when this node had no socket in the room and so ignored it: read the room once more.
+    await service.catch_up(room)
     log.info(
         "participant %s (%s) %s room %s on connection %s",
         conn.participant_id,
