@@ -14,9 +14,9 @@ import pytest
 
 from signaling import messages as m
 from signaling.peer import SignalingClient, ws_url_for
+from signaling.samples import CHROME_OFFER
 from telehealth.auth.tokens import TokenMinter
 from tests.fault.conftest import ROOM, Cluster, rss_kb
-from tests.unit.test_sdp import CHROME_OFFER
 
 pytestmark = pytest.mark.webrtc
 
