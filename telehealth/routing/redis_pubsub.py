@@ -124,7 +124,10 @@ class RedisRouter:
                     outage = False
                     backoff = BACKOFF_MIN_S
                     log.info("routing reconnected")
-                    await on_reconnect()
+                    try:
+                        await on_reconnect()
+                    except Exception as exc:  # the reaper's recovery will run it again
+                        log.warning("routing: recovery after reconnect failed (%s)", exc)
                 message = await self._next(pubsub)
             except asyncio.CancelledError:
                 raise

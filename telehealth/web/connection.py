@@ -32,6 +32,7 @@ class Connection:
         self.room = ""
         self.role = Role.CLIENT
         self.identity_claimed = False
+        self.joined = False  # the participant's join committed with this socket
         self._queue: asyncio.Queue[bytes | None] = asyncio.Queue(queue_max + 1)
         self._queue_max = queue_max
         self._closing: tuple[Code, bool] | None = None

@@ -158,6 +158,7 @@ async def _authenticate(app: web.Application, conn: Connection, auth: m.Auth) ->
     joined = await service.join(
         room, conn.participant_id, conn.role, name, conn.conn_id, auth.device
     )
+    conn.joined = True  # from here on, a closing socket is a drop to record
     conn.send(
         m.encode(
             m.Welcome(
@@ -174,7 +175,8 @@ async def _authenticate(app: web.Application, conn: Connection, auth: m.Auth) ->
     app[keys.HUB].attach(conn, joined.snapshot)
     # Another node's snapshot of this room may have arrived between our commit and the attach,
     # when this node had no socket in the room and so ignored it: read the room once more.
-    await service.catch_up(room)
+    with contextlib.suppress(PresenceUnavailable):  # pub/sub brings the view up to date anyway
+        await service.catch_up(room)
     log.info(
         "participant %s (%s) %s room %s on connection %s",
         conn.participant_id,
@@ -288,7 +290,7 @@ async def _finish(app: web.Application, conn: Connection, joined: bool) -> None:
     seen = app[keys.HUB].snapshot(conn.room)
     app[keys.HUB].detach(conn)
     try:
-        if joined and conn.closing not in (Code.REPLACED, Code.LEFT):
+        if conn.joined and conn.closing not in (Code.REPLACED, Code.LEFT):
             # aiohttp cancels the handler of a peer that has gone; the drop must still be
             # recorded, so it runs as its own task.
             await asyncio.shield(spawn(app, _dropped(app, conn, seen)))
