@@ -73,28 +73,58 @@ def machine_cpu() -> tuple[float, float]:
     return (user + nice + system + irq + softirq + steal) / _TICKS, steal / _TICKS
 
 
+_PF_KTHREAD = 0x00200000
+
+
+def others_cpu(exclude: set[int]) -> float:
+    """CPU seconds so far of every user-space process not in ``exclude`` (other tenants).
+
+    Kernel threads are left out: at high message rates the kernel's own network work (softirq,
+    ksoftirqd) is ours, not a neighbour's.
+    """
+    total = 0
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit() or int(entry.name) in exclude:
+            continue
+        try:
+            with open(f"/proc/{entry.name}/stat", "rb") as f:
+                raw = f.read()
+        except OSError:
+            continue
+        fields = raw[raw.rfind(b")") + 2 :].split()
+        if int(fields[6]) & _PF_KTHREAD:  # field 9: flags
+            continue
+        total += int(fields[11]) + int(fields[12])
+    return total / _TICKS
+
+
 class Meter:
     """CPU of our processes and of everything else on the machine over a window.
 
-    ``foreign`` is the machine's busy time minus our processes' (other tenants, kernel work not
-    charged to a process, steal): a step measured while it is high was disturbed, not slow.
+    ``foreign`` is what disturbs a measurement: CPU used by other tenants' processes plus
+    steal (time the hypervisor gave our virtual CPUs to someone else). ``system_other`` is the
+    rest of the machine's busy time (kernel work not charged to a process, mostly our own
+    network traffic), reported but not counted as disturbance.
     """
 
     def __init__(self, pids: dict[str, int]) -> None:
         self.pids = {**pids, "orchestrator": os.getpid()}
         self._ours: dict[str, float] = {}
         self._machine = (0.0, 0.0)
+        self._others = 0.0
         self._t = 0.0
 
     def start(self) -> None:
         import time
 
         self._ours = {name: cpu_seconds(pid) for name, pid in self.pids.items()}
+        self._others = others_cpu(set(self.pids.values()))
         self._machine = machine_cpu()
         self._t = time.monotonic()
 
     def stop(self) -> dict[str, float]:
-        """Seconds of CPU per process name, plus ``foreign``, ``steal`` and ``wall``."""
+        """Seconds of CPU per process name, plus ``foreign``, ``steal``, ``system_other``,
+        ``wall``."""
         import time
 
         wall = time.monotonic() - self._t
@@ -103,7 +133,11 @@ class Meter:
             for name, pid in self.pids.items()
         }
         busy, steal = machine_cpu()
-        ours["foreign"] = max(0.0, busy - self._machine[0] - sum(ours.values()))
-        ours["steal"] = steal - self._machine[1]
+        others = max(0.0, others_cpu(set(self.pids.values())) - self._others)
+        steal -= self._machine[1]
+        rest = busy - self._machine[0] - sum(ours.values())
+        ours["foreign"] = others + steal
+        ours["steal"] = steal
+        ours["system_other"] = max(0.0, rest - others - steal)
         ours["wall"] = wall
         return ours
