@@ -85,14 +85,12 @@ async def signaling(request: web.Request) -> web.StreamResponse:
     await ws.prepare(request)
     conn = Connection(ws, connection_id(), settings.out_queue_max)
     app[keys.SOCKETS].add(conn)
-    joined = False
     try:
         auth = await _first_message(ws, settings.auth_timeout)
         if auth is None:
             conn.close(Code.AUTH_REQUIRED)
         else:
-            joined = await _authenticate(app, conn, auth)
-            if joined:
+            if await _authenticate(app, conn, auth):
                 await _serve_participant(app, conn)
     except RapportError as err:
         conn.close(err.code if err.spec.close_code else Code.AUTH_REQUIRED)
@@ -104,7 +102,7 @@ async def signaling(request: web.Request) -> web.StreamResponse:
         log.exception("socket %s failed", conn.conn_id)
         conn.close(Code.INTERNAL)
     finally:
-        await _finish(app, conn, joined)
+        await _finish(app, conn)
     return ws
 
 
@@ -285,7 +283,7 @@ def release_identity(app: web.Application, conn: Connection) -> None:
         del sockets[key]
 
 
-async def _finish(app: web.Application, conn: Connection, joined: bool) -> None:
+async def _finish(app: web.Application, conn: Connection) -> None:
     release_identity(app, conn)
     seen = app[keys.HUB].snapshot(conn.room)
     app[keys.HUB].detach(conn)
