@@ -65,12 +65,20 @@ _ATTRIBUTE_CAPS: Final[dict[str, int]] = {
 MAX_CODEC_WORK: Final = 16384
 
 _LINE_TYPES: Final = frozenset("vosiuepcbtrzkam")
+#: What a line may start with: a known type and "=", or nothing (an empty line).
+_LINE_HEADS: Final = frozenset({""} | {f"{letter}=" for letter in _LINE_TYPES})
 
 # Anything str.splitlines() treats as a line break besides \n (so aiortc could see lines that
 # the scans below did not), other control characters, and lone surrogates. \r is allowed only
 # right before \n.
 _BAD_CHARS: Final = re.compile(
     "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]|\r(?!\n)"
+)
+# The same, for text known to be ASCII: a plain character class, which re scans much faster.
+_BAD_ASCII: Final = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# The lines whose values are checked: the name, then the value (None for a line with no colon).
+_CREDENTIAL_LINE: Final = re.compile(
+    r"\na=(ice-ufrag|ice-pwd|fingerprint|setup)(?::([^\r\n]*))?(?=\r?\n|\r?$)"
 )
 _M_LINE: Final = re.compile(r"m=(audio|video|application) ([0-9]{1,5}) ([A-Z/]+) ([^ ].*)")
 _PAYLOAD_TYPE: Final = re.compile(r"[0-9]{1,3}")
@@ -103,83 +111,62 @@ def check_sdp(sdp: str, kind: Literal["offer", "answer"], max_bytes: int = MAX_S
         raise _invalid("not a string")
 
     # 1. Size. Characters never outnumber UTF-8 bytes, so a long string is refused unencoded.
-    if len(sdp) > max_bytes or len(sdp.encode("utf-8", "surrogatepass")) > max_bytes:
+    ascii_only = sdp.isascii()
+    if len(sdp) > max_bytes or (
+        not ascii_only and len(sdp.encode("utf-8", "surrogatepass")) > max_bytes
+    ):
         raise RapportError(Code.SDP_TOO_LARGE)
 
-    # 2. Cheap scans.
-    if _BAD_CHARS.search(sdp) is not None:
+    # 2. Cheap scans, each one pass in C over the whole text where it can be.
+    if (_BAD_ASCII if ascii_only else _BAD_CHARS).search(sdp) is not None or (
+        "\r" in sdp and sdp.count("\r") != sdp.count("\r\n")
+    ):
         raise _invalid("control characters or a bare carriage return")
-    lines = sdp.split("\n")
-    if lines[-1] == "":
-        lines.pop()  # the final line break
+    # With those characters gone, \n and \r\n are the only line breaks splitlines() knows.
+    lines = sdp.splitlines()
     if len(lines) > MAX_LINES:
         raise _invalid(f"more than {MAX_LINES} lines")
-    lines = [line[:-1] if line.endswith("\r") else line for line in lines]
     if not lines or lines[0] != "v=0":
         raise _invalid("the first line must be v=0")
+    if max(map(len, lines)) > MAX_LINE_LENGTH:
+        number = next(i for i, line in enumerate(lines, 1) if len(line) > MAX_LINE_LENGTH)
+        raise _invalid(f"line {number} is longer than {MAX_LINE_LENGTH} characters")
+    if not {line[:2] for line in lines} <= _LINE_HEADS:
+        number = next(i for i, line in enumerate(lines, 1) if line[:2] not in _LINE_HEADS)
+        raise _invalid(f"line {number} is not a known SDP line type")
+    if "\nv=" in sdp:
+        raise _invalid("v= must appear only as the first line")
 
-    session_counts = {"o": 0, "s": 0, "t": 0}
-    attribute_counts = dict.fromkeys(_ATTRIBUTE_CAPS, 0)
-    media_sections = 0
-    codec_work = section_codecs = section_codec_refs = 0
-    ufrags: list[str] = []
-    pwds: list[str] = []
-    fingerprints: list[str] = []
-    setups: list[str] = []
-
-    for number, line in enumerate(lines, start=1):
-        if not line:
-            continue
-        if len(line) > MAX_LINE_LENGTH:
-            raise _invalid(f"line {number} is longer than {MAX_LINE_LENGTH} characters")
-        if len(line) < 2 or line[1] != "=" or line[0] not in _LINE_TYPES:
-            raise _invalid(f"line {number} is not a known SDP line type")
-        letter = line[0]
-        if letter == "m":
-            media_sections += 1
-            if media_sections > MAX_MEDIA_SECTIONS:
-                raise _invalid(f"more than {MAX_MEDIA_SECTIONS} media sections")
-            _check_m_line(line, number)
-            codec_work += section_codecs * section_codec_refs
-            section_codecs = section_codec_refs = 0
-        elif letter == "v":
-            if number != 1:
-                raise _invalid(f"line {number}: v= must appear only as the first line")
-        elif letter in session_counts:
-            if media_sections:
-                raise _invalid(f"line {number}: {letter}= belongs before the first m= line")
-            session_counts[letter] += 1
-        elif letter == "a":
-            name, _, value = line[2:].partition(":")
-            if name in attribute_counts:
-                attribute_counts[name] += 1
-                if attribute_counts[name] > _ATTRIBUTE_CAPS[name]:
-                    raise _invalid(f"more than {_ATTRIBUTE_CAPS[name]} a={name} lines")
-                if name == "rtpmap":
-                    section_codecs += 1
-                elif name in ("rtcp-fb", "fmtp"):
-                    section_codec_refs += 1
-            elif name == "ice-ufrag":
-                ufrags.append(value)
-            elif name == "ice-pwd":
-                pwds.append(value)
-            elif name == "fingerprint":
-                fingerprints.append(value)
-            elif name == "setup":
-                setups.append(value)
-
-    codec_work += section_codecs * section_codec_refs
+    # The session part, then one part per media section (each starting with its m= line).
+    session, *sections = sdp.split("\nm=")
+    if not sections:
+        raise _invalid("at least one m= line is required")
+    if len(sections) > MAX_MEDIA_SECTIONS:
+        raise _invalid(f"more than {MAX_MEDIA_SECTIONS} media sections")
+    for letter, needed in (("o", "exactly one"), ("s", "exactly one"), ("t", "a")):
+        in_session = session.count(f"\n{letter}=")
+        if in_session != sdp.count(f"\n{letter}="):
+            raise _invalid(f"{letter}= belongs before the first m= line")
+        if in_session < 1 or (needed == "exactly one" and in_session > 1):
+            raise _invalid(f"{needed} {letter}= line is required")
+    for name, cap in _ATTRIBUTE_CAPS.items():
+        if sdp.count(f"\na={name}:") > cap:
+            raise _invalid(f"more than {cap} a={name} lines")
+    codec_work = 0
+    for index, section in enumerate(sections, 1):
+        m_line = section.partition("\n")[0]
+        _check_m_line("m=" + (m_line[:-1] if m_line.endswith("\r") else m_line), index)
+        codec_work += section.count("\na=rtpmap:") * (
+            section.count("\na=rtcp-fb:") + section.count("\na=fmtp:")
+        )
     if codec_work > MAX_CODEC_WORK:
         raise _invalid("too many codecs combined with rtcp-fb and fmtp lines")
-    if session_counts["o"] != 1:
-        raise _invalid("exactly one o= line is required")
-    if session_counts["s"] != 1:
-        raise _invalid("exactly one s= line is required")
-    if session_counts["t"] < 1:
-        raise _invalid("a t= line is required")
-    if media_sections < 1:
-        raise _invalid("at least one m= line is required")
-    _check_credentials(ufrags, pwds, fingerprints)
+
+    values: dict[str, list[str]] = {"ice-ufrag": [], "ice-pwd": [], "fingerprint": [], "setup": []}
+    for match in _CREDENTIAL_LINE.finditer(sdp):
+        values[match.group(1)].append(match.group(2) or "")
+    _check_credentials(values["ice-ufrag"], values["ice-pwd"], values["fingerprint"])
+    setups = values["setup"]
     if not setups:
         raise _invalid("a=setup is missing")
     if any(value not in _SETUP_ROLES[kind] for value in setups):
@@ -190,21 +177,22 @@ def check_sdp(sdp: str, kind: Literal["offer", "answer"], max_bytes: int = MAX_S
         parsed = SessionDescription.parse(sdp)
     except Exception:
         raise _invalid("it could not be parsed") from None
-    _check_parsed(parsed, media_sections)
+    _check_parsed(parsed, len(sections))
 
 
 def _check_m_line(line: str, number: int) -> None:
+    """Check media section ``number``'s m= line."""
     match = _M_LINE.fullmatch(line)
     if match is None:
-        raise _invalid(f"line {number} is not a well-formed m= line")
+        raise _invalid(f"m= line {number} is not well-formed")
     if match.group(1) in ("audio", "video"):
         # aiortc checks these with assert, which python -O removes; RTP payload types are 7 bits.
         for fmt in match.group(4).split(" "):
             if _PAYLOAD_TYPE.fullmatch(fmt) is None:
-                raise _invalid(f"line {number} has a payload type that is not a number")
+                raise _invalid(f"m= line {number} has a payload type that is not a number")
             payload_type = int(fmt)
             if payload_type > 127 or payload_type in _FORBIDDEN_PAYLOAD_TYPES:
-                raise _invalid(f"line {number} has a payload type out of range")
+                raise _invalid(f"m= line {number} has a payload type out of range")
 
 
 def _check_credentials(ufrags: list[str], pwds: list[str], fingerprints: list[str]) -> None:
