@@ -145,7 +145,7 @@ class Hub:
             return 0
         snapshot = local.snapshot
         if audience is Audience.SESSION:
-            members = {p.id for p in snapshot.in_session()}
+            members = snapshot.session
             if sender not in members:
                 return 0
         delivered = 0

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from enum import StrEnum
+from functools import cached_property
 
 import msgspec
 
@@ -44,7 +45,9 @@ class TherapistStatus(StrEnum):
     RECONNECTING = "reconnecting"  # dropped, within the grace period
 
 
-class Snapshot(msgspec.Struct, frozen=True):
+class Snapshot(msgspec.Struct, frozen=True, dict=True):
+    # dict=True: room for the cached_property below (snapshots are immutable, so it never goes
+    # stale); it is not a field, so it is neither encoded nor compared.
     room: str
     version: int
     participants: dict[str, Participant]
@@ -77,9 +80,15 @@ class Snapshot(msgspec.Struct, frozen=True):
 
     def in_session(self) -> list[Participant]:
         """Everyone in the call: the therapist (when present) and the admitted clients."""
+        return list(self.session.values())
+
+    @cached_property
+    def session(self) -> dict[str, Participant]:
+        """``in_session()`` by id, in the same order; worked out once per snapshot, because the
+        relay path asks for every message."""
         therapist = self.therapist()
         admitted = self.admitted()
-        return ([therapist] if therapist and admitted else []) + admitted
+        return {p.id: p for p in ([therapist] if therapist and admitted else []) + admitted}
 
     def therapist_status(self, viewer: str) -> TherapistStatus:
         therapist = self.therapist()

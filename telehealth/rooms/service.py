@@ -390,7 +390,7 @@ class RoomService:
     async def relay(self, room: str, sender: str, message: RelayIn) -> None:
         """Pass an offer, answer, candidate or hang-up to one peer in the same session."""
         s = await self._current(room)
-        members = {p.id: p for p in s.in_session()}
+        members = s.session
         if sender not in members:
             raise RapportError(Code.NOT_ADMITTED, "You are not in the session.")
         target = members.get(message.to)
