@@ -1,6 +1,7 @@
 """The bare relay: the least an aiohttp WebSocket signaling server can do.
 
-Forward by id, no auth, no state beyond the id -> socket map, the standard ``json`` module. It
+Forward by id, no auth, no state beyond the id -> socket map, the standard ``json`` module, on
+the same event loop as the service (uvloop where installed). It
 is the yardstick the benchmarks divide by, measured by the same generator in the same run, so
 that ratios hold on a noisy, shared machine. Its sockets are set up like the service's
 (64 KiB frames, 20 s heartbeat, no compression), so the comparison is about the work per
@@ -18,6 +19,8 @@ import argparse
 import json
 
 from aiohttp import WSMsgType, web
+
+from telehealth import eventloop
 
 PEERS = web.AppKey("peers", dict)
 
@@ -67,7 +70,15 @@ def main() -> None:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, required=True)
     args = parser.parse_args()
-    web.run_app(make_app(), host=args.host, port=args.port, access_log=None, print=None)
+    # The service's own event loop (uvloop where installed), so the ratio is about our code.
+    web.run_app(
+        make_app(),
+        host=args.host,
+        port=args.port,
+        access_log=None,
+        print=None,
+        loop=eventloop.new_event_loop(),
+    )
 
 
 if __name__ == "__main__":

@@ -12,7 +12,7 @@ import sys
 
 from aiohttp import web
 
-from telehealth import config, logs
+from telehealth import config, eventloop, logs
 from telehealth.config import ConfigError, Settings
 
 log = logging.getLogger("telehealth.cli")
@@ -56,7 +56,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     app = create_app(settings)
     if settings.dev:
         _print_links(settings)
-    asyncio.run(_serve(app, settings))
+    eventloop.run(_serve(app, settings), settings.event_loop)
     return 0
 
 
@@ -81,6 +81,12 @@ async def _serve(app: web.Application, settings: Settings) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, on_signal)
+    log.info(
+        "node %s serving on port %d (event loop: %s)",
+        settings.node_id,
+        settings.port,
+        eventloop.loop_name(settings.event_loop),
+    )
     try:
         await stop.wait()
     finally:

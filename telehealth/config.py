@@ -45,6 +45,7 @@ ENV_VARS: dict[str, str] = {
     "TELEHEALTH_LOG_LEVEL": "log level (default INFO)",
     "TELEHEALTH_LOOPBACK": "1 to restrict our aiortc peers to 127.0.0.1 with no ICE servers",
     "TELEHEALTH_ALLOWED_ORIGINS": "comma-separated extra Origins allowed on WebSockets",
+    "TELEHEALTH_EVENT_LOOP": "uvloop (default, where installed) or asyncio",
 }
 
 MIN_SECRET_BYTES = 32
@@ -90,6 +91,7 @@ class Settings:
     log_level: str = "INFO"
     loopback: bool = False
     allowed_origins: tuple[str, ...] = ()
+    event_loop: str = "uvloop"
     # Limits that are not deployment choices, kept here so tests and docs read one place.
     ws_max_msg: int = 64 * 1024
     sdp_max: int = 32 * 1024
@@ -194,7 +196,10 @@ def from_env(env: Mapping[str, str] | None = None, **overrides: object) -> Setti
         "log_level": env.get("TELEHEALTH_LOG_LEVEL", "INFO").upper(),
         "loopback": _bool(env.get("TELEHEALTH_LOOPBACK")),
         "allowed_origins": _list(env.get("TELEHEALTH_ALLOWED_ORIGINS")),
+        "event_loop": env.get("TELEHEALTH_EVENT_LOOP", "uvloop").lower(),
     }
+    if values["event_loop"] not in ("uvloop", "asyncio"):
+        raise ConfigError("TELEHEALTH_EVENT_LOOP must be uvloop or asyncio")
     if env.get("TELEHEALTH_NODE_ID"):
         values["node_id"] = env["TELEHEALTH_NODE_ID"]
     values.update({k: v for k, v in overrides.items() if v is not None})
