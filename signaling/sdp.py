@@ -74,14 +74,11 @@ _LINE_HEADS: Final = frozenset({""} | {f"{letter}=" for letter in _LINE_TYPES})
 _BAD_CHARS: Final = re.compile(
     "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]|\r(?!\n)"
 )
-# The same, for text known to be ASCII: a plain character class, which re scans much faster.
-_BAD_ASCII: Final = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 # The lines whose values are checked: the name, then the value (None for a line with no colon).
 _CREDENTIAL_LINE: Final = re.compile(
     r"\na=(ice-ufrag|ice-pwd|fingerprint|setup)(?::([^\r\n]*))?(?=\r?\n|\r?$)"
 )
 _M_LINE: Final = re.compile(r"m=(audio|video|application) ([0-9]{1,5}) ([A-Z/]+) ([^ ].*)")
-_PAYLOAD_TYPE: Final = re.compile(r"[0-9]{1,3}")
 _FORBIDDEN_PAYLOAD_TYPES: Final = range(72, 77)  # RTCP packet types (RFC 5761); as aiortc.rtp
 _ICE_CHARS: Final = re.compile(r"[A-Za-z0-9+/]+")
 _FINGERPRINT: Final = re.compile(r"([A-Za-z0-9-]{1,16}) ([0-9A-Fa-f]{2}(?::[0-9A-Fa-f]{2})+)")
@@ -118,9 +115,7 @@ def check_sdp(sdp: str, kind: Literal["offer", "answer"], max_bytes: int = MAX_S
         raise RapportError(Code.SDP_TOO_LARGE)
 
     # 2. Cheap scans, each one pass in C over the whole text where it can be.
-    if (_BAD_ASCII if ascii_only else _BAD_CHARS).search(sdp) is not None or (
-        "\r" in sdp and sdp.count("\r") != sdp.count("\r\n")
-    ):
+    if not _clean(sdp, ascii_only):
         raise _invalid("control characters or a bare carriage return")
     # With those characters gone, \n and \r\n are the only line breaks splitlines() knows.
     lines = sdp.splitlines()
@@ -180,6 +175,15 @@ def check_sdp(sdp: str, kind: Literal["offer", "answer"], max_bytes: int = MAX_S
     _check_parsed(parsed, len(sections))
 
 
+def _clean(sdp: str, ascii_only: bool) -> bool:
+    """No control characters but tab and line breaks (\n or \r\n), and no other line breaks."""
+    if ascii_only:
+        # For ASCII, isprintable() is false exactly for \x00-\x1f and \x7f: with the allowed
+        # breaks and tabs taken out, one C pass answers (a regex search takes ~10x as long).
+        return sdp.replace("\r\n", "").replace("\n", "").replace("\t", "").isprintable()
+    return _BAD_CHARS.search(sdp) is None
+
+
 def _check_m_line(line: str, number: int) -> None:
     """Check media section ``number``'s m= line."""
     match = _M_LINE.fullmatch(line)
@@ -188,7 +192,7 @@ def _check_m_line(line: str, number: int) -> None:
     if match.group(1) in ("audio", "video"):
         # aiortc checks these with assert, which python -O removes; RTP payload types are 7 bits.
         for fmt in match.group(4).split(" "):
-            if _PAYLOAD_TYPE.fullmatch(fmt) is None:
+            if not (fmt.isascii() and fmt.isdigit() and len(fmt) <= 3):
                 raise _invalid(f"m= line {number} has a payload type that is not a number")
             payload_type = int(fmt)
             if payload_type > 127 or payload_type in _FORBIDDEN_PAYLOAD_TYPES:
