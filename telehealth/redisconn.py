@@ -33,6 +33,8 @@ def client_options(settings: Settings) -> dict[str, Any]:
     return {
         "socket_timeout": settings.redis_timeout,
         "socket_connect_timeout": settings.redis_timeout,
+        # The pub/sub reader waits without a timeout: keepalive finds a peer that vanished.
+        "socket_keepalive": True,
         "retry": _retry(),
         "retry_on_error": [ConnectionError, TimeoutError],
         "health_check_interval": HEALTH_CHECK_S,

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 from collections.abc import Iterable
 from typing import Any
 
@@ -98,14 +99,30 @@ class RedisRouter:
         else:
             await pubsub.subscribe(self._inbox)
 
-    async def _next(self, pubsub: Any) -> dict[str, Any] | None:
+    async def _next(self, pubsub: Any) -> bytes | None:
+        """The next envelope's bytes, or None for anything else (or an idle second on a cluster).
+
+        Without a cluster this reads the subscribed connection directly, with no timeout: each
+        ``get_message`` costs a health check, a retry wrapper, a timeout and a dict per message,
+        which made the receive loop the biggest cost of a cross-node message. A lost connection
+        still raises at once (the server or the kernel closes the socket; TCP keepalive is on
+        for a peer that vanished silently).
+        """
         if self._sharded:
             message: dict[str, Any] | None = await pubsub.get_sharded_message(
                 ignore_subscribe_messages=True, timeout=1.0
             )
-        else:
-            message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=1.0)
-        return message
+            return None if message is None else message["data"]
+        conn = pubsub.connection
+        if conn is None:
+            raise RuntimeError("pubsub connection not set")
+        response = await conn.read_response(
+            timeout=math.inf, disconnect_on_error=False, push_request=True
+        )
+        # RESP2 pub/sub replies: [b"message", channel, data], [b"subscribe", channel, count], ...
+        if type(response) is list and len(response) == 3 and response[0] == b"message":
+            return response[2]  # type: ignore[no-any-return]
+        return None
 
     async def _receive(
         self, pubsub: Any, on_envelope: EnvelopeHandler, on_reconnect: ReconnectHandler
@@ -128,7 +145,7 @@ class RedisRouter:
                         await on_reconnect()
                     except Exception as exc:  # the reaper's recovery will run it again
                         log.warning("routing: recovery after reconnect failed (%s)", exc)
-                message = await self._next(pubsub)
+                data = await self._next(pubsub)
             except asyncio.CancelledError:
                 raise
             except (*UNREACHABLE, RuntimeError) as exc:
@@ -139,10 +156,10 @@ class RedisRouter:
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, BACKOFF_MAX_S)
                 continue
-            if message is None:
+            if data is None:
                 continue
             try:
-                envelope = decode(message["data"])
+                envelope = decode(data)
                 if envelope.node != self._node_id:  # drop our own echoes
                     await on_envelope(envelope)
             except asyncio.CancelledError:
