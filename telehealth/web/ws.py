@@ -86,12 +86,8 @@ async def signaling(request: web.Request) -> web.StreamResponse:
     conn = Connection(ws, connection_id(), settings.out_queue_max)
     app[keys.SOCKETS].add(conn)
     try:
-        auth = await _first_message(ws, settings.auth_timeout)
-        if auth is None:
-            conn.close(Code.AUTH_REQUIRED)
-        else:
-            if await _authenticate(app, conn, auth):
-                await _serve_participant(app, conn)
+        if await _open(app, conn):
+            await _serve_participant(app, conn)
     except RapportError as err:
         conn.close(err.code if err.spec.close_code else Code.AUTH_REQUIRED)
     except PresenceUnavailable:
@@ -104,6 +100,17 @@ async def signaling(request: web.Request) -> web.StreamResponse:
     finally:
         await _finish(app, conn)
     return ws
+
+
+async def _open(app: web.Application, conn: Connection) -> bool:
+    """Authenticate the socket and join its room. True for a participant's socket, False when
+    it ended here (refused, or the admin feed ran to its end). The first message and its
+    token are dropped on return instead of living as long as the socket."""
+    auth = await _first_message(conn.ws, app[keys.SETTINGS].auth_timeout)
+    if auth is None:
+        conn.close(Code.AUTH_REQUIRED)
+        return False
+    return await _authenticate(app, conn, auth)
 
 
 async def _first_message(ws: web.WebSocketResponse, timeout: float) -> m.Auth | None:
