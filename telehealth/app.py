@@ -37,7 +37,7 @@ def _router(settings: Settings) -> Router:
     from telehealth.routing.redis_pubsub import RedisRouter
 
     client = make_client(settings)
-    return RedisRouter(client, settings.node_id)
+    return RedisRouter(client, settings.node_id, settings.redis_timeout)
 
 
 async def _presence_ctx(app: web.Application) -> AsyncIterator[None]:

@@ -3,9 +3,10 @@
 On a Redis Cluster the inbox is a sharded channel (SSUBSCRIBE/SPUBLISH): a message travels only
 within the shard that owns the inbox's slot instead of being broadcast to every shard.
 
-Sends are queued and flushed by one task in pipelined batches, so a burst costs one round trip
-rather than one per message. Pub/sub is fire-and-forget: after an outage the node re-syncs from
-the room snapshots (``on_reconnect``), not from messages it may have missed.
+Sends are queued and flushed by one task in batches written at once on a connection of its own,
+so a burst costs one round trip rather than one per message. Pub/sub is fire-and-forget: after
+an outage the node re-syncs from the room snapshots (``on_reconnect``), not from messages it
+may have missed.
 """
 
 from __future__ import annotations
@@ -14,10 +15,11 @@ import asyncio
 import contextlib
 import logging
 import math
+from collections import deque
 from collections.abc import Iterable
 from typing import Any
 
-from redis.asyncio import Redis
+from redis.asyncio import Connection, Redis
 from redis.asyncio.cluster import RedisCluster
 
 from telehealth.presence.keys import node_inbox
@@ -32,15 +34,20 @@ BATCH_MAX = 256
 BACKOFF_MIN_S = 0.1
 BACKOFF_MAX_S = 2.0
 STOP_TIMEOUT_S = 2.0
+PUBLISH_TIMEOUT_S = 2.0
 
 
 class RedisRouter:
-    def __init__(self, client: Redis | RedisCluster, node_id: str) -> None:
+    def __init__(
+        self, client: Redis | RedisCluster, node_id: str, timeout: float = PUBLISH_TIMEOUT_S
+    ) -> None:
         self._redis = client
         self._node_id = node_id
+        self._timeout = timeout
         self._sharded = isinstance(client, RedisCluster)
         self._inbox = node_inbox(node_id)
-        self._outbox: asyncio.Queue[tuple[str, bytes]] = asyncio.Queue(QUEUE_MAX)
+        self._outbox: deque[tuple[str, bytes]] = deque()
+        self._wake = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
         self._dropped = 0
 
@@ -60,38 +67,71 @@ class RedisRouter:
             if node == self._node_id or not node:
                 continue
             data = data or encode(envelope)
-            try:
-                self._outbox.put_nowait((node_inbox(node), data))
-            except asyncio.QueueFull:
+            if len(self._outbox) >= QUEUE_MAX:
                 self._dropped += 1
                 if self._dropped % 1000 == 1:
                     log.warning("routing outbox full; dropped %d envelopes", self._dropped)
+                continue
+            self._outbox.append((node_inbox(node), data))
+            self._wake.set()
 
     async def _flush(self) -> None:
+        """The one publisher: everything queued since the last round goes out in one write."""
+        outbox = self._outbox
+        publish = self._publish_sharded if self._sharded else self._publish_direct
+        conn: Connection | None = None
         while True:
-            channel, data = await self._outbox.get()
-            batch = [(channel, data)]
-            while batch.__len__() < BATCH_MAX and not self._outbox.empty():
-                batch.append(self._outbox.get_nowait())
-            try:
-                if len(batch) == 1:
-                    await self._publish(self._redis, channel, data)
-                else:
-                    pipe: Any = self._redis.pipeline(transaction=False)
-                    for ch, d in batch:
-                        self._publish(pipe, ch, d)
-                    await pipe.execute()
-            except UNREACHABLE as exc:
-                self._dropped += len(batch)
-                log.warning(
-                    "routing publish failed (%s); %d envelopes dropped",
-                    type(exc).__name__,
-                    len(batch),
-                )
-                await asyncio.sleep(BACKOFF_MIN_S)
+            await self._wake.wait()
+            self._wake.clear()
+            while outbox:
+                batch = [outbox.popleft() for _ in range(min(len(outbox), BATCH_MAX))]
+                try:
+                    if conn is None and not self._sharded:
+                        conn = await self._publisher()
+                    await publish(conn, batch)
+                except Exception as exc:  # unreachable, or an error reply: the publisher lives on
+                    self._dropped += len(batch)
+                    log.warning(
+                        "routing publish failed (%s); %d envelopes dropped",
+                        type(exc).__name__,
+                        len(batch),
+                    )
+                    if conn is not None:  # it reconnects on the next write
+                        await conn.disconnect(nowait=True)
+                    await asyncio.sleep(BACKOFF_MIN_S)
 
-    def _publish(self, target: Any, channel: str, data: bytes) -> Any:
-        return target.spublish(channel, data) if self._sharded else target.publish(channel, data)
+    async def _publisher(self) -> Connection:
+        """A connection of the pool's own that this router keeps for its publishes."""
+        assert isinstance(self._redis, Redis)
+        conn: Connection = await self._redis.connection_pool.get_connection()  # type: ignore[no-untyped-call]
+        return conn
+
+    async def _publish_direct(
+        self, conn: Connection | None, batch: list[tuple[str, bytes]]
+    ) -> None:
+        """PUBLISH the batch on our own connection: one write, then one reply per command.
+
+        This is what a pipeline does, without its per-command bookkeeping, pool checkout and
+        retry wrapper, which cost more than the publishing itself on the cross-node path.
+        """
+        assert conn is not None
+        async with asyncio.timeout(self._timeout):
+            await conn.send_packed_command(
+                conn.pack_commands([("PUBLISH", channel, data) for channel, data in batch]),
+                check_health=False,
+            )
+            for _ in batch:
+                await conn.read_response(timeout=math.inf)
+
+    async def _publish_sharded(self, _: Connection | None, batch: list[tuple[str, bytes]]) -> None:
+        """SPUBLISH through the cluster client, which knows which shard owns each inbox."""
+        if len(batch) == 1:
+            await self._redis.spublish(*batch[0])
+            return
+        pipe: Any = self._redis.pipeline(transaction=False)
+        for channel, data in batch:
+            pipe.spublish(channel, data)
+        await pipe.execute()
 
     async def _subscribe(self, pubsub: Any) -> None:
         if self._sharded:
