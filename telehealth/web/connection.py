@@ -1,15 +1,19 @@
-"""One participant's WebSocket as an Outlet: a bounded outgoing queue and a writer task.
+"""One participant's WebSocket as an Outlet: frames written at once, or a bounded queue.
 
-Other tasks never write to the socket directly; they queue encoded messages. A client that stops
-reading fills its queue and is closed with ``too_slow`` instead of growing server memory.
+Other tasks hand encoded messages to ``send``, which never blocks: a frame goes to the transport
+at once, or waits in the queue while the transport pushes back. A client that stops reading
+fills its queue and is closed with ``too_slow`` instead of growing server memory.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 from collections import deque
+from collections.abc import Coroutine
+from typing import Any
 
 from aiohttp import WSMsgType, web
 
@@ -26,7 +30,9 @@ QUEUE_BYTES_MAX = 1024 * 1024
 
 
 class Connection:
-    """Messages wait in a deque; a writer task exists only while there is something to write.
+    """A frame goes straight to the transport when nothing is queued (no task, no copy). When
+    the transport pushes back, frames wait in a deque and a writer task exists only until it
+    has sent them.
 
     An idle socket (a client sitting in the waiting room) then costs no parked task, queue or
     future: about 4 KB less per waiting client than a long-lived writer on an asyncio.Queue.
@@ -73,6 +79,9 @@ class Connection:
     def send(self, data: bytes) -> None:
         if self._closing is not None:
             return
+        if self._writer is None:  # nothing queued: straight to the transport
+            self._send_now(data)
+            return
         if len(self._queue) >= self._queue_max or self._queued + len(data) > QUEUE_BYTES_MAX:
             log.warning("connection %s fell too far behind; closing", self.conn_id)
             self._drain()
@@ -80,8 +89,22 @@ class Connection:
             return
         self._queued += len(data)
         self._queue.append(data)
-        if self._writer is None:
-            self._writer = asyncio.create_task(self._write(), name=f"ws-writer-{self.conn_id}")
+
+    def _send_now(self, data: bytes) -> None:
+        """Write one frame within this call, with no task, which is what aiohttp does unless
+        the transport is over its high-water mark. Only then does a writer task take over: it
+        finishes this frame once the peer has read enough, then sends what was queued since."""
+        send = self.ws.send_frame(data, WSMsgType.TEXT)
+        try:
+            waiting = send.send(None)
+        except StopIteration:
+            return
+        except (ConnectionError, RuntimeError):
+            return  # the peer went away first; the reader's finally cleans up
+        self._sending = True
+        self._writer = asyncio.create_task(
+            self._write((send, waiting)), name=f"ws-writer-{self.conn_id}"
+        )
 
     def close(
         self, code: Code, *, reconnect: bool = False, retry_after: float | None = None
@@ -102,10 +125,16 @@ class Connection:
         self._queue.clear()
         self._queued = 0
 
-    async def _write(self) -> None:
-        """Send what is queued, then end (or say goodbye when the socket is closing)."""
+    async def _write(
+        self, suspended: tuple[Coroutine[Any, Any, None], object] | None = None
+    ) -> None:
+        """Finish a suspended send, send what is queued, then end (or say goodbye when the
+        socket is closing)."""
         queue = self._queue
         try:
+            if suspended is not None:
+                await _resume(*suspended)
+                self._sending = False
             while queue:
                 data = queue.popleft()
                 self._queued -= len(data)
@@ -151,3 +180,34 @@ class Connection:
                 writer.cancel()
             with contextlib.suppress(asyncio.CancelledError, asyncio.TimeoutError):
                 await asyncio.wait_for(writer, CLOSE_TIMEOUT_S)
+
+
+async def _resume(coro: Coroutine[Any, Any, None], waiting: object) -> None:
+    """Run ``coro`` to its end inside the current task: it was first stepped outside any task
+    (``coro.send(None)``) and suspended on ``waiting``. This does what a task's step does:
+    wait until the future it yielded is done, then resume it, so that it sees the outcome.
+
+    (``waiting`` is not awaited a second time: asyncio marks a yielded future as already being
+    waited on and refuses a second ``await`` of it; a done callback is what a task uses too.)
+    """
+    loop = asyncio.get_running_loop()
+    try:
+        while True:
+            if asyncio.isfuture(waiting):
+                woken = loop.create_future()
+                waiting.add_done_callback(functools.partial(_wake, woken))
+                await woken
+            else:
+                await asyncio.sleep(0)  # a bare yield: let the loop run once
+            try:
+                waiting = coro.send(None)
+            except StopIteration:
+                return
+    except BaseException:
+        coro.close()  # cancelled while waiting: let it clean up (no-op once it has ended)
+        raise
+
+
+def _wake(woken: asyncio.Future[None], _: object) -> None:
+    if not woken.done():
+        woken.set_result(None)
