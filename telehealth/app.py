@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import weakref
 from collections.abc import AsyncIterator
 
 from aiohttp import web
@@ -22,7 +21,6 @@ from telehealth.rooms.service import RoomRules, RoomService
 from telehealth.routing.base import Router
 from telehealth.routing.local import LocalRouter
 from telehealth.web import api, keys, pages, ws
-from telehealth.web.connection import Connection
 from telehealth.web.errors import error_middleware
 from telehealth.web.tasks import stop, wait_all
 
@@ -87,7 +85,7 @@ async def _auth_ctx(app: web.Application) -> AsyncIterator[None]:
 async def _close_sockets(app: web.Application) -> None:
     """On shutdown: stop taking sockets and tell everyone to reconnect (1001, going away)."""
     app[keys.DRAINING][0] = True
-    sockets: weakref.WeakSet[Connection] = app[keys.SOCKETS]
+    sockets = app[keys.SOCKETS]
     conns = list(sockets)
     for conn in conns:
         conn.close(Code.GOING_AWAY, reconnect=True)
@@ -97,11 +95,10 @@ async def _close_sockets(app: web.Application) -> None:
 
 def create_app(settings: Settings) -> web.Application:
     settings.validate()
-    app = web.Application(
-        middlewares=[pages.security_headers, error_middleware], client_max_size=64 * 1024
-    )
+    app = web.Application(middlewares=[error_middleware], client_max_size=64 * 1024)
+    app.on_response_prepare.append(pages.security_headers)
     app[keys.SETTINGS] = settings
-    app[keys.SOCKETS] = weakref.WeakSet()
+    app[keys.SOCKETS] = set()
     app[keys.DRAINING] = [False]
     app[keys.TASKS] = set()
     app[keys.IDENTITIES] = {}

@@ -39,7 +39,6 @@ class Connection:
     """
 
     __slots__ = (
-        "__weakref__",  # the app keeps its sockets in a WeakSet
         "_closing",
         "_queue",
         "_queue_max",
@@ -64,7 +63,7 @@ class Connection:
         self.role = Role.CLIENT
         self.identity_claimed = False
         self.joined = False  # the participant's join committed with this socket
-        self._queue: deque[bytes] = deque()
+        self._queue: deque[bytes] | None = None  # made when first needed (~0.7 KB when empty)
         self._queue_max = queue_max
         self._queued = 0  # bytes waiting in the queue
         self._closing: tuple[Code, bool] | None = None
@@ -82,13 +81,16 @@ class Connection:
         if self._writer is None:  # nothing queued: straight to the transport
             self._send_now(data)
             return
-        if len(self._queue) >= self._queue_max or self._queued + len(data) > QUEUE_BYTES_MAX:
+        queue = self._queue
+        if queue is None:
+            queue = self._queue = deque()
+        if len(queue) >= self._queue_max or self._queued + len(data) > QUEUE_BYTES_MAX:
             log.warning("connection %s fell too far behind; closing", self.conn_id)
             self._drain()
             self.close(Code.TOO_SLOW)
             return
         self._queued += len(data)
-        self._queue.append(data)
+        queue.append(data)
 
     def _send_now(self, data: bytes) -> None:
         """Write one frame within this call, with no task, which is what aiohttp does unless
@@ -122,7 +124,7 @@ class Connection:
         # else: the running writer says goodbye once it has sent what is queued.
 
     def _drain(self) -> None:
-        self._queue.clear()
+        self._queue = None
         self._queued = 0
 
     async def _write(
@@ -130,13 +132,12 @@ class Connection:
     ) -> None:
         """Finish a suspended send, send what is queued, then end (or say goodbye when the
         socket is closing)."""
-        queue = self._queue
         try:
             if suspended is not None:
                 await _resume(*suspended)
                 self._sending = False
-            while queue:
-                data = queue.popleft()
+            while self._queue:  # sends while this one waited may have made or refilled it
+                data = self._queue.popleft()
                 self._queued -= len(data)
                 self._sending = True
                 await self.ws.send_frame(data, WSMsgType.TEXT)
@@ -146,7 +147,8 @@ class Connection:
             return  # the peer went away first; the reader's finally cleans up
         finally:
             if self._closing is None:
-                self._writer = None  # the next send starts a new writer
+                self._writer = None  # the next send goes straight to the transport again
+                self._queue = None
         if self._closing is not None:
             await self._say_goodbye()
 

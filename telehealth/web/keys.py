@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import weakref
 
 from aiohttp import web
 
@@ -23,7 +22,7 @@ SERVICE = web.AppKey("service", RoomService)
 VERIFIER = web.AppKey("verifier", TokenVerifier)
 # None where this node only verifies (public-key tokens minted by the practice's system).
 MINTER: web.AppKey[TokenMinter | None] = web.AppKey("minter")
-SOCKETS: web.AppKey[weakref.WeakSet[Connection]] = web.AppKey("sockets")
+SOCKETS: web.AppKey[set[Connection]] = web.AppKey("sockets")  # open sockets, for the drain
 TASKS: web.AppKey[set[asyncio.Task[None]]] = web.AppKey("tasks")  # background cleanups
 # (room, participant id) -> sockets open for it on this node (see ws.claim_identity).
 IDENTITIES: web.AppKey[dict[tuple[str, str], int]] = web.AppKey("identities")

@@ -41,14 +41,11 @@ def _page(filename: str) -> Callable[[web.Request], Awaitable[web.StreamResponse
     return handler
 
 
-@web.middleware
-async def security_headers(
-    request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
-) -> web.StreamResponse:
-    response = await handler(request)
-    if not response.prepared:
+async def security_headers(request: web.Request, response: web.StreamResponse) -> None:
+    """On every response, just before its headers go out (``on_response_prepare``). A signal
+    rather than a middleware: a middleware's frame would stay alive as long as each WebSocket."""
+    if response.status != 101:  # a WebSocket upgrade carries no page
         response.headers.update(SECURITY_HEADERS)
-    return response
 
 
 def add_routes(app: web.Application) -> None:

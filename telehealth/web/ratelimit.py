@@ -11,6 +11,8 @@ BURST = 200.0
 
 
 class TokenBucket:
+    __slots__ = ("_at", "_tokens", "burst", "rate")
+
     def __init__(self, rate: float = RATE_PER_S, burst: float = BURST) -> None:
         self.rate = rate
         self.burst = burst

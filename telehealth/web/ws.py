@@ -291,6 +291,7 @@ def release_identity(app: web.Application, conn: Connection) -> None:
 
 
 async def _finish(app: web.Application, conn: Connection) -> None:
+    app[keys.SOCKETS].discard(conn)
     release_identity(app, conn)
     seen = app[keys.HUB].snapshot(conn.room)
     app[keys.HUB].detach(conn)

@@ -106,7 +106,9 @@ async def join_waiting_room(client: Page, name: str) -> None:
     await client.get_by_test_id("name").fill(name)
     await client.get_by_test_id("consent").check()
     await client.get_by_test_id("join").click()
-    await expect(client.get_by_test_id("waiting")).to_be_visible()
+    # Joining asks for the camera and opens the socket: on a 2-core machine already running a
+    # three-way video call (the couples tests) that can take longer than expect()'s 5 s.
+    await expect(client.get_by_test_id("waiting")).to_be_visible(timeout=15_000)
 
 
 async def open_console(page: Page) -> None:
