@@ -51,6 +51,16 @@ class RedisRouter:
         self._tasks: list[asyncio.Task[None]] = []
         self._dropped = 0
 
+    @property
+    def pending(self) -> int:
+        """Envelopes queued for the publisher."""
+        return len(self._outbox)
+
+    @property
+    def dropped(self) -> int:
+        """Envelopes dropped so far (outbox full, or a publish that failed)."""
+        return self._dropped
+
     async def start(self, on_envelope: EnvelopeHandler, on_reconnect: ReconnectHandler) -> None:
         if isinstance(self._redis, RedisCluster):
             await self._redis.initialize()  # the slot map, before any sharded subscription
