@@ -33,7 +33,12 @@ test: deps venv
 lint: venv
 	$(VENV)/bin/ruff check . && $(VENV)/bin/mypy
 
-bench: venv
+BENCH_STAMP := $(VENV)/.bench-installed
+$(BENCH_STAMP): $(STAMP)
+	$(VENV)/bin/python -m pip install --disable-pip-version-check -q -e '.[test,bench]'
+	@touch $@
+
+bench: $(BENCH_STAMP)
 	$(VENV)/bin/python -m benchmarks --profile
 
 clean:
