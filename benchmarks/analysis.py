@@ -27,6 +27,19 @@ MEASURED_FIXES = [
 ]  # fmt: skip
 
 
+def fmt_value(v: Any, unit: str = "") -> str:
+    """A measured value with its unit, as the tables show it."""
+    if v is None:
+        return "n/a"
+    if isinstance(v, float):
+        text = f"{v:,.2f}" if abs(v) < 100 else f"{v:,.0f}"
+    elif isinstance(v, int):
+        text = f"{v:,}"
+    else:
+        text = str(v)
+    return f"{text} {unit}".strip() if unit and unit not in ("x",) else (text + unit)
+
+
 def _g(d: Any, *path: str) -> Any:
     for key in path:
         if not isinstance(d, dict):
@@ -263,9 +276,7 @@ def explain(results: dict[str, Any]) -> list[str]:
     sdp_avg = (micro.get("check_sdp_offer_us") or 0) * 2 / 22
 
     for key, t in missed.items():
-        from benchmarks.report import _fmt
-
-        measured = _fmt(t["measured"], t["unit"])
+        measured = fmt_value(t["measured"], t["unit"])
         out.append(f"### {t['target']}: wanted {t['wanted']}, measured {measured}; {t['gap']}")
         out.append("")
         out += _WHY.get(key, _no_note)(sc, micro, {

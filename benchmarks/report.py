@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from benchmarks.analysis import explain, findings, fmt_value, known_issues
+
 SUMMARY_KEYS = (
     "hold_clients",
     "hold_rss_kb_per_client",
@@ -188,21 +190,7 @@ def cpu_split_text(pinned: bool) -> str:
 # -- docs/performance.md --------------------------------------------------------------------------
 
 
-def _fmt(v: Any, unit: str = "") -> str:
-    if v is None:
-        return "n/a"
-    if isinstance(v, float):
-        text = f"{v:,.2f}" if abs(v) < 100 else f"{v:,.0f}"
-    elif isinstance(v, int):
-        text = f"{v:,}"
-    else:
-        text = str(v)
-    return f"{text} {unit}".strip() if unit and unit not in ("x",) else (text + unit)
-
-
 def markdown(results: dict[str, Any]) -> str:
-    from benchmarks.analysis import explain, findings, known_issues
-
     m = results["machine"]
     s = results["summary"]
     lines = [
@@ -227,15 +215,15 @@ def markdown(results: dict[str, Any]) -> str:
     for t in results["targets"]:
         met = {True: "yes", False: "**no**", None: "n/a"}[t["met"]]
         lines.append(
-            f"| {t['target']} | {t['wanted']} | {_fmt(t['measured'], t['unit'])} | {met} | "
+            f"| {t['target']} | {t['wanted']} | {fmt_value(t['measured'], t['unit'])} | {met} | "
             f"{t['gap'] or ''} |"
         )
     lines += ["", "## Summary (`summary` in latest.json)", "", "| key | value |", "|---|---|"]
     for key in SUMMARY_KEYS:
-        lines.append(f"| `{key}` | {_fmt(s.get(key))} |")
+        lines.append(f"| `{key}` | {fmt_value(s.get(key))} |")
     lines += ["", "Ratios to the bare relay measured in the same run:", ""]
     for key, value in results["ratios"].items():
-        lines.append(f"- `{key}`: {_fmt(value)}")
+        lines.append(f"- `{key}`: {fmt_value(value)}")
     lines += ["", *explain(results), "", *known_issues(results), *findings(results), ""]
     return "\n".join(lines)
 
