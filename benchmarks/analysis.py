@@ -24,6 +24,11 @@ MEASURED_FIXES = [
      "3,000 / 428"),
     ("... plus writing each frame within `send()` (no task per message)", "3,500 (9,000)",
      "271", "-"),
+    ("... plus less memory per socket (no middleware frame, plain set, token dropped after "
+     "the join; hold: 18.6 KB per waiting client and 8.5 % idle CPU in the full run)",
+     "-", "-", "-"),
+    ("... plus one liveness sweep instead of aiohttp's heartbeat timer per socket (hold: "
+     "16.3 KB per waiting client, 2.3 % idle CPU)", "-", "-", "-"),
 ]  # fmt: skip
 
 
@@ -114,8 +119,9 @@ def findings(results: dict[str, Any]) -> list[str]:
         "",
         "**Scenarios:** *hold* connects N waiting clients "
         f"({_n(plan.get('hold_per_room'))} per room; the service caps a waiting room at 100), "
-        f"waits, then measures CPU over {_n(plan.get('hold_idle_s'))} s of idle (longer than "
-        "the 20 s heartbeat, so every socket is pinged and answers). RSS per client is "
+        f"waits, then measures CPU over {_n(plan.get('hold_idle_s'))} s of idle (the service "
+        "pings a socket after 20-30 s of silence, the bare relay every 20 s: every socket is "
+        "pinged and answers within the window). RSS per client is "
         "(RSS after the idle window - RSS before connecting) / clients. *top-of-hour* "
         f"starts {_n(plan.get('top_burst'))} rooms at once (burst: setups per second = completed "
         "/ time to the last completed negotiation), then pairs arriving at "
@@ -296,35 +302,32 @@ def _why_rss(sc: Any, micro: Any, v: Any) -> list[str]:
     settled = _g(sc, "hold", "rss_kb_per_client_settled")
     return [
         f"The bare aiohttp relay itself holds {_n(base)} KB per idle socket in this run "
-        f"(heartbeat on, as in the service), so 15 KB is below what aiohttp needs here; ours "
-        f"is {_n(ours)} KB ({_n(settled)} KB before the first heartbeat: each ping/pong cycle "
-        "leaves ~2 KB per socket allocated in both servers). A tracemalloc diff over 3,000 "
-        "waiting clients (session 2) puts the service's own share at ~1.1 KB per client: the "
-        "handler's coroutine frames (~0.5 KB), the error middleware's frame (~0.26 KB), the "
-        "`Connection` (~0.15 KB), the participant record and the last views sent (~0.4 KB). "
-        "The rest is aiohttp's and asyncio's, as in the bare relay: the parsed upgrade request "
-        "(~3.2 KB, ~50 objects), the HTTP parser, reader queue, frame reader and heartbeat "
-        "timer (~4 KB), the handler task (~1.2 KB).",
+        f"(with aiohttp's heartbeat timer per socket); ours is {_n(ours)} KB ({_n(settled)} KB "
+        "before the idle window). A tracemalloc diff over 3,000 waiting clients (session 2) "
+        "puts the service's own share at ~1.1 KB per client: the handler's coroutine frames "
+        "(~0.5 KB), the error middleware's frame (~0.26 KB), the `Connection` (~0.15 KB), the "
+        "participant record and the last views sent (~0.4 KB). The rest is aiohttp's and "
+        "asyncio's: the parsed upgrade request (~3.2 KB, ~50 objects), the HTTP parser, "
+        "reader queue and frame reader (~3.5 KB), the handler task (~1.2 KB).",
         "",
         "Session 2 removed what was ours to remove (from 23.8 KB in session 1): no parked "
-        "writer task or `asyncio.Queue` per socket (the frame goes straight to the transport; a "
-        "deque exists only while the transport pushes back), the first message and its token "
-        "dropped after the join, open sockets in a plain set instead of a WeakSet, and the "
-        "security headers set from `on_response_prepare` instead of a middleware whose frame "
-        "lived as long as each WebSocket. Below the bare relay needs changes to aiohttp's own "
-        "per-socket cost (e.g. one sweep that pings all sockets instead of a timer each, or "
-        "dropping the parsed request once the socket is upgraded).",
+        "writer task or `asyncio.Queue` per socket (a frame goes straight to the transport; a "
+        "deque exists only while the transport pushes back), no heartbeat timer per socket "
+        "(one liveness sweep over all sockets; aiohttp's ping/pong cycle had left ~2 KB per "
+        "socket behind), the first message and its token dropped after the join, open sockets "
+        "in a plain set instead of a WeakSet, and the security headers set from "
+        "`on_response_prepare` instead of a middleware whose frame lived as long as each "
+        "WebSocket. What is left is aiohttp's own per-socket cost (dropping the parsed request "
+        "once the socket is upgraded would be the next step, inside aiohttp).",
     ]
 
 
 def _why_idle(sc: Any, micro: Any, v: Any) -> list[str]:
     return [
-        "Idle CPU is aiohttp's per-socket heartbeat: every socket gets a ping every 20 s and a "
-        "timer per ping; the bare relay, with the same heartbeat, used "
-        f"{_n(_g(sc, 'baseline_hold', 'idle_cpu_percent'), 2)} % in this run (it met the target "
-        "in session 1 on a faster day: 4.0 %). One timer that pings all sockets in batches, or "
-        "a longer heartbeat (30 s still keeps sockets alive through 60 s proxy idle timeouts), "
-        "would lower both; it was left at 20 s, a product choice, not a benchmark knob.",
+        "Idle CPU is the liveness checking: one sweep every 10 s over all sockets, and a "
+        "WebSocket ping to each socket silent for 20-30 s (pages send an app-level `ping` "
+        "every 20 s, so they are never pinged). The bare relay, with aiohttp's timer per "
+        f"socket, used {_n(_g(sc, 'baseline_hold', 'idle_cpu_percent'), 2)} % in this run.",
     ]
 
 

@@ -4,8 +4,9 @@ Forward by id, no auth, no state beyond the id -> socket map, the standard ``jso
 the same event loop as the service (uvloop where installed). It
 is the yardstick the benchmarks divide by, measured by the same generator in the same run, so
 that ratios hold on a noisy, shared machine. Its sockets are set up like the service's
-(64 KiB frames, 20 s heartbeat, no compression), so the comparison is about the work per
-message, not about settings.
+(64 KiB frames, a 20 s heartbeat, no compression), so the comparison is about the work per
+message, not about settings. (The heartbeat is aiohttp's timer per socket; the service checks
+liveness with one sweep over all sockets instead, which is part of what is being compared.)
 
     python -m benchmarks.baseline_relay --port 8090
 

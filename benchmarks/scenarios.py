@@ -42,7 +42,7 @@ class Plan:
     hold_per_room: int = 10
     hold_concurrency: int = 200
     hold_settle_s: float = 3.0
-    hold_idle_s: float = 25.0  # longer than the 20 s heartbeat: every socket is pinged once
+    hold_idle_s: float = 35.0  # a silent socket is pinged within 30 s: every socket is, once
     top_burst: int = 500
     top_pace: float = 100.0
     top_paced_s: float = 5.0

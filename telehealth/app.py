@@ -22,6 +22,7 @@ from telehealth.routing.base import Router
 from telehealth.routing.local import LocalRouter
 from telehealth.web import api, keys, pages, ws
 from telehealth.web.errors import error_middleware
+from telehealth.web.liveness import liveness_ctx
 from telehealth.web.tasks import stop, wait_all
 
 log = logging.getLogger("telehealth.app")
@@ -104,6 +105,7 @@ def create_app(settings: Settings) -> web.Application:
     app[keys.IDENTITIES] = {}
     app.cleanup_ctx.append(_auth_ctx)
     app.cleanup_ctx.append(_presence_ctx)
+    app.cleanup_ctx.append(liveness_ctx)
     app.on_shutdown.append(_close_sockets)
     app.router.add_get("/ws", ws.signaling)
     api.add_routes(app)

@@ -62,6 +62,8 @@ async def admin_feed(app: web.Application, conn: Connection) -> None:
             msg = await ws.receive(timeout=FEED_INTERVAL_S)
         except TimeoutError:
             continue
+        if await conn.answer_control(msg):
+            continue
         if msg.type in (WSMsgType.CLOSE, WSMsgType.CLOSING, WSMsgType.CLOSED, WSMsgType.ERROR):
             return
         try:

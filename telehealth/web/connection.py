@@ -15,7 +15,7 @@ from collections import deque
 from collections.abc import Coroutine
 from typing import Any
 
-from aiohttp import WSMsgType, web
+from aiohttp import WSMessage, WSMsgType, web
 
 from signaling.messages import Bye, encode
 from telehealth.errors import ERRORS, Code
@@ -52,11 +52,23 @@ class Connection:
         "participant_id",
         "role",
         "room",
+        "seen",
+        "silent",
+        "transport",
         "ws",
     )
 
-    def __init__(self, ws: web.WebSocketResponse, conn_id: str, queue_max: int) -> None:
+    def __init__(
+        self,
+        ws: web.WebSocketResponse,
+        conn_id: str,
+        queue_max: int,
+        transport: asyncio.Transport | None = None,
+    ) -> None:
         self.ws = ws
+        self.transport = transport  # to cut off a peer that went silent
+        self.seen = False  # a frame arrived since the last liveness sweep
+        self.silent = 0  # liveness sweeps in a row with nothing from the peer
         self.conn_id = conn_id
         self.participant_id = ""
         self.room = ""
@@ -92,11 +104,40 @@ class Connection:
         self._queued += len(data)
         queue.append(data)
 
-    def _send_now(self, data: bytes) -> None:
+    async def answer_control(self, msg: WSMessage) -> bool:
+        """Note that the peer is alive; answer a ping. True for a ping or pong frame, which the
+        reader then skips (aiohttp's autoping is off so that pongs reach us)."""
+        self.seen = True
+        if msg.type is WSMsgType.PING:
+            with contextlib.suppress(ConnectionError, RuntimeError):
+                await self.ws.pong(msg.data)
+            return True
+        return msg.type is WSMsgType.PONG
+
+    def check_alive(self, ping_after: int, dead_after: int) -> bool:
+        """One liveness round (see ``telehealth.web.liveness``): ping a peer that has been
+        silent for ``ping_after`` rounds, cut off one silent for ``dead_after``. False when it
+        was cut off."""
+        if self.seen:
+            self.seen, self.silent = False, 0
+            return True
+        self.silent += 1
+        if self.silent >= dead_after:
+            log.info(
+                "connection %s silent for %d liveness rounds; closing", self.conn_id, self.silent
+            )
+            if self.transport is not None:
+                self.transport.abort()  # the reader ends, and the drop is recorded as usual
+            return False
+        if self.silent >= ping_after and self._writer is None and self._closing is None:
+            self._send_now(b"", WSMsgType.PING)  # a busy writer means a backed-up peer: skip
+        return True
+
+    def _send_now(self, data: bytes, opcode: WSMsgType = WSMsgType.TEXT) -> None:
         """Write one frame within this call, with no task, which is what aiohttp does unless
         the transport is over its high-water mark. Only then does a writer task take over: it
         finishes this frame once the peer has read enough, then sends what was queued since."""
-        send = self.ws.send_frame(data, WSMsgType.TEXT)
+        send = self.ws.send_frame(data, opcode)
         try:
             waiting = send.send(None)
         except StopIteration:

@@ -33,12 +33,12 @@ from telehealth.turn import ice_servers
 from telehealth.web import keys
 from telehealth.web.admin import admin_feed
 from telehealth.web.connection import Connection
+from telehealth.web.liveness import HEARTBEAT_S
 from telehealth.web.ratelimit import TokenBucket
 from telehealth.web.tasks import spawn
 
 log = logging.getLogger("telehealth.ws")
 
-HEARTBEAT_S = 20.0
 RETRY_AFTER_S = 2
 MAX_SOCKETS_PER_IDENTITY = 3
 THERAPIST_ACTIONS = (m.Admit, m.Deny, m.Remove, m.SendBack, m.EndSession, m.Message)
@@ -79,11 +79,11 @@ async def signaling(request: web.Request) -> web.StreamResponse:
         raise RapportError(Code.UNAVAILABLE, retry_after=RETRY_AFTER_S)
     if not origin_allowed(request):
         raise RapportError(Code.ORIGIN_NOT_ALLOWED)
-    ws = web.WebSocketResponse(
-        max_msg_size=settings.ws_max_msg, heartbeat=HEARTBEAT_S, compress=False
-    )
+    # No per-socket heartbeat timer and no autoping: one liveness sweep pings silent sockets
+    # and cuts off dead ones (telehealth/web/liveness.py), and pongs must reach the reader.
+    ws = web.WebSocketResponse(max_msg_size=settings.ws_max_msg, autoping=False, compress=False)
     await ws.prepare(request)
-    conn = Connection(ws, connection_id(), settings.out_queue_max)
+    conn = Connection(ws, connection_id(), settings.out_queue_max, request.transport)
     app[keys.SOCKETS].add(conn)
     try:
         if await _open(app, conn):
@@ -106,18 +106,24 @@ async def _open(app: web.Application, conn: Connection) -> bool:
     """Authenticate the socket and join its room. True for a participant's socket, False when
     it ended here (refused, or the admin feed ran to its end). The first message and its
     token are dropped on return instead of living as long as the socket."""
-    auth = await _first_message(conn.ws, app[keys.SETTINGS].auth_timeout)
+    auth = await _first_message(conn, app[keys.SETTINGS].auth_timeout)
     if auth is None:
         conn.close(Code.AUTH_REQUIRED)
         return False
     return await _authenticate(app, conn, auth)
 
 
-async def _first_message(ws: web.WebSocketResponse, timeout: float) -> m.Auth | None:
-    try:
-        msg = await ws.receive(timeout=timeout)
-    except TimeoutError:
-        raise RapportError(Code.AUTH_TIMEOUT) from None
+async def _first_message(conn: Connection, timeout: float) -> m.Auth | None:
+    ws = conn.ws
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while True:  # pings and pongs before the first message do not count as it
+        try:
+            msg = await ws.receive(timeout=max(0.0, deadline - loop.time()))
+        except TimeoutError:
+            raise RapportError(Code.AUTH_TIMEOUT) from None
+        if not await conn.answer_control(msg):
+            break
     if msg.type is WSMsgType.ERROR and ws.close_code == 1009:
         raise RapportError(Code.FRAME_TOO_LARGE)
     if msg.type is not WSMsgType.TEXT:
@@ -200,6 +206,9 @@ async def _serve_participant(app: web.Application, conn: Connection) -> None:
     async for msg in ws:
         if conn.closing is not None:
             break
+        conn.seen = True  # alive, for the liveness sweep
+        if msg.type is not WSMsgType.TEXT and await conn.answer_control(msg):
+            continue
         if not bucket.allow():
             if not limited:  # one error per flood, not one per frame
                 _error(conn, RapportError(Code.RATE_LIMITED, retry_after=1), None)
