@@ -338,13 +338,17 @@ def _why_relay(sc: Any, micro: Any, v: Any) -> list[str]:
     json_avg = (cand * 10 + offer) / 11
     sdp_share = _share(sc, "check_sdp", "relay")
     parse_share = _share(sc, "SessionDescription.parse", "relay")
+    try:
+        sdp_per_msg = f"~{float(sdp_share) * float(ours) / 100:,.0f} us"
+    except (TypeError, ValueError):
+        sdp_per_msg = f"~{_n(v['sdp_avg'], 0)} us"
     return [
         f"Per relayed message the node spends {_n(ours)} us of CPU against {_n(base)} us for the "
         f"bare relay. In the profile `check_sdp` is {sdp_share} % of the node's busy time, "
         f"{parse_share} % being aiortc's `SessionDescription.parse` alone: the core-service issue "
-        "asks for aiortc's parser in the SDP checks, and it costs ~1 ms per 6.4 KB SDP on this "
-        f"machine, ~{_n(v['sdp_avg'], 0)} us per relayed message on average at 2 SDPs in 22 "
-        "messages. What remains is close to the floor the bare relay shares: the "
+        "asks for aiortc's parser in the SDP checks, and it costs ~1-2 ms per 6.4 KB SDP on "
+        f"this machine under load, {sdp_per_msg} per relayed message on average at 2 SDPs in "
+        "22 messages. What remains is close to the floor the bare relay shares: the "
         "`transport.write` per frame, aiohttp's frame reader and the event loop; the service's "
         "own Python per message (decode, rate limit, membership, encode) is ~15 %.",
         "",
@@ -420,8 +424,9 @@ def _share(sc: Any, func: str, scenario: str = "cross_node_relay") -> str:
 
 def _why_cpu(sc: Any, micro: Any, v: Any) -> list[str]:
     return [
-        "See the relay-throughput target: the same costs. `check_sdp` alone is "
-        f"~{_n(v['sdp_avg'], 0)} us per message on average; the bare relay, which does no "
+        "See the relay-throughput target: the same costs (`check_sdp` is "
+        f"{_share(sc, 'check_sdp', 'relay')} % of the node's busy time); the bare relay, which "
+        "does no "
         f"validation at all, needs {_n(v['base_cpu'])} us per message on this machine in this "
         "run, so 100 us is below the stack's own floor here (in session 1, on a faster day, "
         "the bare relay needed ~50 us).",
@@ -438,9 +443,12 @@ def _why_cpu_cross(sc: Any, micro: Any, v: Any) -> list[str]:
 
 def _why_setups(sc: Any, micro: Any, v: Any) -> list[str]:
     return [
-        "A setup costs the node CPU for two JWT verifications, three commits with view "
-        "fan-out and 22 relayed messages, two of them SDPs with ~1 ms each of aiortc parsing "
-        "in `check_sdp`; see the node CPU per setup in the table above.",
+        "A setup costs the node CPU for two socket upgrades, two JWT verifications, three "
+        "commits with view fan-out and 22 relayed messages, two of them SDPs with ~1-2 ms each "
+        "of aiortc parsing in `check_sdp` (about half of the node CPU per setup in the table "
+        "above). The burst figure is the noisiest of the run: on the day of session 2 the "
+        "same code gave 109 to 141 setups/s across runs, and an A/B of two commits gave "
+        "119-128/s for both; session 1, on a faster day, measured 269/s.",
     ]
 
 
