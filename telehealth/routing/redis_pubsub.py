@@ -125,13 +125,23 @@ class RedisRouter:
         retry wrapper, which cost more than the publishing itself on the cross-node path.
         """
         assert conn is not None
-        async with asyncio.timeout(self._timeout):
-            await conn.send_packed_command(
-                conn.pack_commands([("PUBLISH", channel, data) for channel, data in batch]),
-                check_health=False,
-            )
-            for _ in batch:
-                await conn.read_response(timeout=math.inf)
+        packed = conn.pack_commands([("PUBLISH", channel, data) for channel, data in batch])
+        for attempt in (1, 2):
+            replies = 0
+            try:
+                async with asyncio.timeout(self._timeout):
+                    # check_health: after HEALTH_CHECK_S idle, a PING first, so a connection
+                    # Redis closed meanwhile (idle timeout, CLIENT KILL, restart) is reopened
+                    # before the batch is written, not discovered by losing it.
+                    await conn.send_packed_command(packed, check_health=True)
+                    for _ in batch:
+                        await conn.read_response(timeout=math.inf)
+                        replies += 1
+                return
+            except UNREACHABLE:
+                await conn.disconnect(nowait=True)
+                if attempt == 2 or replies:  # sent for sure: resending could duplicate it
+                    raise
 
     async def _publish_sharded(self, _: Connection | None, batch: list[tuple[str, bytes]]) -> None:
         """SPUBLISH through the cluster client, which knows which shard owns each inbox."""
