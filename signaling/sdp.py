@@ -22,6 +22,7 @@ never echoes any part of the SDP (it may name a line number).
 from __future__ import annotations
 
 import re
+from collections import Counter
 from typing import Final, Literal
 
 from aiortc.sdp import SessionDescription
@@ -73,6 +74,10 @@ _LINE_HEADS: Final = frozenset({""} | {f"{letter}=" for letter in _LINE_TYPES})
 # right before \n.
 _BAD_CHARS: Final = re.compile(
     "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]|\r(?!\n)"
+)
+# A line of a capped attribute, with a value or without: the name, whole.
+_CAPPED_LINE: Final = re.compile(
+    r"\na=(" + "|".join(re.escape(name) for name in _ATTRIBUTE_CAPS) + r")(?=[:\r\n]|$)"
 )
 # The lines whose values are checked: the name, then the value (None for a line with no colon).
 _CREDENTIAL_LINE: Final = re.compile(
@@ -144,16 +149,20 @@ def check_sdp(sdp: str, kind: Literal["offer", "answer"], max_bytes: int = MAX_S
             raise _invalid(f"{letter}= belongs before the first m= line")
         if in_session < 1 or (needed == "exactly one" and in_session > 1):
             raise _invalid(f"{needed} {letter}= line is required")
-    for name, cap in _ATTRIBUTE_CAPS.items():
-        if sdp.count(f"\na={name}:") > cap:
-            raise _invalid(f"more than {cap} a={name} lines")
-    codec_work = 0
     for index, section in enumerate(sections, 1):
         m_line = section.partition("\n")[0]
         _check_m_line("m=" + (m_line[:-1] if m_line.endswith("\r") else m_line), index)
-        codec_work += section.count("\na=rtpmap:") * (
-            section.count("\na=rtcp-fb:") + section.count("\na=fmtp:")
-        )
+    # Capped attributes, with or without a value, per part (the session part counts too).
+    totals = dict.fromkeys(_ATTRIBUTE_CAPS, 0)
+    codec_work = 0
+    for part in (session, *sections):
+        counts = Counter(_CAPPED_LINE.findall(part))
+        for name, count in counts.items():
+            totals[name] += count
+        codec_work += counts["rtpmap"] * (counts["rtcp-fb"] + counts["fmtp"])
+    for name, cap in _ATTRIBUTE_CAPS.items():
+        if totals[name] > cap:
+            raise _invalid(f"more than {cap} a={name} lines")
     if codec_work > MAX_CODEC_WORK:
         raise _invalid("too many codecs combined with rtcp-fb and fmtp lines")
 

@@ -212,6 +212,20 @@ def test_attribute_caps(line: str, count: int) -> None:
     assert f"a={name} lines" in err.message
 
 
+def _with_session_lines(lines: list[str]) -> str:
+    """The Chrome offer with ``lines`` added at the end of its session part."""
+    head, _, media = CHROME_OFFER.partition("\r\nm=")
+    return "\r\n".join([head, *lines]) + "\r\nm=" + media
+
+
+def test_caps_count_lines_without_a_value_and_in_the_session_part() -> None:
+    err = _reject(_with_session_lines(["a=ssrc"] * 129), Code.INVALID_SDP)
+    assert "a=ssrc lines" in err.message
+    codecs = [f"a=rtpmap:{i} VP8/90000" for i in range(100)]
+    feedback = [f"a=rtcp-fb:{i} nack" for i in range(200)]
+    _reject(_with_session_lines(codecs + feedback), Code.INVALID_SDP)
+
+
 def test_too_many_lines() -> None:
     _reject(_with_video_lines(["a=x"] * 1000), Code.INVALID_SDP)
 
