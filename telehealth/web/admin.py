@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 
 from aiohttp import WSMsgType, web
@@ -55,11 +56,15 @@ async def room_summaries(app: web.Application) -> list[m.RoomSummary]:
 async def admin_feed(app: web.Application, conn: Connection) -> None:
     """Push the rooms table every couple of seconds while reading (pings, and the close)."""
     ws = conn.ws
+    loop = asyncio.get_running_loop()
+    next_push = loop.time()
     while not ws.closed and conn.closing is None:
-        rooms = await room_summaries(app)
-        conn.send(m.encode(m.AdminRooms(rooms=rooms, at=round(time.time(), 3))))
-        try:
-            msg = await ws.receive(timeout=FEED_INTERVAL_S)
+        if loop.time() >= next_push:  # on its own clock: pings do not make extra queries
+            rooms = await room_summaries(app)
+            conn.send(m.encode(m.AdminRooms(rooms=rooms, at=round(time.time(), 3))))
+            next_push = loop.time() + FEED_INTERVAL_S
+        try:  # (never a timeout of 0: aiohttp reads that as "none")
+            msg = await ws.receive(timeout=max(0.01, next_push - loop.time()))
         except TimeoutError:
             continue
         if await conn.answer_control(msg):

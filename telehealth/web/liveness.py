@@ -39,8 +39,11 @@ def sweep(app: web.Application) -> int:
     dead = 0
     sockets = app[keys.SOCKETS]
     for conn in list(sockets):
-        if conn.check_alive(PING_AFTER, DEAD_AFTER) is False:
-            dead += 1
+        try:
+            if not conn.check_alive(PING_AFTER, DEAD_AFTER):
+                dead += 1
+        except Exception:  # one socket must not stop the round for the others
+            log.exception("liveness check of connection %s failed", conn.conn_id)
     return dead
 
 

@@ -118,8 +118,11 @@ async def _first_message(conn: Connection, timeout: float) -> m.Auth | None:
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
     while True:  # pings and pongs before the first message do not count as it
+        remaining = deadline - loop.time()
+        if remaining <= 0:  # (aiohttp reads a timeout of 0 as "none")
+            raise RapportError(Code.AUTH_TIMEOUT)
         try:
-            msg = await ws.receive(timeout=max(0.0, deadline - loop.time()))
+            msg = await ws.receive(timeout=remaining)
         except TimeoutError:
             raise RapportError(Code.AUTH_TIMEOUT) from None
         if not await conn.answer_control(msg):
