@@ -48,6 +48,7 @@ class RedisRouter:
         self._inbox = node_inbox(node_id)
         self._outbox: deque[tuple[str, bytes]] = deque()
         self._wake = asyncio.Event()
+        self._conn: Connection | None = None  # the publisher's own (not on a Cluster)
         self._tasks: list[asyncio.Task[None]] = []
         self._dropped = 0
 
@@ -89,16 +90,13 @@ class RedisRouter:
         """The one publisher: everything queued since the last round goes out in one write."""
         outbox = self._outbox
         publish = self._publish_sharded if self._sharded else self._publish_direct
-        conn: Connection | None = None
         while True:
             await self._wake.wait()
             self._wake.clear()
             while outbox:
                 batch = [outbox.popleft() for _ in range(min(len(outbox), BATCH_MAX))]
                 try:
-                    if conn is None and not self._sharded:
-                        conn = await self._publisher()
-                    await publish(conn, batch)
+                    await publish(batch)
                 except Exception as exc:  # unreachable, or an error reply: the publisher lives on
                     self._dropped += len(batch)
                     log.warning(
@@ -106,8 +104,6 @@ class RedisRouter:
                         type(exc).__name__,
                         len(batch),
                     )
-                    if conn is not None:  # it reconnects on the next write
-                        await conn.disconnect(nowait=True)
                     await asyncio.sleep(BACKOFF_MIN_S)
 
     async def _publisher(self) -> Connection:
@@ -116,15 +112,15 @@ class RedisRouter:
         conn: Connection = await self._redis.connection_pool.get_connection()  # type: ignore[no-untyped-call]
         return conn
 
-    async def _publish_direct(
-        self, conn: Connection | None, batch: list[tuple[str, bytes]]
-    ) -> None:
+    async def _publish_direct(self, batch: list[tuple[str, bytes]]) -> None:
         """PUBLISH the batch on our own connection: one write, then one reply per command.
 
         This is what a pipeline does, without its per-command bookkeeping, pool checkout and
         retry wrapper, which cost more than the publishing itself on the cross-node path.
         """
-        assert conn is not None
+        if self._conn is None:
+            self._conn = await self._publisher()
+        conn = self._conn
         packed = conn.pack_commands([("PUBLISH", channel, data) for channel, data in batch])
         for attempt in (1, 2):
             replies = 0
@@ -138,12 +134,13 @@ class RedisRouter:
                         await conn.read_response(timeout=math.inf)
                         replies += 1
                 return
-            except UNREACHABLE:
+            except Exception as exc:
+                # Reopened on the next write; replies left unread must not meet the next batch.
                 await conn.disconnect(nowait=True)
-                if attempt == 2 or replies:  # sent for sure: resending could duplicate it
-                    raise
+                if attempt == 2 or replies or not isinstance(exc, UNREACHABLE):
+                    raise  # sent for sure (resending could duplicate it), or not a lost link
 
-    async def _publish_sharded(self, _: Connection | None, batch: list[tuple[str, bytes]]) -> None:
+    async def _publish_sharded(self, batch: list[tuple[str, bytes]]) -> None:
         """SPUBLISH through the cluster client, which knows which shard owns each inbox."""
         if len(batch) == 1:
             await self._redis.spublish(*batch[0])
