@@ -25,13 +25,14 @@ run: venv
 	$(VENV)/bin/telehealth serve --dev
 
 # deps first (system packages, axe-core), then the venv.
-test: deps venv
-	$(VENV)/bin/ruff check .
-	$(VENV)/bin/mypy
+test: deps venv lint
 	bash .ci/test-suite $(PYTEST_ARGS)
 
+# ruff, mypy (strict) and the import-linter contracts (the layers in pyproject.toml).
 lint: venv
-	$(VENV)/bin/ruff check . && $(VENV)/bin/mypy
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy
+	$(VENV)/bin/lint-imports
 
 BENCH_STAMP := $(VENV)/.bench-installed
 $(BENCH_STAMP): $(STAMP)

@@ -10,7 +10,7 @@ from typing import Annotated, Literal
 
 import msgspec
 
-from telehealth.errors import Code, RapportError
+from signaling.errors import Code, RapportError
 
 ParticipantId = Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
 Text = Annotated[str, msgspec.Meta(min_length=1, max_length=2000)]

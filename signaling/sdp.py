@@ -15,7 +15,7 @@ world"``, fails on malformed input with whatever exception comes first (and some
 3. only then aiortc's parser, with every exception turned into ``INVALID_SDP``, and a few checks on
    what it produced.
 
-Every failure is a :class:`~telehealth.errors.RapportError`; its message is a short reason and
+Every failure is a :class:`~signaling.errors.RapportError`; its message is a short reason and
 never echoes any part of the SDP (it may name a line number).
 """
 
@@ -27,7 +27,7 @@ from typing import Final, Literal
 
 from aiortc.sdp import SessionDescription
 
-from telehealth.errors import Code, RapportError
+from signaling.errors import Code, RapportError
 
 __all__ = [
     "MAX_CODEC_WORK",

@@ -3,22 +3,21 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import AsyncIterator
 
 from aiohttp import web
 
+from signaling.errors import Code
 from telehealth.auth.keys import key_source_from_settings
 from telehealth.auth.tokens import TokenMinter, TokenVerifier
 from telehealth.config import ConfigError, Settings
-from telehealth.errors import Code
-from telehealth.presence.base import PresenceUnavailable
 from telehealth.presence.factory import create_presence
 from telehealth.rooms.hub import Hub
+from telehealth.rooms.ports import PresenceUnavailable, Router
 from telehealth.rooms.reaper import Reaper
 from telehealth.rooms.service import RoomRules, RoomService
-from telehealth.routing.base import Router
+from telehealth.rooms.translog import TransitionLog
 from telehealth.routing.local import LocalRouter
 from telehealth.web import api, keys, pages, ws
 from telehealth.web.errors import error_middleware
@@ -41,35 +40,56 @@ def _router(settings: Settings) -> Router:
 
 async def _presence_ctx(app: web.Application) -> AsyncIterator[None]:
     settings = app[keys.SETTINGS]
-    presence = create_presence(settings)
-    router = _router(settings)
-    hub = Hub(show_position=settings.show_queue_position)
+    presence = app[keys.PRESENCE] = create_presence(settings)
+    yield
+    try:
+        await presence.forget_node(settings.node_id)  # drained: nobody need reap us
+    except PresenceUnavailable as exc:
+        log.warning("could not remove this node from presence at shutdown (%s)", exc)
+    await presence.close()
+
+
+async def _router_ctx(app: web.Application) -> AsyncIterator[None]:
+    router = app[keys.ROUTER] = _router(app[keys.SETTINGS])
+    yield
+    await router.close()
+
+
+async def _rooms_ctx(app: web.Application) -> AsyncIterator[None]:
+    """The room service and its listeners: the fan-out (built in), then the transition log.
+    Receiving from other nodes starts here, once there is a service to hand envelopes to."""
+    settings = app[keys.SETTINGS]
+    router = app[keys.ROUTER]
+    hub = app[keys.HUB] = Hub(show_position=settings.show_queue_position)
     rules = RoomRules(
         node_id=settings.node_id,
         grace_ms=int(settings.grace * 1000),
         waiting_grace_ms=int(settings.waiting_grace * 1000),
         max_participants=settings.max_participants,
     )
-    service = RoomService(presence, router, hub, rules)
-    app[keys.PRESENCE] = presence
-    app[keys.ROUTER] = router
-    app[keys.HUB] = hub
-    app[keys.SERVICE] = service
+    service = app[keys.SERVICE] = RoomService(app[keys.PRESENCE], router, hub, rules)
+    service.listen(TransitionLog())
     await router.start(service.on_envelope, service.recover)
+    yield
+    await wait_all(app)  # drops still being recorded
+
+
+async def _reaper_ctx(app: web.Application) -> AsyncIterator[None]:
+    settings = app[keys.SETTINGS]
     reaper = Reaper(
-        service, presence, interval=settings.node_heartbeat, node_timeout=settings.node_timeout
+        app[keys.SERVICE],
+        app[keys.PRESENCE],
+        interval=settings.node_heartbeat,
+        node_timeout=settings.node_timeout,
     )
-    with contextlib.suppress(Exception):
+    try:
         await reaper.claim_own_leftovers()
+    except Exception as exc:  # the reaper's first tick tries again
+        log.warning("could not claim this node's leftovers at start (%s)", type(exc).__name__)
     task = asyncio.create_task(reaper.run(), name="reaper")
     log.info("node %s ready", settings.node_id)
     yield
-    await wait_all(app)
     await stop(task)
-    with contextlib.suppress(PresenceUnavailable):
-        await presence.forget_node(settings.node_id)  # drained: nobody need reap us
-    await router.close()
-    await presence.close()
 
 
 async def _auth_ctx(app: web.Application) -> AsyncIterator[None]:
@@ -103,8 +123,12 @@ def create_app(settings: Settings) -> web.Application:
     app[keys.DRAINING] = [False]
     app[keys.TASKS] = set()
     app[keys.IDENTITIES] = {}
+    # One entry per long-lived resource; they unwind in reverse order.
     app.cleanup_ctx.append(_auth_ctx)
     app.cleanup_ctx.append(_presence_ctx)
+    app.cleanup_ctx.append(_router_ctx)
+    app.cleanup_ctx.append(_rooms_ctx)
+    app.cleanup_ctx.append(_reaper_ctx)
     app.cleanup_ctx.append(liveness_ctx)
     app.on_shutdown.append(_close_sockets)
     app.router.add_get("/ws", ws.signaling)

@@ -128,7 +128,7 @@ def cmd_token(args: argparse.Namespace) -> int:
 
 
 def cmd_probe(args: argparse.Namespace) -> int:
-    from signaling.probe import ProbeOptions, run_probe
+    from rapport_sdk.probe import ProbeOptions, run_probe
 
     client_url = args.client_url or args.url
     therapist_url = args.therapist_url or args.url

@@ -46,6 +46,8 @@ ENV_VARS: dict[str, str] = {
     "TELEHEALTH_LOOPBACK": "1 to restrict our aiortc peers to 127.0.0.1 with no ICE servers",
     "TELEHEALTH_ALLOWED_ORIGINS": "comma-separated extra Origins allowed on WebSockets",
     "TELEHEALTH_EVENT_LOOP": "uvloop (default, where installed) or asyncio",
+    "TELEHEALTH_EVENT_RETENTION": "seconds a room's event stream is kept (default 30 days)",
+    "TELEHEALTH_EVENT_STREAM_MAX": "events kept per room, oldest trimmed first (default 10000)",
 }
 
 MIN_SECRET_BYTES = 32
@@ -92,6 +94,9 @@ class Settings:
     loopback: bool = False
     allowed_origins: tuple[str, ...] = ()
     event_loop: str = "uvloop"
+    # The durable per-room event stream that every committed change appends to.
+    event_retention: float = 30 * 24 * 3600.0
+    event_stream_max: int = 10_000
     # Limits that are not deployment choices, kept here so tests and docs read one place.
     ws_max_msg: int = 64 * 1024
     sdp_max: int = 32 * 1024
@@ -118,6 +123,11 @@ class Settings:
             raise ConfigError("TELEHEALTH_MAX_PARTICIPANTS must be between 2 and 8")
         if self.grace <= 0 or self.waiting_grace <= 0:
             raise ConfigError("grace periods must be positive")
+        if self.event_retention < 3600 or self.event_stream_max < 100:
+            raise ConfigError(
+                "TELEHEALTH_EVENT_RETENTION must be at least 3600 s and "
+                "TELEHEALTH_EVENT_STREAM_MAX at least 100"
+            )
         hmac_algs = [a for a in self.jwt_algorithms if a.startswith("HS")]
         asym_algs = [a for a in self.jwt_algorithms if not a.startswith("HS")]
         if hmac_algs and asym_algs:
@@ -197,6 +207,8 @@ def from_env(env: Mapping[str, str] | None = None, **overrides: object) -> Setti
         "loopback": _bool(env.get("TELEHEALTH_LOOPBACK")),
         "allowed_origins": _list(env.get("TELEHEALTH_ALLOWED_ORIGINS")),
         "event_loop": env.get("TELEHEALTH_EVENT_LOOP", "uvloop").lower(),
+        "event_retention": _num(env, "TELEHEALTH_EVENT_RETENTION", 30 * 24 * 3600.0),
+        "event_stream_max": int(_num(env, "TELEHEALTH_EVENT_STREAM_MAX", 10_000)),
     }
     if values["event_loop"] not in ("uvloop", "asyncio"):
         raise ConfigError("TELEHEALTH_EVENT_LOOP must be uvloop or asyncio")

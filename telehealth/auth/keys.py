@@ -13,8 +13,8 @@ import jwt
 from cryptography.hazmat.primitives.serialization import load_pem_public_key
 from jwt.algorithms import get_default_algorithms
 
+from signaling.errors import Code, RapportError
 from telehealth.config import ConfigError, Settings
-from telehealth.errors import Code, RapportError
 
 log = logging.getLogger(__name__)
 

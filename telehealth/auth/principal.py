@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import ClassVar, TypeGuard
 
-from telehealth.errors import Code, RapportError
+from signaling.errors import Code, RapportError
 
 _ROOM_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 

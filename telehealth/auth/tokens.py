@@ -16,6 +16,7 @@ from typing import Any
 import jwt
 from cryptography.hazmat.primitives.serialization import load_pem_private_key
 
+from signaling.errors import Code, RapportError
 from telehealth.auth.keys import KeySource, check_key_fits
 from telehealth.auth.principal import (
     AdminPrincipal,
@@ -26,7 +27,6 @@ from telehealth.auth.principal import (
     is_room_id,
 )
 from telehealth.config import ConfigError, Settings
-from telehealth.errors import Code, RapportError
 from telehealth.ids import new_jti
 
 log = logging.getLogger(__name__)

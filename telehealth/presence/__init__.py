@@ -1,5 +1,1 @@
-"""Room presence: who is in which room, in which state, on which node."""
-
-from telehealth.presence.base import PresenceStore, PresenceUnavailable
-
-__all__ = ["PresenceStore", "PresenceUnavailable"]
+"""Room presence: who is in which room, in which state, on which node (in-memory and Redis)."""

@@ -5,8 +5,8 @@ from __future__ import annotations
 import logging
 
 from telehealth.config import Settings
-from telehealth.presence.base import PresenceStore
 from telehealth.presence.memory import MemoryPresence
+from telehealth.rooms.ports import PresenceStore
 
 log = logging.getLogger("telehealth.presence")
 
@@ -14,9 +14,16 @@ log = logging.getLogger("telehealth.presence")
 def create_presence(settings: Settings) -> PresenceStore:
     if not settings.redis_url:
         log.info("using single-node in-memory presence")
-        return MemoryPresence()
+        return MemoryPresence(**_stream_limits(settings))
     from telehealth.presence.redis_store import RedisPresence
     from telehealth.redisconn import make_client
 
     log.info("using Redis presence (cluster=%s)", settings.redis_cluster)
-    return RedisPresence(make_client(settings))
+    return RedisPresence(make_client(settings), **_stream_limits(settings))
+
+
+def _stream_limits(settings: Settings) -> dict[str, int]:
+    return {
+        "event_retention_ms": int(settings.event_retention * 1000),
+        "event_stream_max": settings.event_stream_max,
+    }

@@ -3,17 +3,29 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections import deque
+from collections.abc import Mapping, Sequence
 
 import msgspec
 
-from telehealth.presence.keys import ROOM_RETENTION_MS
+from telehealth.rediskeys import ROOM_RETENTION_MS
+from telehealth.rooms.events import StoredEvent, StreamEntry
 from telehealth.rooms.model import Participant, Snapshot, empty
 
 
 class MemoryPresence:
-    def __init__(self) -> None:
+    def __init__(
+        self,
+        *,
+        event_retention_ms: int = 30 * 24 * 3600 * 1000,
+        event_stream_max: int = 10_000,
+    ) -> None:
         self.healthy = True
+        self._event_retention_ms = event_retention_ms
+        self._event_stream_max = event_stream_max
+        # room -> its events, oldest first; ids as Redis gives them ("ms-seq").
+        self._events: dict[str, deque[StoredEvent]] = {}
+        self._last_id = (0, 0)
         self._rooms: dict[str, Snapshot] = {}
         self._nodes: dict[str, int] = {}
         self._due: dict[tuple[str, str], int] = {}
@@ -24,7 +36,11 @@ class MemoryPresence:
         return self._rooms.get(room) or empty(room)
 
     async def commit(
-        self, room: str, expected_version: int, changed: Mapping[str, Participant]
+        self,
+        room: str,
+        expected_version: int,
+        changed: Mapping[str, Participant],
+        events: Sequence[StreamEntry] = (),
     ) -> int | None:
         current = self._rooms.get(room) or empty(room)
         if current.version != expected_version:
@@ -32,6 +48,7 @@ class MemoryPresence:
         participants = dict(current.participants)
         participants.update(changed)
         snapshot = Snapshot(room=room, version=expected_version + 1, participants=participants)
+        self._append(room, snapshot.version, events)
         # An ended room keeps its records for a while, so that a denied link stays denied.
         self._rooms[room] = snapshot
         if snapshot.active:
@@ -39,6 +56,37 @@ class MemoryPresence:
         else:
             self._idle_since.setdefault(room, int(time.time() * 1000))
         return snapshot.version
+
+    def _next_id(self) -> str:
+        ms, seq = int(time.time() * 1000), 0
+        if ms <= self._last_id[0]:
+            ms, seq = self._last_id[0], self._last_id[1] + 1
+        self._last_id = (ms, seq)
+        return f"{ms}-{seq}"
+
+    def _append(self, room: str, version: int, entries: Sequence[StreamEntry]) -> None:
+        if not entries:
+            return
+        stream = self._events.setdefault(room, deque(maxlen=self._event_stream_max))
+        for e in entries:
+            stream.append(
+                StoredEvent(
+                    id=self._next_id(),
+                    room=room,
+                    version=version,
+                    at=e.at,
+                    node=e.node,
+                    event=e.event,
+                )
+            )
+        oldest = int(time.time() * 1000) - self._event_retention_ms
+        while stream and _stream_ms(stream[0].id) < oldest:
+            stream.popleft()
+
+    async def events(self, room: str, after: str = "", limit: int = 1000) -> list[StoredEvent]:
+        stream = self._events.get(room, ())
+        start = _stream_key(after) if after else (-1, -1)
+        return [e for e in stream if _stream_key(e.id) > start][:limit]
 
     async def restore(self, snapshot: Snapshot) -> int | None:
         current = self._rooms.get(snapshot.room)
@@ -94,3 +142,12 @@ class MemoryPresence:
 
     async def close(self) -> None:
         self._rooms.clear()
+
+
+def _stream_key(stream_id: str) -> tuple[int, int]:
+    ms, _, seq = stream_id.partition("-")
+    return int(ms), int(seq or 0)
+
+
+def _stream_ms(stream_id: str) -> int:
+    return _stream_key(stream_id)[0]

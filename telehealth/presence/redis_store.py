@@ -9,7 +9,7 @@ room itself, so they need not change atomically with it.
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from functools import partial
 from importlib import resources
 from typing import Any
@@ -17,10 +17,11 @@ from typing import Any
 from redis.asyncio import Redis
 from redis.asyncio.cluster import RedisCluster
 
-from telehealth.presence import keys
-from telehealth.presence.base import PresenceUnavailable
+from telehealth import rediskeys as keys
 from telehealth.redisconn import UNREACHABLE
+from telehealth.rooms.events import StoredEvent, StreamEntry, decode_entry, encode_entry
 from telehealth.rooms.model import Participant, Snapshot, decode_participant, encode_participant
+from telehealth.rooms.ports import PresenceUnavailable
 
 
 def now_ms() -> int:
@@ -32,8 +33,16 @@ def _script(name: str) -> str:
 
 
 class RedisPresence:
-    def __init__(self, client: Redis | RedisCluster) -> None:
+    def __init__(
+        self,
+        client: Redis | RedisCluster,
+        *,
+        event_retention_ms: int = 30 * 24 * 3600 * 1000,
+        event_stream_max: int = 10_000,
+    ) -> None:
         self._redis = client
+        self._event_retention_ms = event_retention_ms
+        self._event_stream_max = event_stream_max
         self._commit = client.register_script(_script("commit.lua"))
         self._load = client.register_script(_script("load.lua"))
         self._restore = client.register_script(_script("restore.lua"))
@@ -60,24 +69,38 @@ class RedisPresence:
         return Snapshot(room=room, version=version, participants=participants)
 
     async def commit(
-        self, room: str, expected_version: int, changed: Mapping[str, Participant]
+        self,
+        room: str,
+        expected_version: int,
+        changed: Mapping[str, Participant],
+        events: Sequence[StreamEntry] = (),
     ) -> int | None:
-        args: list[Any] = [expected_version, keys.ROOM_RETENTION_MS]
+        args: list[Any] = [
+            expected_version,
+            keys.ROOM_RETENTION_MS,
+            self._event_stream_max,
+            self._event_retention_ms,
+            len(events),
+        ]
+        args += [encode_entry(e) for e in events]
         for pid, p in changed.items():
             args += [pid, encode_participant(p)]
-        version = int(
-            await self._call(
-                lambda: self._commit(
-                    keys=[keys.room_participants(room), keys.room_version(room)], args=args
-                )
-            )
-        )
+        room_keys = [keys.room_participants(room), keys.room_version(room), keys.room_events(room)]
+        version = int(await self._call(lambda: self._commit(keys=room_keys, args=args)))
         if version < 0:
             return None
         # The index is a hint (rooms() drops rooms that turn out idle); a different slot on a
         # cluster, so it is not part of the script.
         await self._call(lambda: self._redis.zadd(keys.ACTIVE_ROOMS, {room: now_ms()}))
         return version
+
+    async def events(self, room: str, after: str = "", limit: int = 1000) -> list[StoredEvent]:
+        raw: list[tuple[bytes, dict[bytes, bytes]]] = await self._call(
+            lambda: self._redis.xrange(
+                keys.room_events(room), min=f"({after}" if after else "-", count=limit
+            )
+        )
+        return [decode_entry(sid.decode(), int(f[b"v"]), f[b"e"]) for sid, f in raw]
 
     async def restore(self, snapshot: Snapshot) -> int | None:
         room = snapshot.room

@@ -10,33 +10,15 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Protocol
 
+from signaling.errors import Code
 from signaling.messages import encode
-from telehealth.errors import Code
 from telehealth.rooms.model import Snapshot
-from telehealth.rooms.states import TERMINAL_CODES, Role, State
+from telehealth.rooms.ports import Audience, Outlet
+from telehealth.rooms.states import TERMINAL_CODES, State
 from telehealth.rooms.views import views_for
-from telehealth.routing.envelope import Audience
 
 log = logging.getLogger("telehealth.hub")
-
-
-class Outlet(Protocol):
-    """One participant's socket, as the domain sees it."""
-
-    conn_id: str
-    participant_id: str
-    room: str
-    role: Role
-
-    def send(self, data: bytes) -> None:
-        """Queue an encoded message; never blocks (a socket that falls behind is closed)."""
-
-    def close(
-        self, code: Code, *, reconnect: bool = False, retry_after: float | None = None
-    ) -> None:
-        """Send a ``bye`` with ``code`` and close the socket with its close code."""
 
 
 @dataclass

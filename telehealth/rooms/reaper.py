@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from telehealth.presence.base import PresenceStore, PresenceUnavailable
+from telehealth.rooms.ports import PresenceStore, PresenceUnavailable
 from telehealth.rooms.service import RoomService, now_ms
 
 log = logging.getLogger("telehealth.reaper")

@@ -2,9 +2,14 @@
 and the messages that flow inside a room.
 
 Every change is read-decide-commit: ``_change`` loads the room, a pure ``decide`` function applies
-the state table, and the store commits only if nobody changed the room meanwhile (else it
-retries on the fresh state). So two therapist tabs admitting at once, or an admit racing a leave,
-end in one consistent state, on one node or many.
+the state table and returns a :class:`Decision` (the changed records and the events that explain
+them), and the store commits records and events together only if nobody changed the room
+meanwhile (else it decides again on the fresh state). So two therapist tabs admitting at once, or
+an admit racing a leave, end in one consistent state, on one node or many.
+
+Only a commit that succeeded becomes a :class:`RoomChange`, handed once to each listener in the
+order they were registered: the fan-out to this node's sockets and the other nodes first (see
+rooms/fanout.py), then whatever the app wired (the transition log, ...).
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
+from signaling.errors import Code, RapportError
 from signaling.messages import Answer as AnswerIn
 from signaling.messages import (
     AnswerOut,
@@ -32,20 +38,35 @@ from signaling.messages import (
 )
 from signaling.messages import Candidate as CandidateIn
 from signaling.messages import Offer as OfferIn
-from telehealth.errors import Code, RapportError
-from telehealth.presence.base import PresenceStore, PresenceUnavailable
+from telehealth.rooms.events import (
+    Actor,
+    ChangeListener,
+    Decision,
+    Reason,
+    RoomChange,
+    RoomEvent,
+    StreamEntry,
+    system,
+)
+from telehealth.rooms.fanout import Fanout
 from telehealth.rooms.hub import Hub
 from telehealth.rooms.model import Participant, Snapshot, merge
+from telehealth.rooms.ports import (
+    Audience,
+    Envelope,
+    Kind,
+    PresenceStore,
+    PresenceUnavailable,
+    Router,
+)
 from telehealth.rooms.states import TERMINAL_CODES, Event, Role, State, transition
-from telehealth.routing.base import Router
-from telehealth.routing.envelope import Audience, Envelope, Kind
 
 log = logging.getLogger("telehealth.rooms")
 
 COMMIT_ATTEMPTS = 20
 MAX_WAITING = 100  # per room: a therapist's waiting room, not a lobby for thousands
 
-Changes = dict[str, Participant]
+Events = tuple[RoomEvent, ...]
 
 
 def now_ms() -> int:
@@ -82,6 +103,10 @@ class RoomService:
         self.hub = hub
         self.rules = rules
         self.clock = clock
+        self.system = system(rules.node_id)
+        # Local sockets and other nodes hear of a change first; the app adds the rest.
+        self.fanout = Fanout(hub, router, rules.node_id)
+        self._listeners: list[ChangeListener] = [self.fanout]
         self._recovering = asyncio.Lock()
         # Drops that could not be recorded while presence was unreachable, with the last
         # snapshot of the room this node saw: (room, pid, conn) -> snapshot.
@@ -89,56 +114,76 @@ class RoomService:
 
     # -- the commit loop ---------------------------------------------------------------------
 
-    async def _change(self, room: str, decide: Callable[[Snapshot], Changes]) -> Snapshot:
+    def listen(self, listener: ChangeListener) -> None:
+        """Add a listener for committed changes, after the ones already registered."""
+        self._listeners.append(listener)
+
+    async def _change(
+        self, room: str, decide: Callable[[Snapshot], Decision]
+    ) -> tuple[Snapshot, Events]:
+        """Decide on the latest snapshot and commit, retrying on a concurrent change. Returns
+        the room after the change and the committed events (none if nothing changed)."""
         for attempt in range(COMMIT_ATTEMPTS):
             snapshot = await self.presence.load(room)
-            changed = decide(snapshot)
-            if not changed:
-                return snapshot
-            version = await self.presence.commit(room, snapshot.version, changed)
+            decision = decide(snapshot)
+            if not decision:
+                return snapshot, ()
+            at = self.clock()
+            entries = [
+                StreamEntry(room=room, at=at, node=self.rules.node_id, event=e)
+                for e in decision.events
+            ]
+            version = await self.presence.commit(room, snapshot.version, decision.changes, entries)
             if version is not None:
-                updated = merge(snapshot, version, changed.values())
-                self.publish(snapshot, updated)
-                return updated
+                updated = merge(snapshot, version, decision.changes.values())
+                events = tuple(decision.events)
+                self._emit(
+                    RoomChange(
+                        room=room,
+                        version=version,
+                        before=snapshot,
+                        after=updated,
+                        events=events,
+                        at=at,
+                        node=self.rules.node_id,
+                    )
+                )
+                return updated, events
             await asyncio.sleep(random.uniform(0, 0.002 * (attempt + 1)))
         raise RapportError(Code.UNAVAILABLE, "The room is busy; please retry.", retry_after=1)
 
-    def publish(self, before: Snapshot, after: Snapshot) -> None:
-        """Deliver locally first, then tell every other node with a participant in the room."""
-        self.hub.apply(after)
-        nodes = (before.nodes() | after.nodes() | _nodes_of_changed(before, after)) - {
-            self.rules.node_id
-        }
-        if nodes:
-            self.router.send(
-                nodes,
-                Envelope(
-                    node=self.rules.node_id,
-                    kind=Kind.SNAPSHOT,
-                    room=after.room,
-                    version=after.version,
-                    records=list(after.participants.values()),
-                ),
-            )
+    def _emit(self, change: RoomChange) -> None:
+        for listener in self._listeners:
+            try:
+                listener(change)
+            except Exception:  # one failing listener must not starve the others
+                log.exception("change listener %r failed on room %s", listener, change.room)
 
     def _grace_ms(self, p: Participant) -> int:
         return self.rules.waiting_grace_ms if p.state is State.WAITING else self.rules.grace_ms
+
+    async def _schedule_expiries(self, room: str, events: Events, after: Snapshot) -> None:
+        """Ask the reaper to look at everyone whose socket these events dropped."""
+        for e in events:
+            if e.event is Event.DROP:
+                p = after.participants[e.participant]
+                await self.presence.schedule_expiry(room, p.id, p.dropped_at + self._grace_ms(p))
 
     # -- joining and leaving -----------------------------------------------------------------
 
     async def join(
         self,
         room: str,
-        pid: str,
+        actor: Actor,
         role: Role,
         name: str,
         conn: str,
         device: DeviceCheck | None = None,
     ) -> Joined:
-        resumed = False
+        """``actor.participant`` joins (or resumes in) the room on socket ``conn``."""
+        pid = actor.participant
 
-        def decide(s: Snapshot) -> Changes:
-            nonlocal resumed
+        def decide(s: Snapshot) -> Decision:
             now = self.clock()
             old = s.get(pid)
             state = old.state if old else State.NEW
@@ -149,38 +194,48 @@ class RoomService:
                 State.CLOSED,
             ):
                 raise RapportError(TERMINAL_CODES[state])
-            target = transition(role, Event.JOIN, state, participant_id=pid)
+            target = transition(role, Event.JOIN, state)
             resumed = old is not None and old.active
             if role is Role.CLIENT and not resumed and len(s.waiting()) >= self.rules.max_waiting:
                 raise RapportError(Code.WAITING_ROOM_FULL)
             fresh = old is None or not resumed
             base = old or Participant(id=pid, role=role, state=target, name=name)
-            return {
-                pid: base.with_(
-                    state=target,
-                    name=name or base.name,
-                    queued_at=now if fresh else base.queued_at,
-                    since=now if fresh else base.since,
-                    node=self.rules.node_id,
-                    conn=conn,
-                    connected=True,
-                    dropped_at=0,
-                    device=device or base.device,
-                )
-            }
+            after = base.with_(
+                state=target,
+                name=name or base.name,
+                queued_at=now if fresh else base.queued_at,
+                since=now if fresh else base.since,
+                node=self.rules.node_id,
+                conn=conn,
+                connected=True,
+                dropped_at=0,
+                device=device or base.device,
+            )
+            decision = Decision()
+            if resumed:
+                replaced = old is not None and old.connected
+                reason = Reason.REPLACED if replaced else Reason.NONE
+                decision.record(old, after, Event.RESUME, actor, reason)
+            else:
+                decision.record(old, after, Event.JOIN, actor)
+            return decision
 
-        snapshot = await self._change(room, decide)
+        snapshot, events = await self._change(room, decide)
+        resumed = any(e.event is Event.RESUME for e in events)
         return Joined(snapshot, snapshot.participants[pid], resumed)
 
-    async def leave(self, room: str, pid: str, conn: str) -> None:
-        def decide(s: Snapshot) -> Changes:
+    async def leave(self, room: str, actor: Actor, conn: str) -> None:
+        pid = actor.participant
+
+        def decide(s: Snapshot) -> Decision:
             me = s.get(pid)
+            decision = Decision()
             if me is None or me.conn != conn or not me.active:
-                return {}
-            changes = {pid: self._moved(me, Event.LEAVE)}
+                return decision
+            self._move(decision, me, Event.LEAVE, actor)
             if me.role is Role.THERAPIST:
-                changes.update(self._send_everyone_back(s))
-            return changes
+                self._send_everyone_back(decision, s, actor, Reason.THERAPIST_LEFT)
+            return decision
 
         await self._change(room, decide)
 
@@ -195,65 +250,59 @@ class RoomService:
             self._unrecorded_drops[(room, pid, conn)] = seen
             raise
 
+    def _drop(self, decision: Decision, p: Participant, reason: Reason) -> None:
+        after = p.with_(connected=False, dropped_at=self.clock())
+        decision.record(p, after, Event.DROP, self.system, reason)
+
     async def _record_drop(self, room: str, pid: str, conn: str) -> None:
-        dropped: list[Participant] = []
-
-        def decide(s: Snapshot) -> Changes:
-            dropped.clear()
+        def decide(s: Snapshot) -> Decision:
             me = s.get(pid)
-            if me is None or me.conn != conn or not me.active or not me.connected:
-                return {}
-            p = me.with_(connected=False, dropped_at=self.clock())
-            dropped.append(p)
-            return {pid: p}
+            decision = Decision()
+            if me is not None and me.conn == conn and me.active and me.connected:
+                self._drop(decision, me, Reason.CONNECTION_LOST)
+            return decision
 
-        await self._change(room, decide)
-        for p in dropped:
-            await self.presence.schedule_expiry(room, pid, p.dropped_at + self._grace_ms(p))
+        after, events = await self._change(room, decide)
+        await self._schedule_expiries(room, events, after)
 
     async def node_lost(self, room: str, node: str) -> None:
         """Participants of a node that stopped heartbeating count as dropped from now."""
-        dropped: list[Participant] = []
 
-        def decide(s: Snapshot) -> Changes:
-            dropped.clear()
-            now = self.clock()
+        def decide(s: Snapshot) -> Decision:
+            decision = Decision()
             for p in s.participants.values():
                 if p.node == node and p.connected and p.active:
-                    dropped.append(p.with_(connected=False, dropped_at=now))
-            return {p.id: p for p in dropped}
+                    self._drop(decision, p, Reason.NODE_LOST)
+            return decision
 
-        await self._change(room, decide)
-        for p in dropped:
-            await self.presence.schedule_expiry(room, p.id, p.dropped_at + self._grace_ms(p))
+        after, events = await self._change(room, decide)
+        await self._schedule_expiries(room, events, after)
 
     async def expire(self, room: str, pid: str) -> bool:
         """End the grace period of a participant who has not come back. True when it lapsed."""
-        lapsed = False
 
-        def decide(s: Snapshot) -> Changes:
-            nonlocal lapsed
+        def decide(s: Snapshot) -> Decision:
             me = s.get(pid)
-            lapsed = bool(
+            decision = Decision()
+            if not (
                 me
                 and me.active
                 and not me.connected
                 and me.dropped_at + self._grace_ms(me) <= self.clock()
-            )
-            if not me or not lapsed:
-                return {}
-            changes = {pid: self._moved(me, Event.EXPIRE)}
+            ):
+                return decision
+            self._move(decision, me, Event.EXPIRE, self.system)
             if me.role is Role.THERAPIST:
-                changes.update(self._send_everyone_back(s))
-            return changes
+                self._send_everyone_back(decision, s, self.system, Reason.THERAPIST_LOST)
+            return decision
 
-        await self._change(room, decide)
-        return lapsed
+        _, events = await self._change(room, decide)
+        return any(e.participant == pid and e.event is Event.EXPIRE for e in events)
 
     # -- the therapist's actions -------------------------------------------------------------
 
-    def _ensure_therapist(self, s: Snapshot, actor: str) -> None:
-        me = s.get(actor)
+    def _ensure_therapist(self, s: Snapshot, actor: Actor) -> None:
+        me = s.get(actor.participant)
         if me is None or me.role is not Role.THERAPIST or me.state is not State.PRESENT:
             raise RapportError(Code.FORBIDDEN, "Only the room's therapist can do that.")
 
@@ -263,75 +312,95 @@ class RoomService:
             raise RapportError(Code.UNKNOWN_PARTICIPANT)
         return p
 
-    def _moved(self, p: Participant, event: Event) -> Participant:
-        state = transition(p.role, event, p.state, participant_id=p.id)
-        return p.with_(state=state, since=self.clock())
+    def _move(
+        self,
+        decision: Decision,
+        p: Participant,
+        event: Event,
+        actor: Actor,
+        reason: Reason = Reason.NONE,
+    ) -> None:
+        """Record ``p``'s move by ``event`` (or raise the state table's named refusal)."""
+        after = p.with_(state=transition(p.role, event, p.state), since=self.clock())
+        decision.record(p, after, event, actor, reason)
 
-    def _send_everyone_back(self, s: Snapshot) -> Changes:
-        return {p.id: self._moved(p, Event.SEND_BACK) for p in s.admitted()}
+    def _send_everyone_back(
+        self, decision: Decision, s: Snapshot, actor: Actor, reason: Reason
+    ) -> None:
+        for p in s.admitted():
+            self._move(decision, p, Event.SEND_BACK, actor, reason)
 
-    async def admit(self, room: str, actor: str, pids: Iterable[str]) -> Snapshot:
+    async def admit(self, room: str, actor: Actor, pids: Iterable[str]) -> Snapshot:
         wanted = list(dict.fromkeys(pids))
 
-        def decide(s: Snapshot) -> Changes:
+        def decide(s: Snapshot) -> Decision:
             self._ensure_therapist(s, actor)
-            changes = {pid: self._moved(self._client(s, pid), Event.ADMIT) for pid in wanted}
+            decision = Decision()
+            for pid in wanted:
+                self._move(decision, self._client(s, pid), Event.ADMIT, actor)
             seats = self.rules.max_participants - 1  # the therapist takes one
-            if len(s.admitted()) + len(changes) > seats:
+            if len(s.admitted()) + len(decision.changes) > seats:
                 raise RapportError(
                     Code.ROOM_FULL,
                     f"A session holds at most {self.rules.max_participants} participants.",
                 )
-            return changes
+            return decision
 
-        return await self._change(room, decide)
+        return (await self._change(room, decide))[0]
 
-    async def _act_on_client(self, room: str, actor: str, pid: str, event: Event) -> Snapshot:
-        def decide(s: Snapshot) -> Changes:
+    async def _act_on_client(self, room: str, actor: Actor, pid: str, event: Event) -> Snapshot:
+        def decide(s: Snapshot) -> Decision:
             self._ensure_therapist(s, actor)
-            return {pid: self._moved(self._client(s, pid), event)}
+            decision = Decision()
+            self._move(decision, self._client(s, pid), event, actor)
+            return decision
 
-        return await self._change(room, decide)
+        return (await self._change(room, decide))[0]
 
-    async def deny(self, room: str, actor: str, pid: str) -> Snapshot:
+    async def deny(self, room: str, actor: Actor, pid: str) -> Snapshot:
         return await self._act_on_client(room, actor, pid, Event.DENY)
 
-    async def remove(self, room: str, actor: str, pid: str) -> Snapshot:
+    async def remove(self, room: str, actor: Actor, pid: str) -> Snapshot:
         return await self._act_on_client(room, actor, pid, Event.REMOVE)
 
-    async def send_back(self, room: str, actor: str, pid: str) -> Snapshot:
+    async def send_back(self, room: str, actor: Actor, pid: str) -> Snapshot:
         return await self._act_on_client(room, actor, pid, Event.SEND_BACK)
 
-    async def withdraw(self, room: str, pid: str) -> bool:
+    async def withdraw(self, room: str, pid: str, actor: Actor) -> bool:
         """A withdrawn session link: its client leaves the room (removed), wherever they were.
         True when someone was there."""
-        removed = False
 
-        def decide(s: Snapshot) -> Changes:
-            nonlocal removed
+        def decide(s: Snapshot) -> Decision:
             p = s.get(pid)
-            removed = bool(p and p.role is Role.CLIENT and p.active)
-            return {pid: self._moved(p, Event.REMOVE)} if p and removed else {}
+            decision = Decision()
+            if p and p.role is Role.CLIENT and p.active:
+                self._move(decision, p, Event.REMOVE, actor, Reason.LINK_WITHDRAWN)
+            return decision
 
-        await self._change(room, decide)
-        return removed
+        _, events = await self._change(room, decide)
+        return bool(events)
 
-    async def end_session(self, room: str, actor: str) -> Snapshot:
-        def decide(s: Snapshot) -> Changes:
+    async def end_session(self, room: str, actor: Actor) -> Snapshot:
+        def decide(s: Snapshot) -> Decision:
             self._ensure_therapist(s, actor)
-            return {p.id: self._moved(p, Event.END_SESSION) for p in s.admitted()}
+            decision = Decision()
+            for p in s.admitted():
+                self._move(decision, p, Event.END_SESSION, actor)
+            return decision
 
-        return await self._change(room, decide)
+        return (await self._change(room, decide))[0]
 
-    async def end_room(self, room: str) -> Snapshot:
+    async def end_room(self, room: str, actor: Actor) -> Snapshot:
         """End everything in the room: the session, the waiting room and the therapist's part."""
 
-        def decide(s: Snapshot) -> Changes:
-            return {
-                p.id: self._moved(p, Event.END_ROOM) for p in s.participants.values() if p.active
-            }
+        def decide(s: Snapshot) -> Decision:
+            decision = Decision()
+            for p in s.participants.values():
+                if p.active:
+                    self._move(decision, p, Event.END_ROOM, actor)
+            return decision
 
-        return await self._change(room, decide)
+        return (await self._change(room, decide))[0]
 
     # -- messages inside a room --------------------------------------------------------------
 
@@ -372,7 +441,7 @@ class RoomService:
                     ),
                 )
 
-    async def message(self, room: str, actor: str, text: str, to: str | None) -> int:
+    async def message(self, room: str, actor: Actor, text: str, to: str | None) -> int:
         """The therapist messages one waiting client, or all of them. Returns how many."""
         s = await self._current(room)
         self._ensure_therapist(s, actor)
@@ -384,7 +453,7 @@ class RoomService:
                 raise RapportError(Code.INVALID_TRANSITION, "That client is not waiting.")
             targets = [client]
         message = TherapistMessage(text=text, at=self.clock() / 1000, to_all=to is None)
-        self._deliver(s, targets, Audience.WAITING, actor, message)
+        self._deliver(s, targets, Audience.WAITING, actor.participant, message)
         return len(targets)
 
     async def relay(self, room: str, sender: str, message: RelayIn) -> None:
@@ -477,39 +546,27 @@ class RoomService:
                     log.info("room %s restored into presence from version %d", room, seen.version)
                 await self.reconcile(room)
                 current = await self.presence.load(room)
-                self.publish(seen, current)
+                self.fanout.publish(seen, current)  # not a change: no events
 
     async def reconcile(self, room: str) -> None:
         """Make this node's participants' ``connected`` flags match the sockets it holds."""
-        dropped: list[Participant] = []
 
-        def decide(s: Snapshot) -> Changes:
-            dropped.clear()
-            changes: Changes = {}
-            now = self.clock()
+        def decide(s: Snapshot) -> Decision:
+            decision = Decision()
             for p in s.participants.values():
                 if p.node != self.rules.node_id or not p.active:
                     continue
                 outlet = self.hub.outlet(room, p.id)
                 live = outlet is not None and outlet.conn_id == p.conn
                 if p.connected and not live:
-                    changes[p.id] = p.with_(connected=False, dropped_at=now)
+                    self._drop(decision, p, Reason.RECONCILED)
                 elif not p.connected and live:
-                    changes[p.id] = p.with_(connected=True, dropped_at=0)
-                if not changes.get(p.id, p).connected:
-                    dropped.append(changes.get(p.id, p))
-            return changes
+                    after = p.with_(connected=True, dropped_at=0)
+                    decision.record(p, after, Event.RESUME, self.system, Reason.RECONCILED)
+            return decision
 
-        await self._change(room, decide)
-        for p in dropped:  # expiries may have been lost with the store
-            await self.presence.schedule_expiry(room, p.id, p.dropped_at + self._grace_ms(p))
-
-
-def _nodes_of_changed(before: Snapshot, after: Snapshot) -> set[str]:
-    """Nodes that held a changed participant before the change (a replaced or ended socket)."""
-    nodes = set()
-    for pid, p in after.participants.items():
-        old = before.participants.get(pid)
-        if old is not None and old.node and old != p:
-            nodes.add(old.node)
-    return nodes
+        after, _ = await self._change(room, decide)
+        # Expiries may have been lost with the store: schedule one for everyone still away.
+        for p in after.participants.values():
+            if p.node == self.rules.node_id and p.active and not p.connected:
+                await self.presence.schedule_expiry(room, p.id, p.dropped_at + self._grace_ms(p))

@@ -2,7 +2,8 @@
 
 A participant is a client (from a session link) or the room's therapist. Every move between
 states is an (role, event) entry in ``TRANSITIONS``; ``transition()`` is the only way to change
-state, and it raises a named error that says what was refused and why.
+state, and it raises a named error that says what was refused and why. It logs nothing: a
+decision may be refused or retried, so only a committed change is logged (rooms/translog.py).
 
 Connection (connected / dropped and in grace) is tracked beside the state, not as a state: a
 client who drops while waiting is still waiting and keeps their place.
@@ -10,12 +11,9 @@ client who drops while waiting is still waiting and keeps their place.
 
 from __future__ import annotations
 
-import logging
 from enum import StrEnum
 
-from telehealth.errors import Code, RapportError
-
-log = logging.getLogger("telehealth.rooms")
+from signaling.errors import Code, RapportError
 
 
 class Role(StrEnum):
@@ -46,6 +44,10 @@ class Event(StrEnum):
     END_SESSION = "end_session"
     END_ROOM = "end_room"
     EXPIRE = "expire"
+    # Not moves between states: the socket went away (the place is kept for a grace period),
+    # or came back. They are events all the same, for the listeners and the audit trail.
+    DROP = "drop"
+    RESUME = "resume"
 
 
 C, T = Role.CLIENT, Role.THERAPIST
@@ -101,7 +103,7 @@ def can(role: Role, event: Event, state: State) -> bool:
     return state in TRANSITIONS.get((role, event), {})
 
 
-def transition(role: Role, event: Event, state: State, *, participant_id: str = "") -> State:
+def transition(role: Role, event: Event, state: State) -> State:
     """The state after ``event``, or a named error saying why the move is refused."""
     moves = TRANSITIONS.get((role, event))
     if moves is None:
@@ -114,6 +116,4 @@ def transition(role: Role, event: Event, state: State, *, participant_id: str = 
             Code.INVALID_TRANSITION,
             f'cannot {event.value.replace("_", " ")} a participant who is "{state.value}"',
         )
-    if target is not state:
-        log.info("participant %s state %s -> %s", participant_id, state.value, target.value)
     return target

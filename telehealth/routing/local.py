@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from telehealth.routing.base import EnvelopeHandler, ReconnectHandler
-from telehealth.routing.envelope import Envelope
+from telehealth.rooms.ports import Envelope, EnvelopeHandler, ReconnectHandler
 
 
 class LocalRouter:

@@ -22,10 +22,10 @@ from typing import Any
 from redis.asyncio import Connection, Redis
 from redis.asyncio.cluster import RedisCluster
 
-from telehealth.presence.keys import node_inbox
 from telehealth.redisconn import UNREACHABLE
-from telehealth.routing.base import EnvelopeHandler, ReconnectHandler
-from telehealth.routing.envelope import Envelope, decode, encode
+from telehealth.rediskeys import node_inbox
+from telehealth.rooms.ports import Envelope, EnvelopeHandler, ReconnectHandler
+from telehealth.routing.wire import decode, encode
 
 log = logging.getLogger("telehealth.routing")
 

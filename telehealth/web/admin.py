@@ -8,7 +8,7 @@ import time
 from aiohttp import WSMsgType, web
 
 from signaling import messages as m
-from telehealth.errors import Code, RapportError
+from signaling.errors import Code, RapportError
 from telehealth.rooms.model import Participant, Snapshot
 from telehealth.rooms.states import State
 from telehealth.web import keys

@@ -8,6 +8,7 @@ from typing import Any
 import msgspec
 from aiohttp import web
 
+from signaling.errors import Code, RapportError
 from telehealth.auth.principal import (
     AdminPrincipal,
     ClientPrincipal,
@@ -18,8 +19,8 @@ from telehealth.auth.principal import (
     ensure_room,
 )
 from telehealth.auth.tokens import session_link_url
-from telehealth.errors import Code, RapportError
 from telehealth.ids import client_participant_id
+from telehealth.rooms.events import Actor, ActorRole
 from telehealth.web import keys
 from telehealth.web.admin import room_summaries, summarize
 
@@ -72,6 +73,11 @@ async def _principal(request: web.Request, *kinds: Kind) -> Principal:
             last = err
     assert last is not None
     raise last
+
+
+def actor_of(principal: Principal) -> Actor:
+    """Who acts over REST, for the room's events: the token's kind and subject."""
+    return Actor(role=ActorRole(principal.kind.value), sub=principal.subject)
 
 
 async def healthz(request: web.Request) -> web.Response:
@@ -137,7 +143,7 @@ async def revoke_session_link(request: web.Request) -> web.Response:
         ensure_room(principal, client.room)
     await request.app[keys.PRESENCE].revoke(client.jti, int(client.expires_at * 1000) + 60_000)
     pid = client_participant_id(client.room, client.jti)
-    removed = await request.app[keys.SERVICE].withdraw(client.room, pid)
+    removed = await request.app[keys.SERVICE].withdraw(client.room, pid, actor_of(principal))
     return _json({"revoked": client.jti, "removed": removed})
 
 
@@ -164,7 +170,7 @@ async def end_room(request: web.Request) -> web.Response:
     before = await request.app[keys.PRESENCE].load(room)
     if not before.active:
         raise RapportError(Code.NOT_FOUND, "No active room by that id.")
-    await request.app[keys.SERVICE].end_room(room)
+    await request.app[keys.SERVICE].end_room(room, actor_of(principal))
     ended = sum(1 for p in before.participants.values() if p.active)
     return _json({"room": room, "ended": ended})
 

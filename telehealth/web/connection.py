@@ -17,8 +17,9 @@ from typing import Any
 
 from aiohttp import WSMessage, WSMsgType, web
 
+from signaling.errors import ERRORS, Code
 from signaling.messages import Bye, encode
-from telehealth.errors import ERRORS, Code
+from telehealth.rooms.events import Actor
 from telehealth.rooms.states import Role
 
 log = logging.getLogger("telehealth.ws")
@@ -46,6 +47,7 @@ class Connection:
         "_retry_after",
         "_sending",
         "_writer",
+        "actor",
         "conn_id",
         "identity_claimed",
         "joined",
@@ -71,6 +73,7 @@ class Connection:
         self.silent = 0  # liveness sweeps in a row with nothing from the peer
         self.conn_id = conn_id
         self.participant_id = ""
+        self.actor: Actor | None = None  # who this socket acts as, once it has joined
         self.room = ""
         self.role = Role.CLIENT
         self.identity_claimed = False

@@ -7,8 +7,8 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
-from telehealth.errors import Code, RapportError
-from telehealth.presence.base import PresenceUnavailable
+from signaling.errors import Code, RapportError
+from telehealth.rooms.ports import PresenceUnavailable
 
 log = logging.getLogger("telehealth.http")
 

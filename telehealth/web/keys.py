@@ -8,10 +8,9 @@ from aiohttp import web
 
 from telehealth.auth.tokens import TokenMinter, TokenVerifier
 from telehealth.config import Settings
-from telehealth.presence.base import PresenceStore
 from telehealth.rooms.hub import Hub
+from telehealth.rooms.ports import PresenceStore, Router
 from telehealth.rooms.service import RoomService
-from telehealth.routing.base import Router
 from telehealth.web.connection import Connection
 
 SETTINGS = web.AppKey("settings", Settings)

@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 from aiohttp import WSMsgType, web
 
 from signaling import messages as m
+from signaling.errors import Code, RapportError
 from signaling.sdp import check_sdp
 from telehealth.auth.principal import (
     AdminPrincipal,
@@ -24,10 +25,10 @@ from telehealth.auth.principal import (
     TherapistPrincipal,
     ensure_room,
 )
-from telehealth.errors import Code, RapportError
 from telehealth.ids import client_participant_id, connection_id, therapist_participant_id
-from telehealth.presence.base import PresenceUnavailable
+from telehealth.rooms.events import Actor, ActorRole
 from telehealth.rooms.model import Snapshot
+from telehealth.rooms.ports import PresenceUnavailable
 from telehealth.rooms.states import Role
 from telehealth.turn import ice_servers
 from telehealth.web import keys
@@ -159,6 +160,7 @@ async def _authenticate(app: web.Application, conn: Connection, auth: m.Auth) ->
         if await app[keys.PRESENCE].is_revoked(client.jti):
             raise RapportError(Code.TOKEN_REVOKED)
         conn.role, conn.participant_id = Role.CLIENT, client_participant_id(room, client.jti)
+        subject = client.subject
         name = clean_name(auth.name)
     else:
         therapist = await verifier.verify(auth.token, Kind.THERAPIST)
@@ -166,12 +168,14 @@ async def _authenticate(app: web.Application, conn: Connection, auth: m.Auth) ->
         ensure_room(therapist, room)
         conn.role = Role.THERAPIST
         conn.participant_id = therapist_participant_id(room, therapist.subject)
+        subject = therapist.subject
         name = clean_name(auth.name) if auth.name else "Your therapist"
     conn.room = room
-    claim_identity(app, conn)
-    joined = await service.join(
-        room, conn.participant_id, conn.role, name, conn.conn_id, auth.device
+    conn.actor = Actor(
+        role=ActorRole(conn.role.value), sub=subject, participant=conn.participant_id
     )
+    claim_identity(app, conn)
+    joined = await service.join(room, conn.actor, conn.role, name, conn.conn_id, auth.device)
     conn.joined = True  # from here on, a closing socket is a drop to record
     conn.send(
         m.encode(
@@ -246,7 +250,8 @@ def _error(conn: Connection, err: RapportError, ref: str | None) -> None:
 async def _dispatch(app: web.Application, conn: Connection, message: m.Inbound) -> None:
     service = app[keys.SERVICE]
     settings = app[keys.SETTINGS]
-    room, me = conn.room, conn.participant_id
+    room, me, actor = conn.room, conn.participant_id, conn.actor
+    assert actor is not None  # set when the socket joined
     if isinstance(message, THERAPIST_ACTIONS) and conn.role is not Role.THERAPIST:
         raise RapportError(Code.FORBIDDEN, "Only the room's therapist can do that.")
     match message:
@@ -258,23 +263,23 @@ async def _dispatch(app: web.Application, conn: Connection, message: m.Inbound) 
         case m.Candidate() | m.Hangup():
             await service.relay(room, me, message)
         case m.Admit(participant_ids=pids):
-            await service.admit(room, me, pids)
+            await service.admit(room, actor, pids)
         case m.Deny(participant_id=pid):
-            await service.deny(room, me, pid)
+            await service.deny(room, actor, pid)
         case m.Remove(participant_id=pid):
-            await service.remove(room, me, pid)
+            await service.remove(room, actor, pid)
         case m.SendBack(participant_id=pid):
-            await service.send_back(room, me, pid)
+            await service.send_back(room, actor, pid)
         case m.EndSession():
-            await service.end_session(room, me)
+            await service.end_session(room, actor)
         case m.Message(text=text, to=to):
-            await service.message(room, me, text, to)
+            await service.message(room, actor, text, to)
         case m.Chat(text=text):
             await service.chat(room, me, text)
         case m.Media(audio=audio, video=video, screen=screen):
             await service.media(room, me, audio, video, screen)
         case m.Leave():
-            await service.leave(room, me, conn.conn_id)
+            await service.leave(room, actor, conn.conn_id)
         case m.Ping(id=ping_id):
             conn.send(m.encode(m.Pong(id=ping_id)))
         case m.Auth():
@@ -316,8 +321,10 @@ async def _finish(app: web.Application, conn: Connection) -> None:
         if conn.closing is None and not conn.ws.closed:
             conn.close(Code.GOING_AWAY)
         await conn.aclose()
-        with contextlib.suppress(Exception):
+        try:
             await conn.ws.close()
+        except Exception as exc:  # the peer is gone already; nothing is owed to it
+            log.debug("connection %s: close failed (%s)", conn.conn_id, type(exc).__name__)
 
 
 async def _dropped(app: web.Application, conn: Connection, seen: Snapshot | None) -> None:

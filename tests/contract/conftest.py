@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 
 from telehealth.config import Settings
-from telehealth.presence.base import PresenceStore
 from telehealth.presence.memory import MemoryPresence
+from telehealth.rooms.ports import PresenceStore
 
 
 @pytest.fixture(params=["memory", "redis"])

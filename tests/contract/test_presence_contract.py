@@ -10,16 +10,24 @@ import asyncio
 
 import pytest
 
-from telehealth.errors import Code, RapportError
-from telehealth.presence.base import PresenceStore
+from signaling.errors import Code, RapportError
+from telehealth.rooms.events import Actor, ActorRole
 from telehealth.rooms.hub import Hub
 from telehealth.rooms.model import Participant
+from telehealth.rooms.ports import PresenceStore
 from telehealth.rooms.service import RoomRules, RoomService
 from telehealth.rooms.states import Role, State
 from telehealth.routing.local import LocalRouter
 
 ROOM = "room-a"
 T = "t-therapist"
+ADMIN = Actor(role=ActorRole.ADMIN, sub="admin-1")
+
+
+def who(pid: str) -> Actor:
+    """The actor behind participant ``pid`` (t-... a therapist, anyone else a client)."""
+    role = ActorRole.THERAPIST if pid.startswith("t-") else ActorRole.CLIENT
+    return Actor(role=role, sub=f"sub-{pid}", participant=pid)
 
 
 class Clock:
@@ -46,12 +54,12 @@ def service(presence: PresenceStore, clock: Clock) -> RoomService:
 
 
 async def with_therapist(service: RoomService) -> None:
-    await service.join(ROOM, T, Role.THERAPIST, "Dr T", conn="ct")
+    await service.join(ROOM, who(T), Role.THERAPIST, "Dr T", conn="ct")
 
 
 async def client(service: RoomService, pid: str, clock: Clock) -> Participant:
     clock.ms += 1000
-    joined = await service.join(ROOM, pid, Role.CLIENT, f"name {pid}", conn=f"conn-{pid}")
+    joined = await service.join(ROOM, who(pid), Role.CLIENT, f"name {pid}", conn=f"conn-{pid}")
     return joined.participant
 
 
@@ -80,7 +88,7 @@ async def test_rejoin_resumes_in_place(
     await service.dropped(ROOM, "c-1", "conn-c-1")
     assert not (await presence.load(ROOM)).participants["c-1"].connected
     clock.ms += 30_000
-    again = await service.join(ROOM, "c-1", Role.CLIENT, "name c-1", conn="conn-new")
+    again = await service.join(ROOM, who("c-1"), Role.CLIENT, "name c-1", conn="conn-new")
     assert again.resumed
     assert again.participant.queued_at == first.queued_at
     assert again.participant.connected and again.participant.conn == "conn-new"
@@ -92,7 +100,7 @@ async def test_admit_and_the_double_admit_race(presence: PresenceStore, clock: C
     await with_therapist(tab1)
     await client(tab1, "c-1", clock)
     results = await asyncio.gather(
-        tab1.admit(ROOM, T, ["c-1"]), tab2.admit(ROOM, T, ["c-1"]), return_exceptions=True
+        tab1.admit(ROOM, who(T), ["c-1"]), tab2.admit(ROOM, who(T), ["c-1"]), return_exceptions=True
     )
     errors = [r for r in results if isinstance(r, Exception)]
     assert len(errors) == 1
@@ -105,7 +113,9 @@ async def test_admit_racing_leave_ends_consistent(presence: PresenceStore, clock
     await with_therapist(a)
     await client(a, "c-1", clock)
     await asyncio.gather(
-        a.admit(ROOM, T, ["c-1"]), b.leave(ROOM, "c-1", "conn-c-1"), return_exceptions=True
+        a.admit(ROOM, who(T), ["c-1"]),
+        b.leave(ROOM, who("c-1"), "conn-c-1"),
+        return_exceptions=True,
     )
     # Whichever came first, the client has left and is not in the session.
     assert await state(presence, "c-1") is State.LEFT
@@ -118,14 +128,14 @@ async def test_session_capacity(
     await with_therapist(service)
     for pid in ("c-1", "c-2", "c-3", "c-4"):
         await client(service, pid, clock)
-    await service.admit(ROOM, T, ["c-1", "c-2"])
+    await service.admit(ROOM, who(T), ["c-1", "c-2"])
     before = await presence.load(ROOM)
     with pytest.raises(RapportError) as info:
-        await service.admit(ROOM, T, ["c-3", "c-4"])
+        await service.admit(ROOM, who(T), ["c-3", "c-4"])
     assert info.value.code is Code.ROOM_FULL
     after = await presence.load(ROOM)
     assert after == before  # nothing changed
-    await service.admit(ROOM, T, ["c-3"])
+    await service.admit(ROOM, who(T), ["c-3"])
     assert len((await presence.load(ROOM)).in_session()) == 4
 
 
@@ -134,10 +144,10 @@ async def test_only_the_therapist_acts(service: RoomService, clock: Clock) -> No
     await client(service, "c-1", clock)
     await client(service, "c-2", clock)
     for action in (
-        service.admit(ROOM, "c-1", ["c-2"]),
-        service.deny(ROOM, "c-1", "c-2"),
-        service.end_session(ROOM, "c-2"),
-        service.message(ROOM, "c-1", "hi", None),
+        service.admit(ROOM, who("c-1"), ["c-2"]),
+        service.deny(ROOM, who("c-1"), "c-2"),
+        service.end_session(ROOM, who("c-2")),
+        service.message(ROOM, who("c-1"), "hi", None),
     ):
         with pytest.raises(RapportError) as info:
             await action
@@ -147,7 +157,7 @@ async def test_only_the_therapist_acts(service: RoomService, clock: Clock) -> No
 async def test_unknown_participant(service: RoomService) -> None:
     await with_therapist(service)
     with pytest.raises(RapportError) as info:
-        await service.admit(ROOM, T, ["c-nobody"])
+        await service.admit(ROOM, who(T), ["c-nobody"])
     assert info.value.code is Code.UNKNOWN_PARTICIPANT
 
 
@@ -156,10 +166,10 @@ async def test_deny_is_final_for_that_link(
 ) -> None:
     await with_therapist(service)
     await client(service, "c-1", clock)
-    await service.deny(ROOM, T, "c-1")
+    await service.deny(ROOM, who(T), "c-1")
     assert await state(presence, "c-1") is State.DENIED
     with pytest.raises(RapportError) as info:
-        await service.join(ROOM, "c-1", Role.CLIENT, "again", conn="x")
+        await service.join(ROOM, who("c-1"), Role.CLIENT, "again", conn="x")
     assert info.value.code is Code.DENIED
 
 
@@ -169,8 +179,8 @@ async def test_send_back_returns_to_original_place(
     await with_therapist(service)
     for pid in ("c-1", "c-2", "c-3"):
         await client(service, pid, clock)
-    await service.admit(ROOM, T, ["c-1"])
-    await service.send_back(ROOM, T, "c-1")
+    await service.admit(ROOM, who(T), ["c-1"])
+    await service.send_back(ROOM, who(T), "c-1")
     assert [p.id for p in (await presence.load(ROOM)).waiting()] == ["c-1", "c-2", "c-3"]
 
 
@@ -180,8 +190,8 @@ async def test_end_session_leaves_the_waiting_room_alone(
     await with_therapist(service)
     await client(service, "c-1", clock)
     await client(service, "c-2", clock)
-    await service.admit(ROOM, T, ["c-1"])
-    await service.end_session(ROOM, T)
+    await service.admit(ROOM, who(T), ["c-1"])
+    await service.end_session(ROOM, who(T))
     assert await state(presence, "c-1") is State.ENDED
     assert await state(presence, "c-2") is State.WAITING
 
@@ -191,7 +201,7 @@ async def test_end_room_ends_everyone(
 ) -> None:
     await with_therapist(service)
     await client(service, "c-1", clock)
-    await service.end_room(ROOM)
+    await service.end_room(ROOM, ADMIN)
     snapshot = await presence.load(ROOM)
     assert not snapshot.active
     assert all(p.state is State.CLOSED for p in snapshot.participants.values())
@@ -203,7 +213,7 @@ async def test_grace_period_for_an_admitted_client(
 ) -> None:
     await with_therapist(service)
     await client(service, "c-1", clock)
-    await service.admit(ROOM, T, ["c-1"])
+    await service.admit(ROOM, who(T), ["c-1"])
     await service.dropped(ROOM, "c-1", "conn-c-1")
     assert await presence.due_expiries(clock.ms) == []
     clock.ms += 59_000
@@ -230,7 +240,7 @@ async def test_therapist_drop_keeps_the_session(
 ) -> None:
     await with_therapist(service)
     await client(service, "c-1", clock)
-    await service.admit(ROOM, T, ["c-1"])
+    await service.admit(ROOM, who(T), ["c-1"])
     await service.dropped(ROOM, T, "ct")
     snapshot = await presence.load(ROOM)
     assert snapshot.therapist_status("c-1").value == "reconnecting"
@@ -247,7 +257,7 @@ async def test_stale_socket_cannot_drop_a_resumed_participant(
     service: RoomService, presence: PresenceStore, clock: Clock
 ) -> None:
     await client(service, "c-1", clock)
-    await service.join(ROOM, "c-1", Role.CLIENT, "n", conn="conn-2")
+    await service.join(ROOM, who("c-1"), Role.CLIENT, "n", conn="conn-2")
     await service.dropped(ROOM, "c-1", "conn-c-1")  # the old socket closing late
     assert (await presence.load(ROOM)).participants["c-1"].connected
 
@@ -308,3 +318,46 @@ async def test_waiting_room_cap(presence: PresenceStore, clock: Clock) -> None:
     assert info.value.code is Code.WAITING_ROOM_FULL and info.value.spec.close_code == 4030
     await client(service, "c-1", clock)  # someone already waiting can always come back
     assert [p.id for p in (await presence.load(ROOM)).waiting()] == ["c-1", "c-2"]
+
+
+async def test_committed_events_land_in_the_room_stream(
+    service: RoomService, presence: PresenceStore, clock: Clock
+) -> None:
+    await with_therapist(service)
+    await client(service, "c-1", clock)
+    await client(service, "c-2", clock)
+    await service.admit(ROOM, who(T), ["c-1"])
+    with pytest.raises(RapportError):
+        await service.admit(ROOM, who(T), ["c-1"])  # refused: already admitted
+    stored = await presence.events(ROOM)
+    assert [(s.event.participant, s.event.event.value, s.version) for s in stored] == [
+        (T, "join", 1),
+        ("c-1", "join", 2),
+        ("c-2", "join", 3),
+        ("c-1", "admit", 4),
+    ]
+    assert stored[-1].event.actor == who(T)
+    assert all(s.room == ROOM and s.node == "n-1" for s in stored)
+    ids = [s.id for s in stored]
+    assert len(set(ids)) == len(ids)
+    assert [s.id for s in await presence.events(ROOM, after=ids[1])] == ids[2:]
+
+
+async def test_a_race_commits_one_event_per_move(presence: PresenceStore, clock: Clock) -> None:
+    tab1, tab2 = make_service(presence, clock, "n-1"), make_service(presence, clock, "n-2")
+    await with_therapist(tab1)
+    for n in range(1, 4):
+        await client(tab1, f"c-{n}", clock)
+    await asyncio.gather(
+        *(tab.admit(ROOM, who(T), [f"c-{n}"]) for tab in (tab1, tab2) for n in range(1, 4)),
+        *(tab.deny(ROOM, who(T), f"c-{n}") for tab in (tab1, tab2) for n in range(1, 4)),
+        return_exceptions=True,
+    )
+    stored = await presence.events(ROOM)
+    snapshot = await presence.load(ROOM)
+    for n in range(1, 4):
+        moves = [s.event for s in stored if s.event.participant == f"c-{n}"]
+        assert moves[0].event.value == "join"
+        assert len(moves) == 2  # joined, then exactly one of admit / deny won
+        assert moves[-1].to_state is snapshot.participants[f"c-{n}"].state
+    assert [s.version for s in stored] == sorted(s.version for s in stored)

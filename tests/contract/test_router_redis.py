@@ -9,7 +9,7 @@ from redis.asyncio import Redis
 
 from telehealth.config import from_env
 from telehealth.redisconn import make_client
-from telehealth.routing.envelope import Envelope, Kind
+from telehealth.rooms.ports import Envelope, Kind
 from telehealth.routing.redis_pubsub import RedisRouter
 from tests.conftest import RedisServer
 

@@ -10,15 +10,15 @@ import pytest
 from aiohttp.test_utils import TestServer
 from aiortc import RTCPeerConnection
 
-from signaling import messages as m
-from signaling.peer import (
+from rapport_sdk.peer import (
     Peer,
     SignalingClient,
     loopback_only,
     rtc_configuration,
     ws_url_for,
 )
-from signaling.probe import STEPS, ProbeOptions, run_probe
+from rapport_sdk.probe import STEPS, ProbeOptions, run_probe
+from signaling import messages as m
 from telehealth.app import create_app
 from telehealth.auth.tokens import TokenMinter
 from telehealth.config import Settings, from_env

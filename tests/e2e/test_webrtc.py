@@ -6,8 +6,8 @@ from collections.abc import AsyncIterator
 
 import pytest
 
+from rapport_sdk.peer import Peer, SignalingClient, ws_url_for
 from signaling import messages as m
-from signaling.peer import Peer, SignalingClient, ws_url_for
 from tests.e2e.conftest import Topology
 
 pytestmark = pytest.mark.webrtc

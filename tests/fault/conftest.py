@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from signaling.peer import SignalingClient, SignalingError, ws_url_for
+from rapport_sdk.peer import SignalingClient, SignalingError, ws_url_for
 from telehealth.auth.tokens import TokenMinter
 from telehealth.config import from_env
 from tests.conftest import NodeProcess, RedisServer, StartNode

@@ -12,8 +12,8 @@ import struct
 
 import pytest
 
+from rapport_sdk.peer import SignalingClient, ws_url_for
 from signaling import messages as m
-from signaling.peer import SignalingClient, ws_url_for
 from signaling.samples import CHROME_OFFER
 from telehealth.auth.tokens import TokenMinter
 from tests.fault.conftest import ROOM, Cluster, rss_kb

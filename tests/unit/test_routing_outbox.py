@@ -9,8 +9,8 @@ import logging
 import pytest
 from redis.asyncio import Redis
 
+from telehealth.rooms.ports import Envelope, Kind
 from telehealth.routing import redis_pubsub
-from telehealth.routing.envelope import Envelope, Kind
 from telehealth.routing.redis_pubsub import RedisRouter
 
 

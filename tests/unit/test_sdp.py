@@ -17,11 +17,12 @@ import aioice.ice
 import pytest
 from aiortc import RTCConfiguration, RTCPeerConnection
 
+from signaling.errors import Code, RapportError
+
 #: An offer from Chromium 156 (getUserMedia audio+video tracks and a datachannel), with the video
 #: section's SSRCs replaced by legacy SIM simulcast (3 layers, each with an RTX FID group).
 from signaling.samples import CHROME_OFFER
 from signaling.sdp import MAX_LINE_LENGTH, MAX_SDP_BYTES, check_sdp
-from telehealth.errors import Code, RapportError
 
 SECRET = "ZZSECRETMARKERZZ"  # planted in offending lines: must never appear in an error message
 
@@ -390,7 +391,7 @@ def test_byte_flips() -> None:
 _OPTIMIZED_RUNNER = """
 import json, sys
 from signaling.sdp import check_sdp
-from telehealth.errors import RapportError
+from signaling.errors import RapportError
 results = []
 for sdp in json.load(sys.stdin):
     try:

@@ -6,7 +6,7 @@ import itertools
 
 import pytest
 
-from telehealth.errors import Code, RapportError
+from signaling.errors import Code, RapportError
 from telehealth.rooms.states import ACTIVE, TRANSITIONS, Event, Role, State, can, transition
 
 

@@ -20,6 +20,7 @@ from aiohttp.test_utils import TestServer
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 
+from signaling.errors import Code, RapportError
 from telehealth.auth import (
     AUDIENCES,
     MAX_TOKEN_CHARS,
@@ -42,7 +43,6 @@ from telehealth.auth import (
     therapist_url,
 )
 from telehealth.config import ConfigError, Settings
-from telehealth.errors import Code, RapportError
 
 SECRET = "test-secret-0123456789-abcdefghijklmnopqrstuvwxyz"
 OTHER_SECRET = "another-secret-0123456789-abcdefghijklmnopqrstuvw"

@@ -13,6 +13,9 @@ ROOM_RETENTION_MS = 12 * 3600 * 1000
 ROOM_PARTICIPANTS = "th:{{r:{room}}}:p"
 # STRING integer: the room's version, bumped by every committed change.
 ROOM_VERSION = "th:{{r:{room}}}:v"
+# STREAM of the room's committed events, appended by the same script as the change itself:
+# fields v (the version committed) and e (telehealth.rooms.events.StreamEntry JSON).
+ROOM_EVENTS = "th:{{r:{room}}}:events"
 # ZSET room id -> time of last change (ms): the rooms with at least one active participant.
 ACTIVE_ROOMS = "th:rooms"
 # ZSET node id -> time of last heartbeat (ms): the live nodes of the deployment.
@@ -31,6 +34,10 @@ def room_participants(room: str) -> str:
 
 def room_version(room: str) -> str:
     return ROOM_VERSION.format(room=room)
+
+
+def room_events(room: str) -> str:
+    return ROOM_EVENTS.format(room=room)
 
 
 def revoked(jti: str) -> str:

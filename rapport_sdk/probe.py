@@ -17,8 +17,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from signaling import messages as m
-from signaling.peer import (
+from rapport_sdk.peer import (
     Message,
     Peer,
     PeerError,
@@ -28,6 +27,7 @@ from signaling.peer import (
     public_url,
     ws_url_for,
 )
+from signaling import messages as m
 from telehealth.auth.tokens import TokenMinter
 from telehealth.config import Settings
 

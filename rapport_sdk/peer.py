@@ -37,7 +37,7 @@ from aiortc.sdp import candidate_from_sdp
 
 from signaling import messages as m
 
-log = logging.getLogger("signaling.peer")
+log = logging.getLogger("rapport_sdk.peer")
 
 __all__ = [
     "DATACHANNEL_ID",

@@ -1,0 +1,145 @@
+"""The ports the room domain talks to, and the values that cross them.
+
+The domain (service, hub, reaper) depends on these Protocols only; presence/ and routing/ hold
+the adapters (in-memory and Redis), chosen at wiring. Nothing here imports aiohttp or redis.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from enum import StrEnum
+from typing import Protocol
+
+import msgspec
+
+from signaling.errors import Code
+from telehealth.rooms.events import StoredEvent, StreamEntry
+from telehealth.rooms.model import Participant, Snapshot
+from telehealth.rooms.states import Role
+
+
+class PresenceUnavailable(Exception):
+    """The backing store cannot be reached; callers answer "temporarily unavailable"."""
+
+
+class PresenceStore(Protocol):
+    """Where rooms live. Changes are optimistic: read a snapshot, compute the new records with
+    the state table, then ``commit`` them only if the room is still at the version that was
+    read. The store enforces the compare-and-set atomically (a Lua script in Redis); the rules
+    stay in Python, in one place."""
+
+    healthy: bool  # False after a call failed because the store was unreachable
+
+    async def load(self, room: str) -> Snapshot:
+        """The room's current snapshot (version 0 and no participants if unknown)."""
+
+    async def commit(
+        self,
+        room: str,
+        expected_version: int,
+        changed: Mapping[str, Participant],
+        events: Sequence[StreamEntry] = (),
+    ) -> int | None:
+        """Write ``changed`` if the room is still at ``expected_version``, and append
+        ``events`` to the room's event stream in the same atomic step.
+
+        Returns the new version, or None when another writer got there first (reload, retry).
+        """
+
+    async def events(self, room: str, after: str = "", limit: int = 1000) -> list[StoredEvent]:
+        """The room's durable events after the stream id ``after`` (oldest first)."""
+
+    async def restore(self, snapshot: Snapshot) -> int | None:
+        """Write back a room the store lost, if ``snapshot`` is newer than what it holds.
+
+        Returns the new version, or None when the store already had this version or newer.
+        """
+
+    async def rooms(self) -> list[Snapshot]:
+        """Snapshots of every room with at least one active participant, on any node."""
+
+    async def heartbeat(self, node_id: str, now_ms: int) -> None:
+        """Record that ``node_id`` is alive."""
+
+    async def dead_nodes(self, older_than_ms: int) -> list[str]:
+        """Nodes whose last heartbeat is older than the given time."""
+
+    async def live_nodes(self, since_ms: int) -> set[str]:
+        """Nodes that heartbeated at or after ``since_ms``."""
+
+    async def forget_node(self, node_id: str) -> None: ...
+
+    async def schedule_expiry(self, room: str, pid: str, due_ms: int) -> None:
+        """Ask any node's reaper to look at ``pid`` once ``due_ms`` has passed."""
+
+    async def due_expiries(self, now_ms: int, limit: int = 100) -> list[tuple[str, str]]: ...
+
+    async def clear_expiry(self, room: str, pid: str) -> None: ...
+
+    async def revoke(self, jti: str, until_ms: int) -> None:
+        """Withdraw a session link until its own expiry."""
+
+    async def is_revoked(self, jti: str) -> bool: ...
+
+    async def ping(self) -> bool: ...
+
+    async def close(self) -> None: ...
+
+
+class Kind(StrEnum):
+    SNAPSHOT = "snapshot"  # a room changed: here is its whole state at ``version``
+    DELIVER = "deliver"  # hand ``data`` (an encoded outbound message) to local participants
+
+
+class Audience(StrEnum):
+    ANY = "any"
+    SESSION = "session"  # sender and target must both be in the session
+    WAITING = "waiting"  # target must be a waiting client
+
+
+class Envelope(msgspec.Struct, frozen=True, array_like=True):
+    """What one node tells another. Every envelope carries the sending node's id; routing/
+    carries its bytes (routing/wire.py) and never looks inside."""
+
+    node: str
+    kind: Kind
+    room: str
+    version: int = 0
+    records: list[Participant] = []
+    to: list[str] = []
+    audience: Audience = Audience.ANY
+    sender: str = ""
+    data: bytes = b""
+
+
+EnvelopeHandler = Callable[[Envelope], Awaitable[None]]
+ReconnectHandler = Callable[[], Awaitable[None]]
+
+
+class Router(Protocol):
+    """Sends envelopes to other nodes and receives the ones addressed to this node."""
+
+    async def start(self, on_envelope: EnvelopeHandler, on_reconnect: ReconnectHandler) -> None:
+        """Begin receiving; ``on_reconnect`` runs after the transport comes back from an outage."""
+
+    def send(self, nodes: Iterable[str], envelope: Envelope) -> None:
+        """Queue ``envelope`` for each node (never this one); delivery is best effort."""
+
+    async def close(self) -> None: ...
+
+
+class Outlet(Protocol):
+    """One participant's socket, as the domain sees it."""
+
+    conn_id: str
+    participant_id: str
+    room: str
+    role: Role
+
+    def send(self, data: bytes) -> None:
+        """Queue an encoded message; never blocks (a socket that falls behind is closed)."""
+
+    def close(
+        self, code: Code, *, reconnect: bool = False, retry_after: float | None = None
+    ) -> None:
+        """Send a ``bye`` with ``code`` and close the socket with its close code."""
