@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 from aiohttp import web
 
 from signaling.errors import Code
+from telehealth.audit.trail import AuditTrail
 from telehealth.auth.keys import key_source_from_settings
 from telehealth.auth.tokens import TokenMinter, TokenVerifier
 from telehealth.config import ConfigError, Settings
@@ -69,6 +70,7 @@ async def _rooms_ctx(app: web.Application) -> AsyncIterator[None]:
     )
     service = app[keys.SERVICE] = RoomService(app[keys.PRESENCE], router, hub, rules)
     service.listen(TransitionLog())
+    app[keys.AUDIT] = AuditTrail(app[keys.PRESENCE], settings.node_id)
     await router.start(service.on_envelope, service.recover)
     yield
     await wait_all(app)  # drops still being recorded

@@ -10,6 +10,7 @@ Events carry opaque ids, states and codes only: never a name, a text, a token or
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Protocol
@@ -54,7 +55,7 @@ class Reason(StrEnum):
     REPLACED = "replaced"  # a newer socket of the same participant took over
 
 
-class RoomEvent(msgspec.Struct, frozen=True, kw_only=True):
+class RoomEvent(msgspec.Struct, frozen=True, kw_only=True, tag="move"):
     """One participant's move (or drop, or resume), as committed."""
 
     participant: str
@@ -63,26 +64,82 @@ class RoomEvent(msgspec.Struct, frozen=True, kw_only=True):
     to_state: State
     actor: Actor
     reason: Reason = Reason.NONE
+    wait_ms: int | None = None  # time in the waiting room, for a move out of it
 
 
-class StoredEvent(msgspec.Struct, frozen=True, kw_only=True):
-    """An event as the room's durable stream holds it."""
+class AuditAction(StrEnum):
+    """Audited actions that are not a committed move of a participant."""
 
-    id: str  # the stream's id: increasing within the room
-    room: str
-    version: int  # the room version the change committed
-    at: int  # ms since the epoch
-    node: str  # the node that committed it
-    event: RoomEvent
+    JOIN_REFUSED = "join_refused"
+    LINK_ISSUED = "link_issued"
+    LINK_WITHDRAWN = "link_withdrawn"
+    TOKEN_REVOKED = "token_revoked"
+    ROOM_VIEWED = "room_viewed"
+    AUDIT_EXPORTED = "audit_exported"
+
+
+class Outcome(StrEnum):
+    SUCCESS = "success"
+    FAILURE = "failure"
+
+
+class Audited(msgspec.Struct, frozen=True, kw_only=True, tag="action"):
+    """An audited action beside the room's moves: who did what, and how it ended. ``reason``
+    is an error code for a failure; ``link`` a session link's jti (an id, never the token)."""
+
+    action: AuditAction
+    actor: Actor
+    outcome: Outcome = Outcome.SUCCESS
+    reason: str = ""
+    participant: str = ""
+    link: str = ""
+
+
+Record = RoomEvent | Audited
 
 
 class StreamEntry(msgspec.Struct, frozen=True, kw_only=True):
-    """The body of one stream entry; the store adds the id and the version it committed."""
+    """One entry of a room's durable stream. ``prev`` is the hash of the room's entry before
+    it, set by the store when it appends, so the entries form a hash chain (see ``digest``)."""
 
     room: str
-    at: int
-    node: str
-    event: RoomEvent
+    version: int  # the room version a move committed (0 for an audited action)
+    at: int  # ms since the epoch
+    node: str  # the node that wrote it
+    record: Record
+    prev: str = ""
+
+
+class StoredEvent(msgspec.Struct, frozen=True, kw_only=True):
+    """An entry as read back from the stream, with its id and the hash it was stored with."""
+
+    id: str  # the stream's id: increasing within the room
+    entry: StreamEntry
+    hash: str
+    body: bytes  # the entry as stored, which ``hash`` is the digest of
+
+    @property
+    def room(self) -> str:
+        return self.entry.room
+
+    @property
+    def version(self) -> int:
+        return self.entry.version
+
+    @property
+    def at(self) -> int:
+        return self.entry.at
+
+    @property
+    def node(self) -> str:
+        return self.entry.node
+
+    @property
+    def event(self) -> RoomEvent:
+        """The move this entry records (a TypeError for an audited action)."""
+        if not isinstance(self.entry.record, RoomEvent):
+            raise TypeError(f"stream entry {self.id} is an audited action, not a move")
+        return self.entry.record
 
 
 _entry_encoder = msgspec.json.Encoder()
@@ -93,11 +150,24 @@ def encode_entry(entry: StreamEntry) -> bytes:
     return _entry_encoder.encode(entry)
 
 
-def decode_entry(stream_id: str, version: int, raw: bytes | str) -> StoredEvent:
-    e = _entry_decoder.decode(raw)
-    return StoredEvent(
-        id=stream_id, room=e.room, version=version, at=e.at, node=e.node, event=e.event
-    )
+def decode_entry(raw: bytes | str) -> StreamEntry:
+    return _entry_decoder.decode(raw)
+
+
+def digest(body: bytes) -> str:
+    """The hash an entry is stored with: SHA-256 of its encoded body, which holds ``prev``."""
+    return hashlib.sha256(body).hexdigest()
+
+
+def chain(head: str, entries: list[StreamEntry]) -> list[tuple[bytes, str]]:
+    """Encode ``entries`` as links after ``head``: (body, hash) pairs, each body naming the
+    hash before it."""
+    links = []
+    for entry in entries:
+        body = encode_entry(msgspec.structs.replace(entry, prev=head))
+        head = digest(body)
+        links.append((body, head))
+    return links
 
 
 @dataclass
@@ -120,14 +190,19 @@ class Decision:
     ) -> Participant:
         """Set ``after`` as the participant's new record, explained by ``event``."""
         self.changes[after.id] = after
+        from_state = before.state if before else State.NEW
+        leaves_waiting = from_state is State.WAITING and after.state is not State.WAITING
         self.events.append(
             RoomEvent(
                 participant=after.id,
                 event=event,
-                from_state=before.state if before else State.NEW,
+                from_state=from_state,
                 to_state=after.state,
                 actor=actor,
                 reason=reason,
+                wait_ms=max(0, after.since - before.queued_at)
+                if before and leaves_waiting
+                else None,
             )
         )
         return after

@@ -130,7 +130,13 @@ class RoomService:
                 return snapshot, ()
             at = self.clock()
             entries = [
-                StreamEntry(room=room, at=at, node=self.rules.node_id, event=e)
+                StreamEntry(
+                    room=room,
+                    version=snapshot.version + 1,
+                    at=at,
+                    node=self.rules.node_id,
+                    record=e,
+                )
                 for e in decision.events
             ]
             version = await self.presence.commit(room, snapshot.version, decision.changes, entries)

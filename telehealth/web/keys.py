@@ -6,6 +6,7 @@ import asyncio
 
 from aiohttp import web
 
+from telehealth.audit.trail import AuditTrail
 from telehealth.auth.tokens import TokenMinter, TokenVerifier
 from telehealth.config import Settings
 from telehealth.rooms.hub import Hub
@@ -18,6 +19,7 @@ PRESENCE = web.AppKey("presence", PresenceStore)
 ROUTER = web.AppKey("router", Router)
 HUB = web.AppKey("hub", Hub)
 SERVICE = web.AppKey("service", RoomService)
+AUDIT = web.AppKey("audit", AuditTrail)
 VERIFIER = web.AppKey("verifier", TokenVerifier)
 # None where this node only verifies (public-key tokens minted by the practice's system).
 MINTER: web.AppKey[TokenMinter | None] = web.AppKey("minter")

@@ -13,6 +13,7 @@ import logging
 import unicodedata
 from urllib.parse import urlsplit
 
+import msgspec
 from aiohttp import WSMsgType, web
 
 from signaling import messages as m
@@ -26,7 +27,7 @@ from telehealth.auth.principal import (
     ensure_room,
 )
 from telehealth.ids import client_participant_id, connection_id, therapist_participant_id
-from telehealth.rooms.events import Actor, ActorRole
+from telehealth.rooms.events import Actor, ActorRole, AuditAction, Outcome
 from telehealth.rooms.model import Snapshot
 from telehealth.rooms.ports import PresenceUnavailable
 from telehealth.rooms.states import Role
@@ -111,7 +112,27 @@ async def _open(app: web.Application, conn: Connection) -> bool:
     if auth is None:
         conn.close(Code.AUTH_REQUIRED)
         return False
-    return await _authenticate(app, conn, auth)
+    try:
+        return await _authenticate(app, conn, auth)
+    except RapportError as err:
+        await _audit_refusal(app, conn, auth, err)
+        raise
+
+
+async def _audit_refusal(
+    app: web.Application, conn: Connection, auth: m.Auth, err: RapportError
+) -> None:
+    """Every refused join goes into the audit trail with its code: the room it asked for
+    (when that is a room id), and who asked, as far as the token was proved."""
+    actor = conn.actor or Actor(role=ActorRole(auth.role), sub="")  # nothing proved
+    await app[keys.AUDIT].record(
+        AuditAction.JOIN_REFUSED,
+        actor,
+        room=auth.room,
+        outcome=Outcome.FAILURE,
+        reason=err.code.value,
+        participant=conn.participant_id,
+    )
 
 
 async def _first_message(conn: Connection, timeout: float) -> m.Auth | None:
@@ -148,6 +169,9 @@ async def _authenticate(app: web.Application, conn: Connection, auth: m.Auth) ->
         principal = await verifier.verify(auth.token, Kind.ADMIN)
         assert isinstance(principal, AdminPrincipal)
         log.info("admin feed %s opened", conn.conn_id)
+        await app[keys.AUDIT].record(
+            AuditAction.ROOM_VIEWED, Actor(role=ActorRole.ADMIN, sub=principal.subject)
+        )
         await admin_feed(app, conn)
         return False
     if auth.room is None:
@@ -156,24 +180,22 @@ async def _authenticate(app: web.Application, conn: Connection, auth: m.Auth) ->
     if auth.role == "client":
         client = await verifier.verify(auth.token, Kind.CLIENT)
         assert isinstance(client, ClientPrincipal)
+        conn.actor = Actor(role=ActorRole.CLIENT, sub=client.subject)  # proved, for the audit
         ensure_room(client, room)
         if await app[keys.PRESENCE].is_revoked(client.jti):
             raise RapportError(Code.TOKEN_REVOKED)
         conn.role, conn.participant_id = Role.CLIENT, client_participant_id(room, client.jti)
-        subject = client.subject
         name = clean_name(auth.name)
     else:
         therapist = await verifier.verify(auth.token, Kind.THERAPIST)
         assert isinstance(therapist, TherapistPrincipal)
+        conn.actor = Actor(role=ActorRole.THERAPIST, sub=therapist.subject)
         ensure_room(therapist, room)
         conn.role = Role.THERAPIST
         conn.participant_id = therapist_participant_id(room, therapist.subject)
-        subject = therapist.subject
         name = clean_name(auth.name) if auth.name else "Your therapist"
     conn.room = room
-    conn.actor = Actor(
-        role=ActorRole(conn.role.value), sub=subject, participant=conn.participant_id
-    )
+    conn.actor = msgspec.structs.replace(conn.actor, participant=conn.participant_id)
     claim_identity(app, conn)
     joined = await service.join(room, conn.actor, conn.role, name, conn.conn_id, auth.device)
     conn.joined = True  # from here on, a closing socket is a drop to record

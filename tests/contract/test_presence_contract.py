@@ -11,7 +11,8 @@ import asyncio
 import pytest
 
 from signaling.errors import Code, RapportError
-from telehealth.rooms.events import Actor, ActorRole
+from telehealth.audit.export import check_chain
+from telehealth.rooms.events import Actor, ActorRole, AuditAction, Audited, StreamEntry
 from telehealth.rooms.hub import Hub
 from telehealth.rooms.model import Participant
 from telehealth.rooms.ports import PresenceStore
@@ -341,6 +342,23 @@ async def test_committed_events_land_in_the_room_stream(
     ids = [s.id for s in stored]
     assert len(set(ids)) == len(ids)
     assert [s.id for s in await presence.events(ROOM, after=ids[1])] == ids[2:]
+    # One hash chain through the moves and an audited action appended between them.
+    await presence.append(
+        ROOM,
+        [
+            StreamEntry(
+                room=ROOM,
+                version=0,
+                at=clock.ms,
+                node="n-1",
+                record=Audited(action=AuditAction.ROOM_VIEWED, actor=who(T)),
+            )
+        ],
+    )
+    await service.deny(ROOM, who(T), "c-2")
+    chained = await presence.events(ROOM)
+    assert check_chain(ROOM, chained).problems == []
+    assert [s.entry.prev for s in chained[1:]] == [s.hash for s in chained[:-1]]
 
 
 async def test_a_race_commits_one_event_per_move(presence: PresenceStore, clock: Clock) -> None:
