@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from telehealth.rooms.events import Audited, Outcome, RoomEvent, StoredEvent
+from telehealth.rooms.events import Audited, Outcome, RoomEvent, SessionMark, StoredEvent
 from telehealth.rooms.states import Event
 
 ECS_VERSION = "8.11.0"
@@ -22,7 +22,7 @@ MOVE_ACTIONS: dict[Event, str] = {
     Event.REMOVE: "participant.removed",
     Event.SEND_BACK: "participant.sent_back",
     Event.LEAVE: "participant.left",
-    Event.END_SESSION: "session.ended",
+    Event.END_SESSION: "participant.session_ended",
     Event.END_ROOM: "room.ended",
     Event.EXPIRE: "participant.grace_lapsed",
     Event.DROP: "participant.dropped",
@@ -45,6 +45,7 @@ def to_ecs(stored: StoredEvent) -> dict[str, Any]:
         "room": entry.room,
         "node": entry.node,
         "stream_id": stored.id,
+        "seq": entry.seq,
         "hash": stored.hash,
         "prev": entry.prev,
         "actor_role": record.actor.role.value,
@@ -61,6 +62,15 @@ def to_ecs(stored: StoredEvent) -> dict[str, Any]:
         )
         if record.wait_ms is not None:
             rapport["wait_ms"] = record.wait_ms
+        if record.link:
+            rapport["link"] = record.link
+        category = ["session"]
+    elif isinstance(record, SessionMark):
+        action = "session.started" if record.started else "session.ended"
+        outcome = Outcome.SUCCESS.value
+        reason = ""
+        target = ""
+        rapport.update(version=entry.version, participants=record.participants)
         category = ["session"]
     else:
         assert isinstance(record, Audited)

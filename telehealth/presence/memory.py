@@ -25,7 +25,7 @@ class MemoryPresence:
         self._event_stream_max = event_stream_max
         # room -> its stream, oldest first; ids as Redis gives them ("ms-seq").
         self._events: dict[str, deque[StoredEvent]] = {}
-        self._heads: dict[str, str] = {}  # room -> the hash of its newest entry
+        self._heads: dict[str, str] = {}  # room -> "SEQ:HASH" of its newest entry
         self._event_rooms: dict[str, int] = {}  # room -> time of its newest entry
         self._last_id = (0, 0)
         self._rooms: dict[str, Snapshot] = {}
@@ -70,12 +70,12 @@ class MemoryPresence:
         if not entries:
             return
         stream = self._events.setdefault(room, deque(maxlen=self._event_stream_max))
-        for body, digest in chain(self._heads.get(room, ""), list(entries)):
+        links, self._heads[room] = chain(self._heads.get(room, ""), list(entries))
+        for body, digest in links:
             stored = StoredEvent(
                 id=self._next_id(), entry=decode_entry(body), hash=digest, body=body
             )
             stream.append(stored)
-            self._heads[room] = digest
         now = int(time.time() * 1000)
         self._event_rooms[room] = now
         while stream and _stream_ms(stream[0].id) < now - self._event_retention_ms:

@@ -93,13 +93,14 @@ class RedisPresence:
         ]
         head = self._heads.get(room, "")
         for _ in range(CHAIN_ATTEMPTS):
-            links = chain(head, list(events))
+            links, new_head = chain(head, list(events))
             args: list[Any] = [
                 expected_version,
                 keys.ROOM_RETENTION_MS,
                 self._event_stream_max,
                 self._event_retention_ms,
                 head,
+                new_head,
                 len(links),
             ]
             for body, digest in links:
@@ -114,7 +115,7 @@ class RedisPresence:
             if int(status) < 0:
                 return None
             if links:
-                self._remember_head(room, links[-1][1])
+                self._remember_head(room, new_head)
             # The indexes are hints (readers re-check the room); a different slot on a
             # cluster, so they are not part of the script.
             await self._index(keys.ACTIVE_ROOMS, room)
@@ -127,8 +128,8 @@ class RedisPresence:
         stream_keys = [keys.room_events(room), keys.room_chain_head(room)]
         head = self._heads.get(room, "")
         for _ in range(CHAIN_ATTEMPTS):
-            links = chain(head, list(entries))
-            args: list[Any] = [self._event_stream_max, self._event_retention_ms, head]
+            links, new_head = chain(head, list(entries))
+            args: list[Any] = [self._event_stream_max, self._event_retention_ms, head, new_head]
             for body, digest in links:
                 args += [body, digest]
             reply: list[Any] = await self._call(partial(self._append, keys=stream_keys, args=args))
@@ -136,7 +137,7 @@ class RedisPresence:
             if int(status) == -2:
                 head = value.decode() if isinstance(value, bytes) else str(value)
                 continue
-            self._remember_head(room, links[-1][1])
+            self._remember_head(room, new_head)
             await self._index(keys.EVENT_ROOMS, room)
             return
         raise PresenceUnavailable("the room's event chain kept moving")

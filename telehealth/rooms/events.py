@@ -65,6 +65,15 @@ class RoomEvent(msgspec.Struct, frozen=True, kw_only=True, tag="move"):
     actor: Actor
     reason: Reason = Reason.NONE
     wait_ms: int | None = None  # time in the waiting room, for a move out of it
+    link: str = ""  # the client's session link (its jti), an id the practice's system knows
+
+
+class SessionMark(msgspec.Struct, frozen=True, kw_only=True, tag="session"):
+    """The room's session began (the first client admitted) or ended (the last one gone)."""
+
+    started: bool
+    actor: Actor
+    participants: int  # in the session after the change, therapist included
 
 
 class AuditAction(StrEnum):
@@ -95,18 +104,20 @@ class Audited(msgspec.Struct, frozen=True, kw_only=True, tag="action"):
     link: str = ""
 
 
-Record = RoomEvent | Audited
+Record = RoomEvent | SessionMark | Audited
 
 
 class StreamEntry(msgspec.Struct, frozen=True, kw_only=True):
-    """One entry of a room's durable stream. ``prev`` is the hash of the room's entry before
-    it, set by the store when it appends, so the entries form a hash chain (see ``digest``)."""
+    """One entry of a room's durable stream. The store sets ``seq`` (the room's sequence
+    number, without gaps) and ``prev`` (the hash of the room's entry before it) as it appends,
+    so the entries form a hash chain (see ``digest``)."""
 
     room: str
     version: int  # the room version a move committed (0 for an audited action)
     at: int  # ms since the epoch
     node: str  # the node that wrote it
     record: Record
+    seq: int = 0  # 1, 2, 3... per room, set by the store as it appends
     prev: str = ""
 
 
@@ -135,10 +146,14 @@ class StoredEvent(msgspec.Struct, frozen=True, kw_only=True):
         return self.entry.node
 
     @property
+    def is_move(self) -> bool:
+        return isinstance(self.entry.record, RoomEvent)
+
+    @property
     def event(self) -> RoomEvent:
-        """The move this entry records (a TypeError for an audited action)."""
+        """The move this entry records (a TypeError for a session mark or an audited action)."""
         if not isinstance(self.entry.record, RoomEvent):
-            raise TypeError(f"stream entry {self.id} is an audited action, not a move")
+            raise TypeError(f"stream entry {self.id} is not a participant's move")
         return self.entry.record
 
 
@@ -159,15 +174,19 @@ def digest(body: bytes) -> str:
     return hashlib.sha256(body).hexdigest()
 
 
-def chain(head: str, entries: list[StreamEntry]) -> list[tuple[bytes, str]]:
-    """Encode ``entries`` as links after ``head``: (body, hash) pairs, each body naming the
-    hash before it."""
+def chain(head: str, entries: list[StreamEntry]) -> tuple[list[tuple[bytes, str]], str]:
+    """Encode ``entries`` as links after ``head`` (``"SEQ:HASH"`` of the room's newest entry,
+    or "" for none): (body, hash) pairs, each body with the next sequence number and the hash
+    before it; and the new head."""
+    seq_text, _, prev = head.partition(":")
+    seq = int(seq_text or 0)
     links = []
     for entry in entries:
-        body = encode_entry(msgspec.structs.replace(entry, prev=head))
-        head = digest(body)
-        links.append((body, head))
-    return links
+        seq += 1
+        body = encode_entry(msgspec.structs.replace(entry, seq=seq, prev=prev))
+        prev = digest(body)
+        links.append((body, prev))
+    return links, f"{seq}:{prev}"
 
 
 @dataclass
@@ -203,6 +222,7 @@ class Decision:
                 wait_ms=max(0, after.since - before.queued_at)
                 if before and leaves_waiting
                 else None,
+                link=after.link,
             )
         )
         return after
@@ -221,6 +241,7 @@ class RoomChange:
     before: Snapshot
     after: Snapshot
     events: tuple[RoomEvent, ...]
+    session: SessionMark | None  # set when this change began or ended the session
     at: int  # ms since the epoch
     node: str
 

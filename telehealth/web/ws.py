@@ -185,7 +185,7 @@ async def _authenticate(app: web.Application, conn: Connection, auth: m.Auth) ->
         if await app[keys.PRESENCE].is_revoked(client.jti):
             raise RapportError(Code.TOKEN_REVOKED)
         conn.role, conn.participant_id = Role.CLIENT, client_participant_id(room, client.jti)
-        name = clean_name(auth.name)
+        name, link = clean_name(auth.name), client.jti
     else:
         therapist = await verifier.verify(auth.token, Kind.THERAPIST)
         assert isinstance(therapist, TherapistPrincipal)
@@ -193,11 +193,13 @@ async def _authenticate(app: web.Application, conn: Connection, auth: m.Auth) ->
         ensure_room(therapist, room)
         conn.role = Role.THERAPIST
         conn.participant_id = therapist_participant_id(room, therapist.subject)
-        name = clean_name(auth.name) if auth.name else "Your therapist"
+        name, link = clean_name(auth.name) if auth.name else "Your therapist", ""
     conn.room = room
     conn.actor = msgspec.structs.replace(conn.actor, participant=conn.participant_id)
     claim_identity(app, conn)
-    joined = await service.join(room, conn.actor, conn.role, name, conn.conn_id, auth.device)
+    joined = await service.join(
+        room, conn.actor, conn.role, name, conn.conn_id, auth.device, link=link
+    )
     conn.joined = True  # from here on, a closing socket is a drop to record
     conn.send(
         m.encode(

@@ -39,7 +39,10 @@ def test_every_event_has_an_ecs_action() -> None:
 async def test_a_move_as_an_ecs_document() -> None:
     presence = MemoryPresence()
     await visit(presence, "r1")
-    admit = (await presence.events("r1"))[-1]
+    *_, admit, mark = await presence.events("r1")
+    assert to_ecs(mark)["event"]["action"] == "session.started"
+    assert to_ecs(mark)["rapport"]["participants"] == 2
+    assert [e.entry.seq for e in await presence.events("r1")] == [1, 2, 3, 4]
     doc = to_ecs(admit)
     assert doc["event"]["action"] == "participant.admitted"
     assert doc["event"]["outcome"] == "success"
@@ -73,7 +76,7 @@ async def test_pages_run_across_rooms_without_repeats() -> None:
     for room in ("r1", "r2", "r3"):
         await visit(presence, room)
     everything = await read_page(presence, room=None, since_ms=DAY_AGO, until_ms=SOON)
-    assert len(everything.entries) == 9 and everything.cursor is None
+    assert len(everything.entries) == 12 and everything.cursor is None
     seen = []
     page = await read_page(presence, room=None, since_ms=DAY_AGO, until_ms=SOON, limit=4)
     while True:

@@ -74,6 +74,7 @@ async def stream_moves(service: RoomService) -> list[tuple[str, Event, State, St
     return [
         (s.event.participant, s.event.event, s.event.from_state, s.event.to_state)
         for s in await service.presence.events(ROOM)
+        if s.is_move
     ]
 
 
@@ -95,7 +96,13 @@ async def test_every_committed_move_reaches_listeners_and_stream_once() -> None:
     assert await stream_moves(service) == expected
     # Versions increase by one per change, and the stream records the version committed.
     assert [c.version for c in recorder.changes] == [1, 2, 3, 4, 5, 6]
-    assert [s.version for s in await service.presence.events(ROOM)] == [1, 2, 3, 4, 5, 6]
+    stored = await service.presence.events(ROOM)
+    assert [s.version for s in stored if s.is_move] == [1, 2, 3, 4, 5, 6]
+    # The session began with the admission and ended with the send-back: marked in the stream.
+    marks = [(s.version, s.entry.record) for s in stored if not s.is_move]
+    assert [(v, getattr(m, "started", None)) for v, m in marks] == [(4, True), (6, False)]
+    assert [c.session is not None for c in recorder.changes] == [False] * 3 + [True, False, True]
+    assert [s.entry.seq for s in stored] == list(range(1, 9))
 
 
 async def test_events_name_the_actor_and_carry_no_person() -> None:
