@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 import unicodedata
 from urllib.parse import urlsplit
 
@@ -125,6 +126,7 @@ async def _audit_refusal(
     """Every refused join goes into the audit trail with its code: the room it asked for
     (when that is a room id), and who asked, as far as the token was proved."""
     actor = conn.actor or Actor(role=ActorRole(auth.role), sub="")  # nothing proved
+    app[keys.METRICS].joins_refused.labels(err.code.value).inc()
     await app[keys.AUDIT].record(
         AuditAction.JOIN_REFUSED,
         actor,
@@ -242,13 +244,13 @@ async def _serve_participant(app: web.Application, conn: Connection) -> None:
             continue
         if not bucket.allow():
             if not limited:  # one error per flood, not one per frame
-                _error(conn, RapportError(Code.RATE_LIMITED, retry_after=1), None)
+                _error(app, conn, RapportError(Code.RATE_LIMITED, retry_after=1), None)
             limited = True
             continue
         limited = False
         if msg.type is not WSMsgType.TEXT:
             if msg.type is WSMsgType.BINARY:
-                _error(conn, RapportError(Code.INVALID_JSON, "Send text frames."), None)
+                _error(app, conn, RapportError(Code.INVALID_JSON, "Send text frames."), None)
             continue
         ref: str | None = None
         try:
@@ -256,14 +258,15 @@ async def _serve_participant(app: web.Application, conn: Connection) -> None:
             ref = type(message).__struct_config__.tag  # type: ignore[assignment]
             await _dispatch(app, conn, message)
         except RapportError as err:
-            _error(conn, err, ref)  # one refused message never ends the socket
+            _error(app, conn, err, ref)  # one refused message never ends the socket
         except PresenceUnavailable:
-            _error(conn, RapportError(Code.UNAVAILABLE, retry_after=RETRY_AFTER_S), ref)
+            _error(app, conn, RapportError(Code.UNAVAILABLE, retry_after=RETRY_AFTER_S), ref)
     if ws.close_code == 1009:
         log.info("connection %s closed: frame too large", conn.conn_id)
 
 
-def _error(conn: Connection, err: RapportError, ref: str | None) -> None:
+def _error(app: web.Application, conn: Connection, err: RapportError, ref: str | None) -> None:
+    app[keys.METRICS].errors.labels(err.code.value).inc()
     conn.send(
         m.encode(
             m.Error(code=err.code.value, message=err.message, ref=ref, retry_after=err.retry_after)
@@ -280,12 +283,16 @@ async def _dispatch(app: web.Application, conn: Connection, message: m.Inbound) 
         raise RapportError(Code.FORBIDDEN, "Only the room's therapist can do that.")
     match message:
         case m.Offer() | m.Answer():
+            started = time.perf_counter()
             check_sdp(
                 message.sdp, "offer" if isinstance(message, m.Offer) else "answer", settings.sdp_max
             )
             await service.relay(room, me, message)
+            app[keys.METRICS].relay.observe(time.perf_counter() - started)
         case m.Candidate() | m.Hangup():
+            started = time.perf_counter()
             await service.relay(room, me, message)
+            app[keys.METRICS].relay.observe(time.perf_counter() - started)
         case m.Admit(participant_ids=pids):
             await service.admit(room, actor, pids)
         case m.Deny(participant_id=pid):
@@ -333,6 +340,7 @@ def release_identity(app: web.Application, conn: Connection) -> None:
 
 async def _finish(app: web.Application, conn: Connection) -> None:
     app[keys.SOCKETS].discard(conn)
+    app[keys.METRICS].closes.labels(conn.closing.value if conn.closing else "peer_closed").inc()
     release_identity(app, conn)
     seen = app[keys.HUB].snapshot(conn.room)
     app[keys.HUB].detach(conn)
