@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 import aiohttp
 
-from tests.e2e.conftest import Topology, join, open_ws
+from tests.e2e.conftest import Topology, Ws, join, open_ws
 
 ROOM = "room-1"
 
 
-async def therapist_in(topology: Topology, http: aiohttp.ClientSession):  # type: ignore[no-untyped-def]
+async def therapist_in(
+    topology: Topology, http: aiohttp.ClientSession
+) -> tuple[Ws, dict[str, Any]]:
     token = topology.minter.mint_therapist("dr-1", [ROOM], 600)
     ws, welcome = await join(http, topology.therapist_url, "therapist", token, ROOM, "Dr One")
     await ws.expect("room")

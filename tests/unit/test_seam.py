@@ -11,7 +11,7 @@ import pytest
 
 from signaling.errors import Code, RapportError
 from telehealth.presence.memory import MemoryPresence
-from telehealth.rooms.events import Actor, ActorRole, Reason, RoomChange, StreamEntry
+from telehealth.rooms.events import Actor, ActorRole, Decision, Reason, RoomChange, StreamEntry
 from telehealth.rooms.hub import Hub
 from telehealth.rooms.model import Participant
 from telehealth.rooms.service import RoomRules, RoomService
@@ -171,7 +171,7 @@ class LosesFirstRace(MemoryPresence):
         return await super().commit(room, expected_version, changed, events)
 
 
-async def test_a_retried_decision_emits_its_events_once() -> None:
+async def test_a_retried_decision_emits_its_events_once(monkeypatch: pytest.MonkeyPatch) -> None:
     store = LosesFirstRace()
     service, recorder, _ = make(store)
     await seat(service, 1)
@@ -182,12 +182,14 @@ async def test_a_retried_decision_emits_its_events_once() -> None:
 
     original = service._move
 
-    def counting_move(*args: object, **kwargs: object) -> None:
+    def counting_move(
+        decision: Decision, p: Participant, event: Event, actor: Actor, reason: Reason = Reason.NONE
+    ) -> None:
         nonlocal decided
         decided += 1
-        original(*args, **kwargs)  # type: ignore[arg-type]
+        original(decision, p, event, actor, reason)
 
-    service._move = counting_move  # type: ignore[method-assign]
+    monkeypatch.setattr(service, "_move", counting_move)
     await service.admit(ROOM, T, ["c-1"])
     assert store.raced and decided == 2  # decided twice: once refused by the CAS
     admits = [m for m in recorder.moves() if m[1] is Event.ADMIT]
