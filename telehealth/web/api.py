@@ -54,7 +54,12 @@ async def _body(request: web.Request, kind: type[Any]) -> Any:
     try:
         return msgspec.json.decode(raw, type=kind)
     except msgspec.ValidationError as exc:
-        code = Code.UNKNOWN_FIELD if "unknown field" in str(exc) else Code.INVALID_MESSAGE
+        # Only msgspec's own opening words are matched: the rest can quote the input.
+        code = (
+            Code.UNKNOWN_FIELD
+            if str(exc).startswith("Object contains unknown field")
+            else Code.INVALID_MESSAGE
+        )
         raise RapportError(code, str(exc)) from None
     except msgspec.DecodeError:
         raise RapportError(Code.INVALID_JSON, "The request body is not valid JSON.") from None

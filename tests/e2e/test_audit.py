@@ -12,7 +12,7 @@ import subprocess
 import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import aiohttp
 import pytest
@@ -197,7 +197,7 @@ async def test_verify_finds_an_edited_entry(
     # Someone with access to Redis rewrites the stream, changing who admitted the client.
     r = redis.Redis.from_url(str(settings.redis_url))
     key = rediskeys.room_events(ROOM)
-    entries = r.xrange(key)
+    entries = cast(list[tuple[bytes, dict[bytes, bytes]]], r.xrange(key))
     r.delete(key)
     for sid, fields in entries:
         body = fields[b"e"]
