@@ -28,6 +28,8 @@ class Code(StrEnum):
     INVALID_SDP = "invalid_sdp"
     SDP_TOO_LARGE = "sdp_too_large"
     INVALID_NAME = "invalid_name"
+    INVALID_REQUEST = "invalid_request"
+    HEADERS_TOO_LARGE = "headers_too_large"
     # Authentication (these close the socket)
     AUTH_REQUIRED = "auth_required"
     AUTH_TIMEOUT = "auth_timeout"
@@ -73,6 +75,8 @@ ERRORS: dict[Code, ErrorSpec] = {
     Code.INVALID_SDP: ErrorSpec(400, None, "The session description is not valid."),
     Code.SDP_TOO_LARGE: ErrorSpec(413, None, "The session description is too large."),
     Code.INVALID_NAME: ErrorSpec(400, 4018, "Please give a display name of 1 to 64 characters."),
+    Code.INVALID_REQUEST: ErrorSpec(400, None, "The request is not valid HTTP."),
+    Code.HEADERS_TOO_LARGE: ErrorSpec(431, None, "The request's headers are too large."),
     Code.AUTH_REQUIRED: ErrorSpec(401, 4001, "The first message must be an auth message."),
     Code.AUTH_TIMEOUT: ErrorSpec(401, 4002, "No auth message arrived in time."),
     Code.TOKEN_INVALID: ErrorSpec(401, 4003, "The link or token is not valid."),

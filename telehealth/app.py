@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 from aiohttp import web
 
 from signaling.errors import Code
+from telehealth import logs
 from telehealth.audit.trail import AuditTrail
 from telehealth.auth.keys import key_source_from_settings
 from telehealth.auth.tokens import TokenMinter, TokenVerifier
@@ -126,6 +127,7 @@ async def _close_sockets(app: web.Application) -> None:
 
 def create_app(settings: Settings) -> web.Application:
     settings.validate()
+    logs.quiet_aiohttp_server_log()
     app = web.Application(middlewares=[error_middleware], client_max_size=64 * 1024)
     app.on_response_prepare.append(pages.security_headers)
     app[keys.SETTINGS] = settings

@@ -18,6 +18,7 @@ from telehealth.audit.export import decode_cursor as decode
 from telehealth.config import ConfigError, Settings
 from telehealth.rooms.events import Actor, ActorRole
 from telehealth.rooms.ports import PresenceStore
+from telehealth.web.server import RapportRunner
 
 log = logging.getLogger("telehealth.cli")
 
@@ -67,7 +68,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 async def _serve(app: web.Application, settings: Settings) -> None:
     """Run until SIGTERM/SIGINT, then drain: stop taking sockets, tell everyone to reconnect
     elsewhere (1001 with a reconnect hint), finish cleanly. A second signal exits at once."""
-    runner = web.AppRunner(
+    runner = RapportRunner(
         app, access_log_format=logs.ACCESS_LOG_FORMAT, shutdown_timeout=DRAIN_TIMEOUT_S
     )
     await runner.setup()

@@ -23,6 +23,24 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, separators=(",", ":"))
 
 
+class _NoAddresses(logging.Filter):
+    """For aiohttp's own server logger, in case it logs anything past our handler: a line
+    loses its arguments and traceback (an address, request bytes) and keeps its fixed words."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.msg = "aiohttp: " + str(record.msg).replace("%s", "-").replace("%r", "-")
+        record.args = ()
+        record.exc_info = None
+        record.exc_text = None
+        return True
+
+
+def quiet_aiohttp_server_log() -> None:
+    logger = logging.getLogger("aiohttp.server")
+    if not any(isinstance(f, _NoAddresses) for f in logger.filters):
+        logger.addFilter(_NoAddresses())
+
+
 def setup(level: str = "INFO", json_lines: bool = False) -> None:
     handler = logging.StreamHandler()
     if json_lines:
@@ -37,3 +55,4 @@ def setup(level: str = "INFO", json_lines: bool = False) -> None:
     # Library loggers that would otherwise log addresses, candidates or SDPs.
     for noisy in ("aioice", "aiortc", "aiohttp.websocket"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    quiet_aiohttp_server_log()

@@ -205,6 +205,7 @@ async def test_http_errors_are_json(node: Node, http: aiohttp.ClientSession) -> 
 
     checks = [
         (await call("GET", "api/rooms"), 401, "token_invalid"),
+        (await call("GET", "api/rooms", " " + admin), 401, "token_invalid"),  # byte-exact
         (await call("GET", "api/rooms", therapist), 403, "wrong_token_kind"),
         (await call("POST", "api/session-links", admin, {"room": ROOM}), 403, "wrong_token_kind"),
         (

@@ -1,0 +1,126 @@
+"""Canaries: a real `telehealth serve` node at DEBUG is fed names, a therapist's message, chat,
+a session description that passes the checks, tokens, a malformed request, an oversize header
+and a client connecting from 127.0.0.5. Then every line the node wrote is scanned: none of it
+may appear, and aiohttp's own request-error log (an address and the raw request bytes) is gone.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+
+import aiohttp
+
+from signaling.samples import CHROME_OFFER
+from telehealth.auth.tokens import TokenMinter
+from telehealth.config import from_env
+from tests.conftest import StartNode
+from tests.e2e.conftest import SECRET, Ws
+
+ROOM = "room-canary"
+THERAPIST_NAME = "Doctor Canaryname"
+CLIENT_NAME = "Clientina Canarysurname"
+MESSAGE = "canary message: are you still coming?"
+CHAT = "canary chat: my address is 12 Elm Street"
+OTHER_ADDRESS = "127.0.0.5"
+
+
+async def raw_http(port: int, request: bytes, local: str = "127.0.0.1") -> bytes:
+    reader, writer = await asyncio.open_connection("127.0.0.1", port, local_addr=(local, 0))
+    writer.write(request)
+    await writer.drain()
+    answer = await asyncio.wait_for(reader.read(), 15)
+    writer.close()
+    return answer
+
+
+async def test_nothing_private_reaches_the_log(start_node: StartNode) -> None:
+    env = {
+        "TELEHEALTH_JWT_SECRET": SECRET,
+        "TELEHEALTH_LOG_LEVEL": "DEBUG",
+        "TELEHEALTH_LOG_JSON": "1",
+        "TELEHEALTH_LOOPBACK": "1",
+    }
+    node = start_node(env)
+    port = int(node.url.rsplit(":", 1)[1])
+    minter = TokenMinter(from_env({"TELEHEALTH_JWT_SECRET": SECRET}))
+    therapist_token = minter.mint_therapist("dr-canary", [ROOM])
+    client_token = minter.mint_client(ROOM)
+    admin_token = minter.mint_admin("admin-canary")
+
+    async with (
+        aiohttp.ClientSession() as here,
+        aiohttp.ClientSession(
+            connector=aiohttp.TCPConnector(local_addr=(OTHER_ADDRESS, 0))
+        ) as elsewhere,
+    ):
+        therapist = Ws(await here.ws_connect(node.url + "/ws"))
+        await therapist.send(
+            type="auth", role="therapist", token=therapist_token, room=ROOM, name=THERAPIST_NAME
+        )
+        t_welcome = await therapist.expect("welcome")
+        client = Ws(await elsewhere.ws_connect(node.url + "/ws"))
+        await client.send(
+            type="auth", role="client", token=client_token, room=ROOM, name=CLIENT_NAME
+        )
+        pid = (await client.expect("welcome"))["participant_id"]
+        await therapist.until("room", lambda m: len(m["waiting"]) == 1)
+        await therapist.send(type="message", text=MESSAGE, to=pid)
+        assert (await client.expect("message"))["text"] == MESSAGE
+        await therapist.send(type="admit", participant_ids=[pid])
+        await client.expect("session")
+        await client.send(type="chat", text=CHAT)
+        assert (await therapist.expect("chat"))["text"] == CHAT
+        await client.send(type="offer", to=t_welcome["participant_id"], sdp=CHROME_OFFER)
+        assert (await therapist.expect("offer"))["sdp"] == CHROME_OFFER  # it passed the checks
+        await client.send(type="leave")
+        await client.closed()
+        await therapist.ws.close()
+
+        # Requests aiohttp cannot parse, answered before any middleware.
+        garbage = await raw_http(port, b"NOT HTTP AT ALL\r\n\r\n", OTHER_ADDRESS)
+        assert b" 400 " in garbage.split(b"\r\n")[0] and b"invalid_request" in garbage
+        bad_header = await raw_http(
+            port, b"GET /healthz HTTP/1.1\r\nHost: x\r\nNo colon here\r\n\r\n", OTHER_ADDRESS
+        )
+        assert b" 400 " in bad_header.split(b"\r\n")[0] and b"invalid_request" in bad_header
+        padded = admin_token + "A" * (9 * 1024)
+        async with elsewhere.get(
+            node.url + "/api/rooms", headers={"Authorization": f"Bearer {padded}"}
+        ) as resp:
+            assert resp.status == 431
+            assert (await resp.json())["error"]["code"] == "headers_too_large"
+            assert admin_token[:40] not in await resp.text()
+
+    async def refused_logged() -> str:
+        while True:
+            text = node.log_text()
+            if "headers_too_large (431)" in text:
+                return text
+            await asyncio.sleep(0.05)
+
+    text = await asyncio.wait_for(refused_logged(), 10)
+    lines = [json.loads(line) for line in text.splitlines() if line.startswith("{")]
+    assert lines, "the node wrote no JSON lines"
+    assert pid in text  # opaque ids are logged...
+    canaries = [
+        THERAPIST_NAME,
+        CLIENT_NAME,
+        MESSAGE,
+        CHAT,
+        therapist_token,
+        client_token,
+        admin_token[:40],  # the oversize header's token prefix
+        "Elm Street",
+        OTHER_ADDRESS,
+        "127.0.0.1",
+        "NOT HTTP",
+        "No colon here",
+        "a=fingerprint",
+        "ice-ufrag",
+        re.search(r"a=ice-pwd:(\S+)", CHROME_OFFER).group(1),  # type: ignore[union-attr]
+        "Error handling request",
+    ]
+    for canary in canaries:
+        assert canary not in text, f"{canary[:30]!r} reached the log"
