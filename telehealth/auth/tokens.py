@@ -42,6 +42,15 @@ TYPES: dict[Kind, str] = {
     Kind.ADMIN: "admin",
 }
 _KIND_BY_AUDIENCE = {aud: kind for kind, aud in AUDIENCES.items()}
+# The JOSE header ``typ`` of each kind (RFC 8725 3.11, explicit typing). Rapport always sets it;
+# the verifier checks it when present, so a header naming one kind never passes as another.
+# Tokens from a practice's own identity provider may carry the generic "JWT" or none.
+JOSE_TYPES: dict[Kind, str] = {
+    Kind.CLIENT: "rapport-session-link+jwt",
+    Kind.THERAPIST: "rapport-therapist+jwt",
+    Kind.ADMIN: "rapport-admin+jwt",
+}
+GENERIC_JOSE_TYPES = frozenset({"jwt", "application/jwt"})
 
 MAX_TOKEN_CHARS = 8 * 1024
 MIN_TTL = 1
@@ -148,7 +157,8 @@ class TokenMinter:
             "jti": jti,
             **extra,
         }
-        return jwt.encode(claims, self._key, algorithm=self._algorithm, headers=self._headers)
+        headers = {**(self._headers or {}), "typ": JOSE_TYPES[kind]}
+        return jwt.encode(claims, self._key, algorithm=self._algorithm, headers=headers)
 
 
 def _load_private_key(path: str) -> Any:
@@ -216,6 +226,7 @@ class TokenVerifier:
         key = await self._keys.key_for(token)
         claims = self._decode(token, key, check_time)
         kind = _kind_of(claims)
+        _check_header_type(token, kind)
         if kind not in allowed:
             raise _rejected(Code.WRONG_TOKEN_KIND, kind.value)
         return _principal(kind, claims)
@@ -263,6 +274,15 @@ def _kind_of(claims: dict[str, Any]) -> Kind:
     if kind is None or claims.get("typ") != TYPES[kind]:
         raise _rejected(Code.TOKEN_INVALID, "aud/typ")
     return kind
+
+
+def _check_header_type(token: str, kind: Kind) -> None:
+    """Called after the signature was verified, so the header is the signer's."""
+    typ = jwt.get_unverified_header(token).get("typ")
+    if typ is None or (isinstance(typ, str) and typ.lower() in GENERIC_JOSE_TYPES):
+        return
+    if not isinstance(typ, str) or typ.lower() != JOSE_TYPES[kind]:
+        raise _rejected(Code.TOKEN_INVALID, "header typ")
 
 
 def _principal(kind: Kind, claims: dict[str, Any]) -> Principal:

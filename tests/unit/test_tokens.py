@@ -754,3 +754,47 @@ async def test_jwks_token_without_kid_or_with_wrong_alg(jwks: tuple[JwksServer, 
     hs = jwt.encode(full_claims(), SECRET, algorithm="HS256", headers={"kid": "k1"})
     assert await rejected(verifier, hs) is Code.TOKEN_INVALID
     assert isinstance(await verifier.verify(rs256(key, "k1"), Kind.CLIENT), ClientPrincipal)
+
+
+# --- explicit typing in the JOSE header (RFC 8725 3.11) ----------------------------------------
+
+
+async def test_minted_tokens_name_their_kind_in_the_header(minter: TokenMinter) -> None:
+    assert jwt.get_unverified_header(minter.mint_client("room-1"))["typ"] == (
+        "rapport-session-link+jwt"
+    )
+    assert jwt.get_unverified_header(minter.mint_therapist("dr", ["room-1"]))["typ"] == (
+        "rapport-therapist+jwt"
+    )
+    assert jwt.get_unverified_header(minter.mint_admin("a"))["typ"] == "rapport-admin+jwt"
+
+
+@pytest.mark.parametrize(
+    ("header_typ", "accepted"),
+    [
+        ("rapport-session-link+jwt", True),
+        ("RAPPORT-SESSION-LINK+JWT", True),  # media types compare without case
+        ("JWT", True),  # a practice's identity provider: the claims decide the kind
+        (None, True),
+        ("rapport-admin+jwt", False),  # the header says admin, the claims a session link
+        ("rapport-therapist+jwt", False),
+        ("at+jwt", False),  # an OAuth access token is not a session link
+    ],
+)
+async def test_the_header_type_must_agree_with_the_kind(
+    verifier: TokenVerifier, header_typ: str | None, accepted: bool
+) -> None:
+    headers = {"typ": header_typ} if header_typ is not None else {}
+    token = jwt.encode(full_claims(Kind.CLIENT), SECRET, algorithm="HS256", headers=headers)
+    if header_typ is None:  # PyJWT adds "typ": "JWT" unless told otherwise
+        token = jwt.api_jws.PyJWS(options={}).encode(
+            json.dumps(full_claims(Kind.CLIENT)).encode(),
+            SECRET,
+            algorithm="HS256",
+            headers={"typ": None},
+        )
+        assert "typ" not in jwt.get_unverified_header(token)
+    if accepted:
+        assert isinstance(await verifier.verify(token, Kind.CLIENT), ClientPrincipal)
+    else:
+        assert await rejected(verifier, token) is Code.TOKEN_INVALID
