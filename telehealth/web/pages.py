@@ -7,6 +7,8 @@ from pathlib import Path
 
 from aiohttp import web
 
+from telehealth.web import keys
+
 STATIC_DIR = Path(__file__).resolve().parents[2] / "static"
 
 PAGES = {
@@ -41,11 +43,17 @@ def _page(filename: str) -> Callable[[web.Request], Awaitable[web.StreamResponse
     return handler
 
 
+# Two years, subdomains included: sent only when the deployment's public URL is https.
+HSTS = "max-age=63072000; includeSubDomains"
+
+
 async def security_headers(request: web.Request, response: web.StreamResponse) -> None:
     """On every response, just before its headers go out (``on_response_prepare``). A signal
     rather than a middleware: a middleware's frame would stay alive as long as each WebSocket."""
     if response.status != 101:  # a WebSocket upgrade carries no page
         response.headers.update(SECURITY_HEADERS)
+        if request.app[keys.SETTINGS].base_url.startswith("https://"):
+            response.headers["Strict-Transport-Security"] = HSTS
 
 
 def add_routes(app: web.Application) -> None:

@@ -128,3 +128,24 @@ def test_proxy_balances_both_nodes_on_readiness(compose: dict[str, Any]) -> None
     caddyfile = CADDYFILE.read_text()
     assert re.search(r"reverse_proxy\s+node-a:8080\s+node-b:8080", caddyfile)
     assert re.search(r"health_uri\s+/readyz", caddyfile)
+
+
+def test_redis_needs_the_password_the_nodes_use(compose: dict[str, Any]) -> None:
+    services = _services(compose)
+    command = _command(services["redis"])
+    password = command[command.index("--requirepass") + 1]
+    url = _environment(services["node-a"])["TELEHEALTH_REDIS_URL"]
+    assert _variables(password) and _variables(password) <= _variables(url)
+    assert config.from_env({"TELEHEALTH_REDIS_URL": _interpolate(url)}).redis_url
+
+
+def test_coturn_listens_for_turns_and_the_nodes_hand_it_out(compose: dict[str, Any]) -> None:
+    services = _services(compose)
+    coturn = _command(services["coturn"])
+    assert "--tls-listening-port=5349" in coturn
+    assert "--no-tls" not in coturn
+    assert any(a.startswith("--cert=") for a in coturn) and any(
+        a.startswith("--pkey=") for a in coturn
+    )
+    turn_urls = _interpolate(_environment(services["node-a"])["TELEHEALTH_TURN_URLS"])
+    assert any(u.startswith("turns:") and ":5349" in u for u in turn_urls.split(","))
