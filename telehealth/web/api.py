@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from importlib import resources
 from typing import Any
 
 import msgspec
@@ -244,7 +245,18 @@ def _int_param(raw: str | None, name: str, low: int, high: int, default: int) ->
     return value
 
 
+def openapi_document() -> bytes:
+    """The hand-written OpenAPI 3.1 document of this API (telehealth/web/openapi.json)."""
+    return resources.files("telehealth.web").joinpath("openapi.json").read_bytes()
+
+
 def add_routes(app: web.Application) -> None:
+    document = openapi_document()  # read once, at wiring
+
+    async def openapi(request: web.Request) -> web.Response:
+        return web.Response(body=document, content_type="application/json")
+
+    app.router.add_get("/api/openapi.json", openapi)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
     app.router.add_get("/api/config", page_config)
