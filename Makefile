@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 # Extra arguments for pytest, e.g. `make test PYTEST_ARGS='-k redis -x'`.
 PYTEST_ARGS ?=
 
-.PHONY: venv deps run test lint bench clean distclean
+.PHONY: venv deps run test lint fuzz bench clean distclean
 
 venv: $(STAMP)
 
@@ -33,6 +33,12 @@ lint: venv
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy
 	$(VENV)/bin/lint-imports
+
+# A longer soak of the fuzz tests (the protocol state machine, schemathesis against the API):
+# many more examples than `make test` runs. RAPPORT_FUZZ=1 is what turns the counts up.
+fuzz: deps venv
+	RAPPORT_FUZZ=1 bash .ci/test-suite -p no:cacheprovider --timeout 1800 $(PYTEST_ARGS) \
+		tests/e2e/test_protocol_fuzz.py
 
 BENCH_STAMP := $(VENV)/.bench-installed
 $(BENCH_STAMP): $(STAMP)
