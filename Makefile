@@ -38,7 +38,7 @@ lint: venv
 # many more examples than `make test` runs. RAPPORT_FUZZ=1 is what turns the counts up.
 fuzz: deps venv
 	RAPPORT_FUZZ=1 bash .ci/test-suite -p no:cacheprovider --timeout 1800 $(PYTEST_ARGS) \
-		tests/e2e/test_protocol_fuzz.py
+		tests/e2e/test_protocol_fuzz.py tests/e2e/test_api_fuzz.py
 
 BENCH_STAMP := $(VENV)/.bench-installed
 $(BENCH_STAMP): $(STAMP)

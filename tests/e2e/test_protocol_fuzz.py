@@ -24,14 +24,12 @@ import asyncio
 import itertools
 import json
 import os
-import threading
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, TypeVar
 
 import aiohttp
 import pytest
-from aiohttp.test_utils import TestServer
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
@@ -44,12 +42,10 @@ from hypothesis.stateful import (
 )
 
 from signaling.samples import CHROME_OFFER
-from telehealth.app import create_app
-from telehealth.auth.tokens import TokenMinter
-from telehealth.config import Settings
 from telehealth.web import keys
 from tests.conftest import RedisServer
 from tests.e2e.conftest import settings_for
+from tests.e2e.threaded import Harness
 
 T = TypeVar("T")
 
@@ -66,48 +62,6 @@ SESSION_ONLY = {"offer", "answer", "candidate", "hangup", "session", "chat", "me
 REFUSED = {"denied": 4011, "removed": 4012}
 ACTIVE = {"waiting", "admitted"}
 ROOMS = itertools.count()
-
-
-class Harness:
-    """An event loop in a thread of its own, with the nodes and an HTTP session on it."""
-
-    def __init__(self, settings: Settings, nodes: int) -> None:
-        self.settings = settings
-        self.minter = TokenMinter(settings)
-        self.loop = asyncio.new_event_loop()
-        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
-        self.thread.start()
-        self.servers: list[TestServer] = []
-        self.http: aiohttp.ClientSession | None = None
-        self.run(self._start(nodes))
-
-    def run(self, coro: Coroutine[Any, Any, T], timeout: float = 60.0) -> T:
-        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
-
-    async def _start(self, nodes: int) -> None:
-        for n in range(nodes):
-            settings = self.settings.with_(node_id=f"n-{n}")
-            server = TestServer(create_app(settings), host="127.0.0.1")
-            await server.start_server()
-            self.servers.append(server)
-        self.http = aiohttp.ClientSession()
-
-    async def _stop(self) -> None:
-        if self.http is not None:
-            await self.http.close()
-        for server in self.servers:
-            await server.close()
-
-    def close(self) -> None:
-        try:
-            self.run(self._stop())
-        finally:
-            self.loop.call_soon_threadsafe(self.loop.stop)
-            self.thread.join(10)
-            self.loop.close()
-
-    def url(self, node: int) -> str:
-        return str(self.servers[node % len(self.servers)].make_url("/ws"))
 
 
 @dataclass

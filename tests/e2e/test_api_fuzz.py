@@ -1,0 +1,86 @@
+"""schemathesis fuzzes the REST API of a live node against its OpenAPI document: whatever it
+sends, with an admin's or a therapist's real token, the node never answers 5xx, and every answer
+(status, content type, body) is one the document describes.
+
+The node runs in-process on 127.0.0.1 (an event loop in a thread: schemathesis calls it through
+``requests``), with one active room, ``demo``, so that room endpoints find something.
+``RAPPORT_FUZZ=1`` (``make fuzz``) runs many more examples per operation.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+import schemathesis
+from hypothesis import HealthCheck, settings
+from schemathesis import checks
+
+from telehealth.web.api import openapi_document
+from tests.e2e.conftest import join, settings_for
+from tests.e2e.threaded import Harness
+
+SOAK = os.environ.get("RAPPORT_FUZZ") == "1"
+EXAMPLES = 300 if SOAK else 8
+ROOM = "demo"
+METRICS_TOKEN = "metrics-" + "m" * 24
+
+schema = schemathesis.openapi.from_dict(json.loads(openapi_document()))
+
+# No 5xx, and every answer is one the document describes.
+CHECKS = [
+    checks.not_a_server_error,
+    checks.status_code_conformance,
+    checks.content_type_conformance,
+    checks.response_schema_conformance,
+    checks.response_headers_conformance,
+]
+
+
+@dataclass
+class Live:
+    harness: Harness
+    tokens: dict[str, str]
+
+
+@pytest.fixture(scope="module")
+def live() -> Iterator[Live]:
+    harness = Harness(settings_for(metrics_token=METRICS_TOKEN), nodes=1)
+    minter = harness.minter
+    tokens = {
+        "admin": minter.mint_admin("admin-fuzz"),
+        "therapist": minter.mint_therapist("dr-fuzz", [ROOM, "other"]),
+        "metrics": METRICS_TOKEN,
+    }
+
+    async def seed() -> None:
+        assert harness.http is not None
+        url = harness.base_url()
+        await join(harness.http, url, "therapist", tokens["therapist"], ROOM)
+        await join(harness.http, url, "client", minter.mint_client(ROOM), ROOM, name="Alex")
+
+    try:
+        harness.run(seed())
+        yield Live(harness, tokens)
+    finally:
+        harness.close()
+
+
+@pytest.mark.parametrize("who", ["admin", "therapist", "anyone"])
+@schema.parametrize()
+@settings(
+    max_examples=EXAMPLES,
+    deadline=None,
+    suppress_health_check=list(HealthCheck),
+)
+def test_api_answers_as_documented(case: schemathesis.Case[Any], live: Live, who: str) -> None:
+    """``anyone`` sends what schemathesis makes up (no token, or a made-up one)."""
+    headers = {}
+    if who != "anyone":
+        token = live.tokens["metrics" if case.path == "/metrics" else who]
+        headers["Authorization"] = f"Bearer {token}"
+    case.call_and_validate(base_url=live.harness.base_url(), headers=headers, checks=CHECKS)
