@@ -5,12 +5,16 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import msgspec
 
 from signaling.errors import Code, RapportError
+from telehealth.audit.trail import PRACTICE
+from telehealth.auth.principal import is_room_id
 from telehealth.rooms.events import StoredEvent, digest
 from telehealth.rooms.ports import PresenceStore
 
@@ -19,22 +23,31 @@ DEFAULT_SPAN_MS = 24 * 3600 * 1000  # without since: the last day
 PAGE = 500
 
 
+# Stream ids are milliseconds since 1970 (unsigned): times outside these bounds, infinities and
+# NaN are refused here rather than reaching the store as an id it cannot read.
+LATEST_MS = 253402300799999  # 9999-12-31T23:59:59.999Z
+_STREAM_ID = re.compile(r"[0-9]{1,20}-[0-9]{1,20}")
+
+
 def parse_time(value: str) -> int:
     """Epoch seconds or an ISO 8601 time (with a zone, or UTC) as epoch milliseconds."""
     text = value.strip()
-    try:
-        return int(float(text) * 1000)
-    except ValueError:
-        pass
-    try:
-        when = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        raise RapportError(
-            Code.INVALID_MESSAGE, f"{value!r} is neither epoch seconds nor an ISO 8601 time."
-        ) from None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return int(when.timestamp() * 1000)
+    ms: float | None = None
+    with contextlib.suppress(ValueError):
+        ms = float(text) * 1000
+    if ms is None:
+        try:
+            when = datetime.fromisoformat(text.replace("Z", "+00:00"))
+        except ValueError:
+            raise RapportError(
+                Code.INVALID_MESSAGE, f"{value!r} is neither epoch seconds nor an ISO 8601 time."
+            ) from None
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=UTC)
+        ms = when.timestamp() * 1000
+    if not 0 <= ms <= LATEST_MS:  # NaN fails this too
+        raise RapportError(Code.INVALID_MESSAGE, "A time must be from 1970 to the year 9999.")
+    return int(ms)
 
 
 class Cursor(msgspec.Struct, frozen=True, array_like=True):
@@ -52,9 +65,20 @@ def encode_cursor(cursor: Cursor) -> str:
 def decode_cursor(raw: str) -> Cursor:
     try:
         data = base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4))
-        return msgspec.msgpack.decode(data, type=Cursor)
+        cursor = msgspec.msgpack.decode(data, type=Cursor)
     except (binascii.Error, ValueError, msgspec.DecodeError, msgspec.ValidationError):
-        raise RapportError(Code.INVALID_MESSAGE, "The cursor is not one this API gave.") from None
+        cursor = None
+    # A cursor is opaque but not trusted: what it carries goes into stream ids and keys.
+    if (
+        cursor is None
+        or not (cursor.room == PRACTICE or is_room_id(cursor.room))
+        or not (cursor.only == "" or cursor.only == PRACTICE or is_room_id(cursor.only))
+        or _STREAM_ID.fullmatch(cursor.after) is None
+        or not 0 <= cursor.since <= LATEST_MS
+        or not 0 <= cursor.until <= LATEST_MS
+    ):
+        raise RapportError(Code.INVALID_MESSAGE, "The cursor is not one this API gave.")
+    return cursor
 
 
 @dataclass(frozen=True)

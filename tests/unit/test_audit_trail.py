@@ -9,7 +9,15 @@ import pytest
 
 from signaling.errors import Code, RapportError
 from telehealth.audit.ecs import MOVE_ACTIONS, to_ecs
-from telehealth.audit.export import check_chain, decode_cursor, parse_time, read_page, verify
+from telehealth.audit.export import (
+    Cursor,
+    check_chain,
+    decode_cursor,
+    encode_cursor,
+    parse_time,
+    read_page,
+    verify,
+)
 from telehealth.audit.trail import PRACTICE, AuditTrail
 from telehealth.presence.memory import MemoryPresence
 from telehealth.rooms.events import Actor, ActorRole, AuditAction, Outcome
@@ -98,6 +106,29 @@ def test_bad_queries_are_named_errors() -> None:
     assert parse_time("2023-11-14T22:13:20Z") == 1_700_000_000_000
     with pytest.raises(RapportError):
         decode_cursor("AAAA")
+
+
+@pytest.mark.parametrize("bad", ["inf", "-inf", "nan", "1e400", "-1", "1e20", "0001-01-01"])
+def test_times_a_stream_id_cannot_hold_are_refused_not_a_500(bad: str) -> None:
+    # Found by schemathesis: `since=inf` was an OverflowError, a 500.
+    with pytest.raises(RapportError) as err:
+        parse_time(bad)
+    assert err.value.code is Code.INVALID_MESSAGE
+
+
+@pytest.mark.parametrize(
+    "forged",
+    [
+        Cursor("r1", "0-0", -5, 10, ""),  # a negative time
+        Cursor("r1", "(x", 0, 10, ""),  # not a stream id
+        Cursor("{r1}", "0-0", 0, 10, ""),  # not a room id
+        Cursor("r1", "0-0", 0, 10, "a b"),
+    ],
+)
+def test_a_forged_cursor_is_refused(forged: Cursor) -> None:
+    with pytest.raises(RapportError) as err:
+        decode_cursor(encode_cursor(forged))
+    assert err.value.code is Code.INVALID_MESSAGE
 
 
 async def test_the_chain_catches_an_edit_and_a_removal() -> None:
