@@ -3,7 +3,8 @@ sends, with an admin's or a therapist's real token, the node never answers 5xx, 
 (status, content type, body) is one the document describes.
 
 The node runs in-process on 127.0.0.1 (an event loop in a thread: schemathesis calls it through
-``requests``), with one active room, ``demo``, so that room endpoints find something.
+``requests``), on in-memory presence and on a real redis-server, with one active room, ``demo``,
+so that room endpoints find something.
 ``RAPPORT_FUZZ=1`` (``make fuzz``) runs many more examples per operation.
 """
 
@@ -21,11 +22,12 @@ from hypothesis import HealthCheck, settings
 from schemathesis import checks
 
 from telehealth.web.api import openapi_document
+from tests.conftest import RedisServer
 from tests.e2e.conftest import join, settings_for
 from tests.e2e.threaded import Harness
 
 SOAK = os.environ.get("RAPPORT_FUZZ") == "1"
-EXAMPLES = 300 if SOAK else 8
+EXAMPLES = 300 if SOAK else 10
 ROOM = "demo"
 METRICS_TOKEN = "metrics-" + "m" * 24
 
@@ -47,9 +49,19 @@ class Live:
     tokens: dict[str, str]
 
 
-@pytest.fixture(scope="module")
-def live() -> Iterator[Live]:
-    harness = Harness(settings_for(metrics_token=METRICS_TOKEN), nodes=1)
+@pytest.fixture(scope="module", params=["memory", pytest.param("redis", marks=pytest.mark.redis)])
+def live(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Live]:
+    """A node on in-memory presence, or on a real redis-server (what the API hands to Redis
+    is where a made-up parameter could hurt)."""
+    redis: RedisServer | None = None
+    settings = settings_for(metrics_token=METRICS_TOKEN)
+    if request.param == "redis":
+        redis = RedisServer(tmp_path_factory.mktemp("redis"))
+        redis.start()
+        settings = settings.with_(redis_url=redis.url)
+    harness = Harness(settings, nodes=1)
     minter = harness.minter
     tokens = {
         "admin": minter.mint_admin("admin-fuzz"),
@@ -68,6 +80,8 @@ def live() -> Iterator[Live]:
         yield Live(harness, tokens)
     finally:
         harness.close()
+        if redis is not None:
+            redis.kill()
 
 
 @pytest.mark.parametrize("who", ["admin", "therapist", "anyone"])
