@@ -2,8 +2,9 @@
 on one in-memory node and on two nodes sharing a real redis-server.
 
 Rules: a client joins with a new link, leaves, drops its socket, reconnects with its link; the
-therapist admits, denies, sends back, removes and messages; anyone sends an offer, a candidate or
-a chat to anyone (an admitted participant to a peer, a waiting client to the therapist). After
+therapist admits, denies, sends back, removes, messages, ends the session, drops, reconnects and
+leaves; anyone sends an offer, a candidate or a chat to anyone (an admitted participant to a
+peer, a waiting client to the therapist). After
 every step the machine waits for the system to settle (conditions and a ping round trip per
 socket, never a sleep), then checks:
 
