@@ -129,9 +129,7 @@ class RedisPresence:
                 self._remember_head(room, new_head)
             # The indexes are hints (readers re-check the room); a different slot on a
             # cluster, so they are not part of the script.
-            await self._index(keys.ACTIVE_ROOMS, room)
-            if links:
-                await self._index(keys.EVENT_ROOMS, room)
+            await self._index(room, keys.ACTIVE_ROOMS, *([keys.EVENT_ROOMS] if links else []))
             return int(value)
         raise PresenceUnavailable("the room's event chain kept moving")
 
@@ -149,12 +147,24 @@ class RedisPresence:
                 head = value.decode() if isinstance(value, bytes) else str(value)
                 continue
             self._remember_head(room, new_head)
-            await self._index(keys.EVENT_ROOMS, room)
+            await self._index(room, keys.EVENT_ROOMS)
             return
         raise PresenceUnavailable("the room's event chain kept moving")
 
-    async def _index(self, key: str, room: str) -> None:
-        await self._call(lambda: self._redis.zadd(key, {room: now_ms()}))
+    async def _index(self, room: str, *indexes: str) -> None:
+        """Mark ``room`` in each index, in one round trip (the indexes are hints)."""
+        now = now_ms()
+        if len(indexes) == 1:
+            await self._call(lambda: self._redis.zadd(indexes[0], {room: now}))
+            return
+
+        async def both() -> None:
+            pipe = self._redis.pipeline(transaction=False)
+            for key in indexes:
+                pipe.zadd(key, {room: now})
+            await pipe.execute()
+
+        await self._call(both)
 
     def _remember_head(self, room: str, head: str) -> None:
         self._heads[room] = head
