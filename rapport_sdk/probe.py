@@ -17,16 +17,10 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from rapport_sdk.peer import (
-    Message,
-    Peer,
-    PeerError,
-    SignalingClient,
-    SignalingError,
-    loopback_only,
-    public_url,
-    ws_url_for,
-)
+from rapport_sdk.client import Message, SignalingClient, SignalingError
+from rapport_sdk.ice import public_url, ws_url_for
+from rapport_sdk.loopback import loopback_only
+from rapport_sdk.peer import Peer, PeerError
 from signaling import messages as m
 from telehealth.auth.tokens import TokenMinter
 from telehealth.config import Settings

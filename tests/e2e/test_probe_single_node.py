@@ -10,13 +10,10 @@ import pytest
 from aiohttp.test_utils import TestServer
 from aiortc import RTCPeerConnection
 
-from rapport_sdk.peer import (
-    Peer,
-    SignalingClient,
-    loopback_only,
-    rtc_configuration,
-    ws_url_for,
-)
+from rapport_sdk.client import SignalingClient
+from rapport_sdk.ice import rtc_configuration, ws_url_for
+from rapport_sdk.loopback import loopback_only
+from rapport_sdk.peer import Peer
 from rapport_sdk.probe import STEPS, ProbeOptions, run_probe
 from signaling import messages as m
 from telehealth.app import create_app

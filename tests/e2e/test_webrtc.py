@@ -6,7 +6,9 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from rapport_sdk.peer import Peer, SignalingClient, ws_url_for
+from rapport_sdk.client import SignalingClient
+from rapport_sdk.ice import ws_url_for
+from rapport_sdk.peer import Peer
 from signaling import messages as m
 from tests.e2e.conftest import Topology
 

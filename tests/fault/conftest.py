@@ -13,7 +13,8 @@ from typing import Any
 
 import pytest
 
-from rapport_sdk.peer import SignalingClient, SignalingError, ws_url_for
+from rapport_sdk.client import SignalingClient, SignalingError
+from rapport_sdk.ice import ws_url_for
 from telehealth.auth.tokens import TokenMinter
 from telehealth.config import from_env
 from tests.conftest import NodeProcess, RedisServer, StartNode

@@ -11,7 +11,9 @@ import urllib.request
 import aiohttp
 import pytest
 
-from rapport_sdk.peer import Peer, SignalingClient, ws_url_for
+from rapport_sdk.client import SignalingClient
+from rapport_sdk.ice import ws_url_for
+from rapport_sdk.peer import Peer
 from signaling import messages as m
 from telehealth.auth.tokens import TokenMinter
 from tests.fault.conftest import ROOM, Cluster, Visitor, log_lines, rooms
@@ -228,8 +230,6 @@ async def test_rolling_restart_loses_no_admission(
 
 
 async def _connect_room(visitor: Visitor, node) -> None:  # type: ignore[no-untyped-def]
-    from rapport_sdk.peer import SignalingClient, ws_url_for
-
     visitor.client = SignalingClient()
     visitor.node = node  # type: ignore[attr-defined]
     await visitor.client.connect(

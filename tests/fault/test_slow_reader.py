@@ -12,7 +12,8 @@ import struct
 
 import pytest
 
-from rapport_sdk.peer import SignalingClient, ws_url_for
+from rapport_sdk.client import SignalingClient
+from rapport_sdk.ice import ws_url_for
 from signaling import messages as m
 from signaling.samples import CHROME_OFFER
 from telehealth.auth.tokens import TokenMinter
