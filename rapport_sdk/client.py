@@ -1,7 +1,9 @@
 """The signaling client: one participant's WebSocket to the service, speaking docs/protocol.md.
 
-It never logs tokens, session descriptions or network addresses: only participant ids, message
-types and exception class names.
+Server messages are decoded with the structs the server encodes them with
+(:func:`signaling.messages.decode_outbound`), so a client sees ``m.Welcome``, ``m.RoomView``,
+``m.OfferOut``... and never a raw dict. It never logs tokens, session descriptions or network
+addresses: only participant ids, message types and exception class names.
 """
 
 from __future__ import annotations
@@ -11,19 +13,25 @@ import collections
 import contextlib
 import logging
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, TypeVar, get_args, overload
 
 import aiohttp
 import msgspec
 
 from signaling import messages as m
+from signaling.errors import RapportError
 
 log = logging.getLogger("rapport_sdk.client")
 
-__all__ = ["Matcher", "Message", "SignalingClient", "SignalingClosed", "SignalingError"]
+__all__ = ["Matcher", "SignalingClient", "SignalingClosed", "SignalingError"]
 
-Message = dict[str, Any]
-Matcher = str | Callable[[Message], bool]
+#: What :meth:`SignalingClient.wait_for` looks for: a message type (``"state"``), a message
+#: struct (``m.ClientState``) or a predicate on any server message.
+Matcher = str | type[msgspec.Struct] | Callable[[m.Outbound], bool]
+M = TypeVar("M", bound=msgspec.Struct)
+
+#: The ``type`` of every server message this client knows.
+_OUTBOUND_TYPES = frozenset(m.message_type(t) for t in get_args(m.Outbound))
 
 
 class SignalingError(Exception):
@@ -42,7 +50,12 @@ class SignalingClosed(SignalingError):
 
 
 def _describe_matcher(match: Matcher, fields: Mapping[str, Any]) -> str:
-    what = repr(match) if isinstance(match, str) else getattr(match, "__name__", "matching")
+    if isinstance(match, str):
+        what = repr(match)
+    elif isinstance(match, type):
+        what = repr(m.message_type(match))
+    else:
+        what = getattr(match, "__name__", "matching")
     if fields:
         what += " with " + ", ".join(f"{k}={v!r}" for k, v in fields.items())
     return what
@@ -51,12 +64,12 @@ def _describe_matcher(match: Matcher, fields: Mapping[str, Any]) -> str:
 class SignalingClient:
     """One participant's signaling WebSocket.
 
-    After :meth:`connect`, one reader task receives every server message as a plain dict
-    (server -> client messages are only ever encoded by the server's codec, so they are read
-    as JSON here). Each message is kept in a bounded buffer that :meth:`recv` and
-    :meth:`wait_for` take from, handed to listeners (:meth:`add_listener`), and the latest
-    ``state``, ``room`` and ``session`` messages are kept in :attr:`last_state`,
-    :attr:`last_room` and :attr:`last_session`.
+    After :meth:`connect`, one reader task receives every server message as its typed struct
+    (a frame that does not decode is logged by its error code and dropped). Each message is
+    kept in a bounded buffer that :meth:`recv` and :meth:`wait_for` take from, handed to
+    listeners (:meth:`add_listener`), and the latest ``state``, ``room``, ``session`` and
+    ``bye`` messages are kept in :attr:`last_state`, :attr:`last_room`, :attr:`last_session`
+    and :attr:`bye`.
     """
 
     def __init__(
@@ -66,16 +79,16 @@ class SignalingClient:
         self._own_http = http is None
         self._ws: aiohttp.ClientWebSocketResponse | None = None
         self._reader: asyncio.Task[None] | None = None
-        self._buffer: collections.deque[Message] = collections.deque(maxlen=max_buffer)
+        self._buffer: collections.deque[m.Outbound] = collections.deque(maxlen=max_buffer)
         self._changed = asyncio.Event()
-        self._listeners: list[Callable[[Message], None]] = []
+        self._listeners: list[Callable[[m.Outbound], None]] = []
         self._close_listeners: list[Callable[[], None]] = []
         self._done = False
-        self.welcome: Message | None = None
-        self.last_state: Message | None = None
-        self.last_room: Message | None = None
-        self.last_session: Message | None = None
-        self.bye: Message | None = None
+        self.welcome: m.Welcome | None = None
+        self.last_state: m.ClientState | None = None
+        self.last_room: m.RoomView | None = None
+        self.last_session: m.SessionView | None = None
+        self.bye: m.Bye | None = None
         self.close_code: int | None = None
         self.role: str | None = None
 
@@ -85,19 +98,19 @@ class SignalingClient:
     def participant_id(self) -> str:
         if self.welcome is None:
             raise SignalingError("not connected")
-        return str(self.welcome["participant_id"])
+        return self.welcome.participant_id
 
     @property
-    def ice_servers(self) -> list[Message]:
-        servers = (self.welcome or {}).get("ice_servers") or []
-        return [s for s in servers if isinstance(s, dict)]
+    def ice_servers(self) -> list[m.IceServer]:
+        """The ICE servers the ``welcome`` message offered (none before it)."""
+        return [] if self.welcome is None else list(self.welcome.ice_servers)
 
     @property
     def closed(self) -> bool:
         """True once the socket has closed (or was never opened)."""
         return self._done or self._ws is None
 
-    def pending(self) -> list[Message]:
+    def pending(self) -> list[m.Outbound]:
         """The received messages nobody has taken yet (oldest first), without taking them."""
         return list(self._buffer)
 
@@ -113,7 +126,7 @@ class SignalingClient:
         device: m.DeviceCheck | Mapping[str, str] | None = None,
         *,
         timeout: float = 10.0,
-    ) -> Message:
+    ) -> m.Welcome:
         """Open the socket, authenticate, and return the ``welcome`` message.
 
         Raises :class:`SignalingError` (with the bye ``code`` and the ``close_code``) when the
@@ -146,18 +159,18 @@ class SignalingClient:
             raise
         self.welcome = first
         self.role = role
-        self._reader = asyncio.create_task(self._read(), name=f"signaling-{first.get('role')}")
-        log.debug("signaling connected as %s", first.get("participant_id"))
+        self._reader = asyncio.create_task(self._read(), name=f"signaling-{first.role}")
+        log.debug("signaling connected as %s", first.participant_id)
         return first
 
-    async def _first_message(self) -> Message:
+    async def _first_message(self) -> m.Welcome:
         assert self._ws is not None
         msg = await self._ws.receive()
         if msg.type is aiohttp.WSMsgType.TEXT:
             data = _decode(msg.data)
-            if data is not None and data.get("type") == "welcome":
+            if isinstance(data, m.Welcome):
                 return data
-            if data is not None and data.get("type") == "bye":
+            if isinstance(data, m.Bye):
                 self.bye = data
                 with contextlib.suppress(TimeoutError):
                     async with asyncio.timeout(2.0):
@@ -166,11 +179,11 @@ class SignalingClient:
                                 break
                 code = self._ws.close_code
                 raise SignalingError(
-                    f"the server refused the connection: {data.get('code')} (close code {code})",
-                    code=str(data.get("code")),
+                    f"the server refused the connection: {data.code} (close code {code})",
+                    code=data.code,
                     close_code=code,
                 )
-            kind = data.get("type") if data is not None else "non-JSON"
+            kind = m.message_type(data) if data is not None else "an undecodable frame"
             raise SignalingError(f"expected welcome first, got {kind!r}")
         code = self._ws.close_code
         raise SignalingError(
@@ -216,33 +229,32 @@ class SignalingClient:
                 except Exception:
                     log.exception("signaling close listener failed")
 
-    def _accept(self, data: Message) -> None:
-        kind = data.get("type")
-        if kind == "state":
+    def _accept(self, data: m.Outbound) -> None:
+        if isinstance(data, m.ClientState):
             self.last_state = data
-        elif kind == "room":
+        elif isinstance(data, m.RoomView):
             self.last_room = data
-        elif kind == "session":
+        elif isinstance(data, m.SessionView):
             self.last_session = data
-        elif kind == "bye":
+        elif isinstance(data, m.Bye):
             self.bye = data
         self._buffer.append(data)
         for callback in list(self._listeners):
             try:
                 callback(data)
             except Exception:
-                log.exception("signaling listener failed on a %s message", kind)
+                log.exception("signaling listener failed on a %s message", m.message_type(data))
         self._notify()
 
     def _notify(self) -> None:
         changed, self._changed = self._changed, asyncio.Event()
         changed.set()
 
-    def add_listener(self, callback: Callable[[Message], None]) -> None:
+    def add_listener(self, callback: Callable[[m.Outbound], None]) -> None:
         """Call ``callback(message)`` for every message received from now on (synchronously)."""
         self._listeners.append(callback)
 
-    def remove_listener(self, callback: Callable[[Message], None]) -> None:
+    def remove_listener(self, callback: Callable[[m.Outbound], None]) -> None:
         with contextlib.suppress(ValueError):
             self._listeners.remove(callback)
 
@@ -255,39 +267,80 @@ class SignalingClient:
 
     def closed_error(self, waiting_for: str) -> SignalingClosed:
         """The error for a wait on ``waiting_for`` that the socket's closing ended."""
-        bye = self.bye or {}
-        code = bye.get("code")
+        code = self.bye.code if self.bye is not None else None
         return SignalingClosed(
             f"signaling socket closed while waiting for {waiting_for} "
             f"(bye {code or 'none'}, close code {self.close_code})",
-            code=str(code) if code is not None else None,
+            code=code,
             close_code=self.close_code,
         )
 
-    async def recv(self, timeout: float = 5.0) -> Message:
+    async def recv(self, timeout: float = 5.0) -> m.Outbound:
         """The oldest message not yet taken."""
         return await self.wait_for(lambda _msg: True, timeout)
 
-    async def wait_for(self, match: Matcher, timeout: float = 5.0, **fields: Any) -> Message:
-        """Take the oldest buffered or next message of type ``match`` (or for which the
-        predicate ``match`` holds) whose ``fields`` are equal to the given ones.
+    @overload
+    async def wait_for(
+        self,
+        match: type[M],
+        timeout: float = 5.0,
+        *,
+        where: Callable[[M], bool] | None = None,
+        **fields: Any,
+    ) -> M: ...
+
+    @overload
+    async def wait_for(
+        self,
+        match: str | Callable[[m.Outbound], bool],
+        timeout: float = 5.0,
+        *,
+        where: Callable[[m.Outbound], bool] | None = None,
+        **fields: Any,
+    ) -> m.Outbound: ...
+
+    async def wait_for(
+        self,
+        match: Matcher,
+        timeout: float = 5.0,
+        *,
+        where: Callable[[Any], bool] | None = None,
+        **fields: Any,
+    ) -> Any:
+        """Take the oldest buffered or next message that matches: of struct ``match`` (e.g.
+        ``m.ClientState``), of type ``match`` (e.g. ``"state"``) or for which the predicate
+        ``match`` holds; and for which ``where`` holds (if given) and whose attributes ``fields``
+        are equal to the given ones (``state="waiting"``; the wire's ``from`` is ``sender``).
 
         Messages that do not match stay buffered. Raises ``TimeoutError`` after ``timeout``
         seconds and :class:`SignalingClosed` when the socket is closed with no match.
         """
-        predicate: Callable[[Message], bool]
+        predicate: Callable[[m.Outbound], bool]
         if isinstance(match, str):
+            if match not in _OUTBOUND_TYPES:
+                raise ValueError(f"the server sends no message of type {match!r}")
             kind = match
 
-            def by_type(msg: Message) -> bool:
-                return msg.get("type") == kind
+            def by_type(msg: m.Outbound) -> bool:
+                return m.message_type(msg) == kind
 
             predicate = by_type
+        elif isinstance(match, type):
+            cls = match
+
+            def by_struct(msg: m.Outbound) -> bool:
+                return isinstance(msg, cls)
+
+            predicate = by_struct
         else:
             predicate = match
 
-        def matches(msg: Message) -> bool:
-            return predicate(msg) and all(msg.get(k) == v for k, v in fields.items())
+        def matches(msg: m.Outbound) -> bool:
+            return (
+                predicate(msg)
+                and (where is None or where(msg))
+                and all(getattr(msg, k, _MISSING) == v for k, v in fields.items())
+            )
 
         if self._ws is None:
             raise SignalingError("not connected")
@@ -322,7 +375,12 @@ class SignalingClient:
         """Send one message: a struct from :mod:`signaling.messages` (``Offer``, ``Admit``...)
         or a dict with a ``type``."""
         if self._ws is None or self._done or self._ws.closed:
-            raise self.closed_error(f"sending {_type_of(message)}")
+            kind = (
+                m.message_type(message)
+                if isinstance(message, msgspec.Struct)
+                else str(message.get("type"))
+            )
+            raise self.closed_error(f"sending {kind}")
         await self._ws.send_str(msgspec.json.encode(message).decode())
 
     async def close(self) -> None:
@@ -355,19 +413,14 @@ class SignalingClient:
 _CLOSED_TYPES = (aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSING, aiohttp.WSMsgType.CLOSED)
 
 
-def _decode(data: str | bytes) -> Message | None:
+_MISSING = object()
+
+
+def _decode(data: str | bytes) -> m.Outbound | None:
+    """One server frame as its struct, or None (logged by error code only: the frame may
+    carry a token or an SDP)."""
     try:
-        decoded = msgspec.json.decode(data)
-    except msgspec.DecodeError:
-        log.warning("ignored a frame that is not JSON")
+        return m.decode_outbound(data)
+    except RapportError as err:
+        log.warning("ignored a server frame that does not decode (%s)", err.code.value)
         return None
-    if not isinstance(decoded, dict):
-        log.warning("ignored a frame that is not a JSON object")
-        return None
-    return decoded
-
-
-def _type_of(message: msgspec.Struct | Mapping[str, Any]) -> str:
-    if isinstance(message, msgspec.Struct):
-        return str(type(message).__struct_config__.tag)
-    return str(message.get("type"))

@@ -19,10 +19,11 @@ from typing import Any
 from aiortc import RTCPeerConnection, RTCSessionDescription
 from aiortc.sdp import candidate_from_sdp
 
-from rapport_sdk.client import Message, SignalingClient, SignalingError
+from rapport_sdk.client import SignalingClient, SignalingError
 from rapport_sdk.ice import rtc_configuration
 from rapport_sdk.loopback import loopback_only
 from signaling import messages as m
+from signaling import negotiation
 
 log = logging.getLogger("rapport_sdk.peer")
 
@@ -55,13 +56,13 @@ def _ufrag(sdp: str) -> str | None:
     return None
 
 
-def _default_polite(me: str, role: str | None, other: str) -> bool:
-    """The server's rule, used only before its ``session`` message has told us."""
-    if role == "therapist":
-        return False
-    if other.startswith("t-"):
-        return True
-    return me > other
+def _role_from_id(participant_id: str) -> str:
+    """A therapist's participant id is ``t-`` + 16 hex (docs/protocol.md); a client's is not."""
+    return negotiation.THERAPIST if participant_id.startswith("t-") else "client"
+
+
+#: The server messages a Peer acts on.
+_Signal = m.SessionView | m.OfferOut | m.AnswerOut | m.CandidateOut | m.HangupOut
 
 
 class Peer:
@@ -96,7 +97,7 @@ class Peer:
         self._polite: dict[str, bool] = {}
         self._connected: dict[str, bool] = {}
         self._inboxes: dict[str, asyncio.Queue[str]] = {}
-        self._queue: asyncio.Queue[Message | None] = asyncio.Queue()
+        self._queue: asyncio.Queue[_Signal | None] = asyncio.Queue()
         self._changed = asyncio.Event()
         self._closed = False
         self._worker = asyncio.create_task(self._work(), name="peer-negotiation")
@@ -202,8 +203,8 @@ class Peer:
             inbox = self._inboxes[peer_id] = asyncio.Queue()
         return inbox
 
-    def _on_message(self, message: Message) -> None:
-        if message.get("type") in ("session", "offer", "answer", "candidate", "hangup"):
+    def _on_message(self, message: m.Outbound) -> None:
+        if isinstance(message, _Signal):
             self._queue.put_nowait(message)
 
     async def _work(self) -> None:
@@ -211,20 +212,20 @@ class Peer:
             message = await self._queue.get()
             if message is None:
                 return
-            kind = message.get("type")
-            sender = message.get("from")
+            kind = m.message_type(message)
+            sender = None if isinstance(message, m.SessionView) else message.sender
             try:
-                if kind == "session":
+                if isinstance(message, m.SessionView):
                     await self._on_session(message)
-                elif not isinstance(sender, str) or sender == self.participant_id:
+                elif sender is None or sender == self.participant_id:
                     continue
-                elif kind == "offer":
+                elif isinstance(message, m.OfferOut):
                     await self._on_offer(sender, message)
-                elif kind == "answer":
+                elif isinstance(message, m.AnswerOut):
                     await self._on_answer(sender, message)
-                elif kind == "candidate":
+                elif isinstance(message, m.CandidateOut):
                     await self._on_candidate(sender, message)
-                elif kind == "hangup":
+                else:
                     link = self._links.pop(sender, None)
                     if link is not None:
                         log.info("peer %s hung up", sender)
@@ -236,22 +237,22 @@ class Peer:
             except Exception as exc:
                 # Only the class name: aiortc's messages can quote SDP.
                 log.warning("could not handle %s from %s: %s", kind, sender, type(exc).__name__)
-                link = self._links.get(sender) if isinstance(sender, str) else None
+                link = self._links.get(sender) if sender is not None else None
                 if link is not None and link.failed is None:
                     link.failed = f"{kind} could not be applied ({type(exc).__name__})"
             finally:
                 self._notify()
 
-    async def _on_session(self, message: Message) -> None:
+    async def _on_session(self, message: m.SessionView) -> None:
         me = self.participant_id
         present: set[str] = set()
-        for entry in message.get("peers") or []:
-            pid = entry.get("participant_id")
-            if not isinstance(pid, str) or pid == me:
+        for entry in message.peers:
+            pid = entry.participant_id
+            if pid == me:
                 continue
             present.add(pid)
-            polite = bool(entry.get("polite"))
-            connected = bool(entry.get("connected"))
+            polite = entry.polite
+            connected = entry.connected
             was_connected = self._connected.get(pid, False)
             self._polite[pid] = polite
             self._connected[pid] = connected
@@ -339,13 +340,17 @@ class Peer:
             m.Offer(to=link.peer_id, sdp=pc.localDescription.sdp, restart=restart)
         )
 
-    async def _on_offer(self, sender: str, message: Message) -> None:
-        sdp = message.get("sdp")
-        if not isinstance(sdp, str):
-            return
+    async def _on_offer(self, sender: str, message: m.OfferOut) -> None:
+        sdp = message.sdp
         polite = self._polite.get(sender)
         if polite is None:
-            polite = _default_polite(self.participant_id, self.signaling.role, sender)
+            # The offer came before a session message listing its sender: the server's rule.
+            polite = negotiation.polite(
+                role=self.signaling.role or "",
+                participant_id=self.participant_id,
+                peer_role=_role_from_id(sender),
+                peer_id=sender,
+            )
         link = self._links.get(sender)
         if link is not None:
             collision = link.pc.signalingState != "stable"
@@ -369,10 +374,10 @@ class Peer:
         log.info("answering %s", sender)
         await self.signaling.send(m.Answer(to=sender, sdp=pc.localDescription.sdp))
 
-    async def _on_answer(self, sender: str, message: Message) -> None:
-        sdp = message.get("sdp")
+    async def _on_answer(self, sender: str, message: m.AnswerOut) -> None:
+        sdp = message.sdp
         link = self._links.get(sender)
-        if link is None or not isinstance(sdp, str):
+        if link is None:
             return
         if link.pc.signalingState != "have-local-offer":
             log.info("ignored an answer from %s in state %s", sender, link.pc.signalingState)
@@ -381,12 +386,12 @@ class Peer:
         link.remote_ufrag = _ufrag(sdp)
         await self._flush_candidates(link)
 
-    async def _on_candidate(self, sender: str, message: Message) -> None:
-        raw = message.get("candidate")
-        if not isinstance(raw, dict):
+    async def _on_candidate(self, sender: str, message: m.CandidateOut) -> None:
+        raw = message.candidate
+        if raw is None:
             return
-        text = raw.get("candidate")
-        if not isinstance(text, str) or not text.strip():
+        text = raw.candidate
+        if not text.strip():
             return  # end of candidates
         text = text.strip()
         if text.startswith("candidate:"):
@@ -396,8 +401,8 @@ class Peer:
         except Exception:
             log.info("ignored a malformed candidate from %s", sender)
             return
-        candidate.sdpMid = raw.get("sdpMid")
-        candidate.sdpMLineIndex = raw.get("sdpMLineIndex")
+        candidate.sdpMid = raw.sdpMid
+        candidate.sdpMLineIndex = raw.sdpMLineIndex
         link = self._links.get(sender)
         if link is None:
             return

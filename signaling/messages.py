@@ -349,9 +349,10 @@ def _decode_with(decoder: msgspec.json.Decoder[Any], data: str | bytes) -> Any:
         raise RapportError(Code.INVALID_JSON) from None
 
 
-def message_type(message: msgspec.Struct) -> str:
-    """The ``type`` a message struct is sent with (its tag), e.g. ``"offer"`` for ``OfferOut``."""
-    return str(type(message).__struct_config__.tag)
+def message_type(message: msgspec.Struct | type[msgspec.Struct]) -> str:
+    """The ``type`` a message (or its struct) is sent with: ``"offer"`` for ``OfferOut``."""
+    cls = message if isinstance(message, type) else type(message)
+    return str(cls.__struct_config__.tag)
 
 
 def encode(message: Outbound) -> bytes:

@@ -94,10 +94,10 @@ async def test_slow_reader_is_closed_with_too_slow(cluster: Cluster, minter: Tok
             "name": "Slow",
         }
     )
-    room = await therapist.wait_for(lambda r: r["type"] == "room" and len(r["waiting"]) == 1)
-    slow_pid = room["waiting"][0]["participant_id"]
+    room = await therapist.wait_for(m.RoomView, where=lambda r: len(r.waiting) == 1)
+    slow_pid = room.waiting[0].participant_id
     await therapist.send(m.Admit(participant_ids=[slow_pid]))
-    await therapist.wait_for(lambda s: s["type"] == "session" and len(s["peers"]) == 1)
+    await therapist.wait_for(m.SessionView, where=lambda s: len(s.peers) == 1)
     before = rss_kb(node.pid)
 
     try:
@@ -106,11 +106,10 @@ async def test_slow_reader_is_closed_with_too_slow(cluster: Cluster, minter: Tok
             if sent % 150 == 0:
                 await asyncio.sleep(3.5)  # stay under the sender's rate limit
             session = therapist.last_session
-            if session is not None and session["peers"] and not session["peers"][0]["connected"]:
+            if session is not None and session.peers and not session.peers[0].connected:
                 break
         await therapist.wait_for(
-            lambda s: s["type"] == "session" and s["peers"] and not s["peers"][0]["connected"],
-            timeout=30,
+            m.SessionView, where=lambda s: bool(s.peers) and not s.peers[0].connected, timeout=30
         )
         after = rss_kb(node.pid)
         frames = await asyncio.to_thread(slow.frames)
