@@ -191,18 +191,27 @@ class SignalingClient:
         )
 
     async def _abort(self) -> None:
-        with contextlib.suppress(Exception):
-            if self._ws is not None:
-                self.close_code = self._ws.close_code
+        if self._ws is not None:
+            self.close_code = self._ws.close_code
+            try:
                 await self._ws.close()
+            except Exception as exc:
+                log.info("closing a refused signaling socket failed: %s", type(exc).__name__)
         self._done = True
         await self._close_http()
 
     async def _close_http(self) -> None:
         if self._own_http and self._http is not None:
-            with contextlib.suppress(Exception):
+            try:
                 await self._http.close()
+            except Exception as exc:
+                log.info("closing the HTTP session of %s failed: %s", self._who, type(exc).__name__)
             self._http = None
+
+    @property
+    def _who(self) -> str:
+        """An opaque name for log lines: the participant id once welcomed."""
+        return self.welcome.participant_id if self.welcome is not None else "a socket not welcomed"
 
     # -- reading -------------------------------------------------------------------------------
 
@@ -387,8 +396,10 @@ class SignalingClient:
         """Close the socket (code 1000) and the HTTP session if it is ours. Idempotent."""
         ws = self._ws
         if ws is not None and not ws.closed:
-            with contextlib.suppress(Exception):
+            try:
                 await asyncio.wait_for(ws.close(), 2.0)
+            except Exception as exc:
+                log.info("closing the signaling socket of %s: %s", self._who, type(exc).__name__)
         reader = self._reader
         if reader is not None and not reader.done():
             try:

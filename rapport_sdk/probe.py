@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import math
 import secrets
 import time
@@ -24,6 +25,8 @@ from rapport_sdk.peer import Peer, PeerError
 from signaling import messages as m
 from telehealth.auth.tokens import TokenMinter
 from telehealth.config import Settings
+
+log = logging.getLogger("rapport_sdk.probe")
 
 __all__ = ["STEPS", "ProbeOptions", "run_probe"]
 
@@ -147,19 +150,26 @@ class _Probe:
 
     async def cleanup(self) -> None:
         """Leave (so no place is held for a grace period) and close everything."""
+        # Cleanup goes on past any failure; each is one log line (the role and the class name).
         for who, client in (("client", self.client), ("therapist", self.therapist)):
             if client is not None and who not in self.left and not client.closed:
-                with contextlib.suppress(Exception):
+                try:
                     await asyncio.wait_for(client.send(m.Leave()), 1.0)
                     await client.wait_closed(1.0)
-        for peer in (self.client_peer, self.therapist_peer):
+                except Exception as exc:
+                    log.info("probe cleanup: the %s's leave: %s", who, type(exc).__name__)
+        for who, peer in (("client", self.client_peer), ("therapist", self.therapist_peer)):
             if peer is not None:
-                with contextlib.suppress(Exception):
+                try:
                     await asyncio.wait_for(peer.close(), _CLEANUP_S)
-        for client in (self.client, self.therapist):
+                except Exception as exc:
+                    log.info("probe cleanup: the %s's peer: %s", who, type(exc).__name__)
+        for who, client in (("client", self.client), ("therapist", self.therapist)):
             if client is not None:
-                with contextlib.suppress(Exception):
+                try:
                     await asyncio.wait_for(client.close(), _CLEANUP_S)
+                except Exception as exc:
+                    log.info("probe cleanup: the %s's socket: %s", who, type(exc).__name__)
 
     def _peer(self, client: SignalingClient) -> Peer:
         return Peer(
