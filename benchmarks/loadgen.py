@@ -29,12 +29,15 @@ import logging
 import math
 import sys
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import msgspec
 
 from benchmarks.sdp_fixture import SEQ_MARKER, answer_template, offer_template
 from rapport_sdk.rawsocket import RawSocket, connect
+
+if TYPE_CHECKING:
+    from telehealth.auth.tokens import TokenMinter
 
 log = logging.getLogger("benchmarks.loadgen")
 
@@ -290,7 +293,7 @@ class Generator:
         self.client_port: int = spec["client_port"]
         self.connect_timeout: float = spec.get("connect_timeout", 20.0)
         self.candidates = 10
-        self._minter: Any = None
+        self._minter: TokenMinter | None = None
         if self.dialect == "rapport":
             from telehealth.auth.tokens import TokenMinter
             from telehealth.config import Settings
@@ -313,6 +316,7 @@ class Generator:
     # -- helpers ------------------------------------------------------------------------------
 
     def _client_auth(self, room: str, i: int) -> bytes:
+        assert self._minter is not None, "only the rapport dialect mints tokens"
         token = self._minter.mint_client(room, ttl=4 * 3600)
         return msgspec.json.encode(
             {
@@ -326,6 +330,7 @@ class Generator:
         )
 
     def _therapist_auth(self, room: str, subject: str) -> bytes:
+        assert self._minter is not None, "only the rapport dialect mints tokens"
         token = self._minter.mint_therapist(subject, [room], ttl=4 * 3600)
         return msgspec.json.encode(
             {"type": "auth", "role": "therapist", "token": token, "room": room}

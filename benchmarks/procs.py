@@ -24,7 +24,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 log = logging.getLogger("benchmarks.procs")
 
@@ -70,6 +70,8 @@ def clean_env(extra: dict[str, str]) -> dict[str, str]:
 
 class Proc:
     """A child process with a log file."""
+
+    port: int  # where it listens: each kind picks a free port before it starts
 
     def __init__(
         self,
@@ -220,7 +222,7 @@ class Worker:
         self.log_path = log_path
         self.cpus = cpus
         self.proc: asyncio.subprocess.Process | None = None
-        self._log: Any = None
+        self._log: BinaryIO | None = None
 
     @property
     def pid(self) -> int:

@@ -15,6 +15,7 @@ import shutil
 import subprocess
 import sys
 import time
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -98,7 +99,7 @@ class Context:
     plan: Plan
     workdir: Path
     secret: str
-    log: Any = print
+    log: Callable[[str], None] = print
     pin: bool = True
     quiet_budget_s: float = 150.0  # total time the run may spend waiting for a quiet machine
     quiet_waited_s: float = 0.0
@@ -137,12 +138,12 @@ async def wait_quiet(ctx: Context, pids: dict[str, int], max_wait_s: float = 20.
             return foreign
 
 
-def _sleep_until(t: float) -> Any:
-    return asyncio.sleep(max(0.0, t - time.monotonic()))
+async def _sleep_until(t: float) -> None:
+    await asyncio.sleep(max(0.0, t - time.monotonic()))
 
 
 @contextlib.asynccontextmanager
-async def _servers(ctx: Context, kind: str) -> Any:
+async def _servers(ctx: Context, kind: str) -> AsyncIterator[dict[str, Proc]]:
     """Fresh processes for one measurement: kind is ``node``, ``baseline`` or ``cross``."""
     procs: list[Proc] = []
     try:
@@ -177,7 +178,9 @@ async def _servers(ctx: Context, kind: str) -> Any:
 
 
 @contextlib.asynccontextmanager
-async def _generator(ctx: Context, dialect: str, t_port: int, c_port: int, cross: bool) -> Any:
+async def _generator(
+    ctx: Context, dialect: str, t_port: int, c_port: int, cross: bool
+) -> AsyncIterator[Worker]:
     spec = {
         "dialect": dialect,
         "therapist_port": t_port,
@@ -486,7 +489,7 @@ async def _profile(
     procs: dict[str, Proc],
     server_names: list[str],
     max_rate: int,
-    step: Any,
+    step: Callable[[int, float | None], Awaitable[dict[str, Any]]],
 ) -> dict[str, Any] | None:
     """py-spy the (first) node during a relay step at ~80 % of the max rate, if py-spy is here."""
     duration = int(ctx.plan.profile_s)

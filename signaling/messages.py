@@ -338,12 +338,15 @@ def _decode_with(decoder: msgspec.json.Decoder[Any], data: str | bytes) -> Any:
         return decoder.decode(data)
     except msgspec.ValidationError as exc:
         text = str(exc)
-        if "at `$.type`" in text or "missing required field `type`" in text:
+        # msgspec says "<what went wrong>[ - at `<path>`]". <what> can quote the input (an enum
+        # value, an unknown field's name), so only its opening words, which are msgspec's own,
+        # are matched; <path> comes last and is made of our field names.
+        if text.startswith("Object contains unknown field"):
+            raise RapportError(Code.UNKNOWN_FIELD, text) from None
+        if text == "Object missing required field `type`" or text.endswith(" - at `$.type`"):
             raise RapportError(
                 Code.UNKNOWN_TYPE, f"Unknown or missing message type ({text})."
             ) from None
-        if "unknown field" in text:
-            raise RapportError(Code.UNKNOWN_FIELD, text) from None
         raise RapportError(Code.INVALID_MESSAGE, text) from None
     except (msgspec.DecodeError, RecursionError, UnicodeDecodeError):
         raise RapportError(Code.INVALID_JSON) from None

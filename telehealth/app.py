@@ -9,10 +9,13 @@ from collections.abc import AsyncIterator
 from aiohttp import web
 
 from signaling.errors import Code
+from telehealth.audit.trail import AuditTrail
 from telehealth.auth.keys import key_source_from_settings
 from telehealth.auth.tokens import TokenMinter, TokenVerifier
 from telehealth.config import ConfigError, Settings
+from telehealth.metrics import Metrics
 from telehealth.presence.factory import create_presence
+from telehealth.presence.timed import timed
 from telehealth.rooms.hub import Hub
 from telehealth.rooms.ports import PresenceUnavailable, Router
 from telehealth.rooms.reaper import Reaper
@@ -20,8 +23,10 @@ from telehealth.rooms.service import RoomRules, RoomService
 from telehealth.rooms.translog import TransitionLog
 from telehealth.routing.local import LocalRouter
 from telehealth.web import api, keys, pages, ws
+from telehealth.web import metrics as metrics_http
 from telehealth.web.errors import error_middleware
 from telehealth.web.liveness import liveness_ctx
+from telehealth.web.metrics import node_state
 from telehealth.web.tasks import stop, wait_all
 
 log = logging.getLogger("telehealth.app")
@@ -40,7 +45,10 @@ def _router(settings: Settings) -> Router:
 
 async def _presence_ctx(app: web.Application) -> AsyncIterator[None]:
     settings = app[keys.SETTINGS]
-    presence = app[keys.PRESENCE] = create_presence(settings)
+    presence = create_presence(settings)
+    if settings.redis_url:  # the in-memory store answers in microseconds: nothing to watch
+        presence = timed(presence, app[keys.METRICS].redis_call)
+    app[keys.PRESENCE] = presence
     yield
     try:
         await presence.forget_node(settings.node_id)  # drained: nobody need reap us
@@ -69,6 +77,8 @@ async def _rooms_ctx(app: web.Application) -> AsyncIterator[None]:
     )
     service = app[keys.SERVICE] = RoomService(app[keys.PRESENCE], router, hub, rules)
     service.listen(TransitionLog())
+    service.listen(app[keys.METRICS].on_change)
+    app[keys.AUDIT] = AuditTrail(app[keys.PRESENCE], settings.node_id)
     await router.start(service.on_envelope, service.recover)
     yield
     await wait_all(app)  # drops still being recorded
@@ -123,6 +133,9 @@ def create_app(settings: Settings) -> web.Application:
     app[keys.DRAINING] = [False]
     app[keys.TASKS] = set()
     app[keys.IDENTITIES] = {}
+    app[keys.METRICS] = Metrics()
+    app[keys.LIVE_NODES] = [1]
+    app[keys.METRICS].watch(lambda: node_state(app))
     # One entry per long-lived resource; they unwind in reverse order.
     app.cleanup_ctx.append(_auth_ctx)
     app.cleanup_ctx.append(_presence_ctx)
@@ -133,5 +146,6 @@ def create_app(settings: Settings) -> web.Application:
     app.on_shutdown.append(_close_sockets)
     app.router.add_get("/ws", ws.signaling)
     api.add_routes(app)
+    metrics_http.add_routes(app)
     pages.add_routes(app)
     return app

@@ -1,4 +1,4 @@
-"""The ``telehealth`` command: serve, token, probe."""
+"""The ``telehealth`` command: serve, token, probe, audit."""
 
 from __future__ import annotations
 
@@ -9,11 +9,15 @@ import logging
 import os
 import signal
 import sys
+import time
 
 from aiohttp import web
 
 from telehealth import config, eventloop, logs
+from telehealth.audit.export import decode_cursor as decode
 from telehealth.config import ConfigError, Settings
+from telehealth.rooms.events import Actor, ActorRole
+from telehealth.rooms.ports import PresenceStore
 
 log = logging.getLogger("telehealth.cli")
 
@@ -122,12 +126,105 @@ def cmd_token(args: argparse.Namespace) -> int:
     else:
         token = minter.mint_admin(args.subject or "admin", args.ttl)
         url = admin_url(settings, token)
+    if args.kind == "client" and settings.redis_url:
+        asyncio.run(_audit_link_issued(settings, rooms[0], token))
     if args.json:
         print(json.dumps({"token": token, "url": url}))
     else:
         print(token)
         print(url)
     return 0
+
+
+def _cli_actor() -> Actor:
+    """Who acts from the command line: the operating-system account running it."""
+    import getpass
+
+    return Actor(role=ActorRole.ADMIN, sub=f"cli:{getpass.getuser()}")
+
+
+async def _audit_link_issued(settings: Settings, room: str, token: str) -> None:
+    from telehealth.audit.trail import AuditTrail
+    from telehealth.auth.keys import key_source_from_settings
+    from telehealth.auth.principal import ClientPrincipal, Kind
+    from telehealth.auth.tokens import TokenVerifier
+    from telehealth.presence.factory import create_presence
+    from telehealth.rooms.events import AuditAction
+
+    client = await TokenVerifier(settings, key_source_from_settings(settings)).verify(
+        token, Kind.CLIENT, check_time=False
+    )
+    assert isinstance(client, ClientPrincipal)
+    presence = create_presence(settings)
+    try:
+        trail = AuditTrail(presence, f"cli-{settings.node_id}")
+        if not await trail.record(
+            AuditAction.LINK_ISSUED, _cli_actor(), room=room, link=client.jti
+        ):
+            print(
+                "telehealth: warning: the link was not audited (Redis unreachable)", file=sys.stderr
+            )
+    finally:
+        await presence.close()
+
+
+def _audit_presence(settings: Settings) -> PresenceStore:
+    from telehealth.presence.factory import create_presence
+
+    if not settings.redis_url:
+        raise ConfigError(
+            "the audit trail lives in Redis: set TELEHEALTH_REDIS_URL (with the embedded "
+            "in-memory default, read it from the running node: GET /api/audit)"
+        )
+    return create_presence(settings)
+
+
+def _epoch_ms(value: str | None, default_ms: int) -> int:
+    from telehealth.audit.export import parse_time
+
+    return default_ms if value is None else parse_time(value)
+
+
+def cmd_audit(args: argparse.Namespace) -> int:
+    return asyncio.run(_audit(args, config.from_env()))
+
+
+async def _audit(args: argparse.Namespace, settings: Settings) -> int:
+    from telehealth.audit.ecs import to_ecs
+    from telehealth.audit.export import DEFAULT_SPAN_MS, read_page, verify
+    from telehealth.audit.trail import AuditTrail
+    from telehealth.rooms.events import AuditAction
+
+    presence = _audit_presence(settings)
+    try:
+        if args.action == "verify":
+            failed = False
+            for report in await verify(presence, args.room):
+                state = "ok" if not report.problems else "TAMPERED"
+                print(f"{report.room}: {report.entries} entries, chain {state}")
+                for problem in report.problems:
+                    print(f"  {problem}")
+                failed = failed or bool(report.problems)
+            return 1 if failed else 0
+        now = int(time.time() * 1000)
+        until = _epoch_ms(args.until, now)
+        since = _epoch_ms(args.since, until - DEFAULT_SPAN_MS)
+        page = await read_page(presence, room=args.room, since_ms=since, until_ms=until)
+        while True:
+            for stored in page.entries:
+                sys.stdout.write(json.dumps(to_ecs(stored), separators=(",", ":")) + "\n")
+            if page.cursor is None:
+                break
+            page = await read_page(
+                presence, room=None, since_ms=0, until_ms=0, cursor=decode(page.cursor)
+            )
+        sys.stdout.flush()
+        await AuditTrail(presence, f"cli-{settings.node_id}").record(
+            AuditAction.AUDIT_EXPORTED, _cli_actor(), room=args.room
+        )
+        return 0
+    finally:
+        await presence.close()
 
 
 def cmd_probe(args: argparse.Namespace) -> int:
@@ -181,6 +278,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     probe.add_argument("--timeout", type=float, default=20.0)
     probe.set_defaults(func=cmd_probe)
+
+    audit = sub.add_parser("audit", help="export or verify the audit trail (needs Redis)")
+    audit.add_argument("action", choices=["export", "verify"])
+    audit.add_argument("--room", help="one room (default: every room)")
+    audit.add_argument("--since", help="ISO 8601 time or epoch seconds (default: a day back)")
+    audit.add_argument("--until", help="ISO 8601 time or epoch seconds (default: now)")
+    audit.set_defaults(func=cmd_audit)
     return parser
 
 

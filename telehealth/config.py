@@ -47,6 +47,7 @@ ENV_VARS: dict[str, str] = {
     "TELEHEALTH_ALLOWED_ORIGINS": "comma-separated extra Origins allowed on WebSockets",
     "TELEHEALTH_EVENT_LOOP": "uvloop (default, where installed) or asyncio",
     "TELEHEALTH_EVENT_RETENTION": "seconds a room's event stream is kept (default 30 days)",
+    "TELEHEALTH_METRICS_TOKEN": "bearer token for GET /metrics (unset: /metrics is off, 404)",
     "TELEHEALTH_EVENT_STREAM_MAX": "events kept per room, oldest trimmed first (default 10000)",
 }
 
@@ -97,6 +98,7 @@ class Settings:
     # The durable per-room event stream that every committed change appends to.
     event_retention: float = 30 * 24 * 3600.0
     event_stream_max: int = 10_000
+    metrics_token: str | None = None
     # Limits that are not deployment choices, kept here so tests and docs read one place.
     ws_max_msg: int = 64 * 1024
     sdp_max: int = 32 * 1024
@@ -123,6 +125,8 @@ class Settings:
             raise ConfigError("TELEHEALTH_MAX_PARTICIPANTS must be between 2 and 8")
         if self.grace <= 0 or self.waiting_grace <= 0:
             raise ConfigError("grace periods must be positive")
+        if self.metrics_token is not None and len(self.metrics_token) < 16:
+            raise ConfigError("TELEHEALTH_METRICS_TOKEN must be at least 16 characters")
         if self.event_retention < 3600 or self.event_stream_max < 100:
             raise ConfigError(
                 "TELEHEALTH_EVENT_RETENTION must be at least 3600 s and "
@@ -209,6 +213,7 @@ def from_env(env: Mapping[str, str] | None = None, **overrides: object) -> Setti
         "event_loop": env.get("TELEHEALTH_EVENT_LOOP", "uvloop").lower(),
         "event_retention": _num(env, "TELEHEALTH_EVENT_RETENTION", 30 * 24 * 3600.0),
         "event_stream_max": int(_num(env, "TELEHEALTH_EVENT_STREAM_MAX", 10_000)),
+        "metrics_token": env.get("TELEHEALTH_METRICS_TOKEN") or None,
     }
     if values["event_loop"] not in ("uvloop", "asyncio"):
         raise ConfigError("TELEHEALTH_EVENT_LOOP must be uvloop or asyncio")

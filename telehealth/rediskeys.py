@@ -13,9 +13,14 @@ ROOM_RETENTION_MS = 12 * 3600 * 1000
 ROOM_PARTICIPANTS = "th:{{r:{room}}}:p"
 # STRING integer: the room's version, bumped by every committed change.
 ROOM_VERSION = "th:{{r:{room}}}:v"
-# STREAM of the room's committed events, appended by the same script as the change itself:
-# fields v (the version committed) and e (telehealth.rooms.events.StreamEntry JSON).
+# STREAM of the room's committed events, appended by the same script as the change itself,
+# and of its audited actions: fields e (telehealth.rooms.events.StreamEntry JSON, naming the
+# hash of the entry before it) and h (SHA-256 of e).
 ROOM_EVENTS = "th:{{r:{room}}}:events"
+# STRING: the hash of the room's newest stream entry (the head of its hash chain).
+ROOM_CHAIN_HEAD = "th:{{r:{room}}}:head"
+# ZSET room -> time of its newest stream entry (ms): where to look for events (a hint).
+EVENT_ROOMS = "th:events:rooms"
 # ZSET room id -> time of last change (ms): the rooms with at least one active participant.
 ACTIVE_ROOMS = "th:rooms"
 # ZSET node id -> time of last heartbeat (ms): the live nodes of the deployment.
@@ -38,6 +43,10 @@ def room_version(room: str) -> str:
 
 def room_events(room: str) -> str:
     return ROOM_EVENTS.format(room=room)
+
+
+def room_chain_head(room: str) -> str:
+    return ROOM_CHAIN_HEAD.format(room=room)
 
 
 def revoked(jti: str) -> str:

@@ -9,7 +9,7 @@ from collections.abc import Mapping, Sequence
 import msgspec
 
 from telehealth.rediskeys import ROOM_RETENTION_MS
-from telehealth.rooms.events import StoredEvent, StreamEntry
+from telehealth.rooms.events import StoredEvent, StreamEntry, chain, decode_entry
 from telehealth.rooms.model import Participant, Snapshot, empty
 
 
@@ -23,8 +23,10 @@ class MemoryPresence:
         self.healthy = True
         self._event_retention_ms = event_retention_ms
         self._event_stream_max = event_stream_max
-        # room -> its events, oldest first; ids as Redis gives them ("ms-seq").
+        # room -> its stream, oldest first; ids as Redis gives them ("ms-seq").
         self._events: dict[str, deque[StoredEvent]] = {}
+        self._heads: dict[str, str] = {}  # room -> "SEQ:HASH" of its newest entry
+        self._event_rooms: dict[str, int] = {}  # room -> time of its newest entry
         self._last_id = (0, 0)
         self._rooms: dict[str, Snapshot] = {}
         self._nodes: dict[str, int] = {}
@@ -48,7 +50,7 @@ class MemoryPresence:
         participants = dict(current.participants)
         participants.update(changed)
         snapshot = Snapshot(room=room, version=expected_version + 1, participants=participants)
-        self._append(room, snapshot.version, events)
+        self._append(room, events)
         # An ended room keeps its records for a while, so that a denied link stays denied.
         self._rooms[room] = snapshot
         if snapshot.active:
@@ -64,29 +66,44 @@ class MemoryPresence:
         self._last_id = (ms, seq)
         return f"{ms}-{seq}"
 
-    def _append(self, room: str, version: int, entries: Sequence[StreamEntry]) -> None:
+    def _append(self, room: str, entries: Sequence[StreamEntry]) -> None:
         if not entries:
             return
         stream = self._events.setdefault(room, deque(maxlen=self._event_stream_max))
-        for e in entries:
-            stream.append(
-                StoredEvent(
-                    id=self._next_id(),
-                    room=room,
-                    version=version,
-                    at=e.at,
-                    node=e.node,
-                    event=e.event,
-                )
+        links, self._heads[room] = chain(self._heads.get(room, ""), list(entries))
+        for body, digest in links:
+            stored = StoredEvent(
+                id=self._next_id(), entry=decode_entry(body), hash=digest, body=body
             )
-        oldest = int(time.time() * 1000) - self._event_retention_ms
-        while stream and _stream_ms(stream[0].id) < oldest:
+            stream.append(stored)
+        now = int(time.time() * 1000)
+        self._event_rooms[room] = now
+        while stream and _stream_ms(stream[0].id) < now - self._event_retention_ms:
             stream.popleft()
 
-    async def events(self, room: str, after: str = "", limit: int = 1000) -> list[StoredEvent]:
+    async def append(self, room: str, entries: Sequence[StreamEntry]) -> None:
+        self._append(room, entries)
+
+    async def events(
+        self,
+        room: str,
+        *,
+        after: str = "",
+        since_ms: int = 0,
+        until_ms: int | None = None,
+        limit: int = 1000,
+    ) -> list[StoredEvent]:
         stream = self._events.get(room, ())
-        start = _stream_key(after) if after else (-1, -1)
-        return [e for e in stream if _stream_key(e.id) > start][:limit]
+        start = _stream_key(after) if after else (since_ms, -1)
+        found = [
+            e
+            for e in stream
+            if _stream_key(e.id) > start and (until_ms is None or _stream_ms(e.id) <= until_ms)
+        ]
+        return found[:limit]
+
+    async def event_rooms(self, since_ms: int = 0) -> list[str]:
+        return sorted(r for r, t in self._event_rooms.items() if t >= since_ms)
 
     async def restore(self, snapshot: Snapshot) -> int | None:
         current = self._rooms.get(snapshot.room)

@@ -9,6 +9,7 @@ room itself, so they need not change atomically with it.
 from __future__ import annotations
 
 import time
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from functools import partial
 from importlib import resources
@@ -19,9 +20,12 @@ from redis.asyncio.cluster import RedisCluster
 
 from telehealth import rediskeys as keys
 from telehealth.redisconn import UNREACHABLE
-from telehealth.rooms.events import StoredEvent, StreamEntry, decode_entry, encode_entry
+from telehealth.rooms.events import StoredEvent, StreamEntry, chain, decode_entry
 from telehealth.rooms.model import Participant, Snapshot, decode_participant, encode_participant
 from telehealth.rooms.ports import PresenceUnavailable
+
+CHAIN_ATTEMPTS = 10
+HEAD_CACHE = 10_000  # rooms whose chain head this node remembers
 
 
 def now_ms() -> int:
@@ -44,6 +48,9 @@ class RedisPresence:
         self._event_retention_ms = event_retention_ms
         self._event_stream_max = event_stream_max
         self._commit = client.register_script(_script("commit.lua"))
+        self._append = client.register_script(_script("append.lua"))
+        # room -> the head of its hash chain as last seen here; a stale one costs a retry.
+        self._heads: OrderedDict[str, str] = OrderedDict()
         self._load = client.register_script(_script("load.lua"))
         self._restore = client.register_script(_script("restore.lua"))
         self.healthy = True
@@ -75,35 +82,105 @@ class RedisPresence:
         changed: Mapping[str, Participant],
         events: Sequence[StreamEntry] = (),
     ) -> int | None:
-        args: list[Any] = [
-            expected_version,
-            keys.ROOM_RETENTION_MS,
-            self._event_stream_max,
-            self._event_retention_ms,
-            len(events),
-        ]
-        args += [encode_entry(e) for e in events]
+        records: list[Any] = []
         for pid, p in changed.items():
-            args += [pid, encode_participant(p)]
-        room_keys = [keys.room_participants(room), keys.room_version(room), keys.room_events(room)]
-        version = int(await self._call(lambda: self._commit(keys=room_keys, args=args)))
-        if version < 0:
-            return None
-        # The index is a hint (rooms() drops rooms that turn out idle); a different slot on a
-        # cluster, so it is not part of the script.
-        await self._call(lambda: self._redis.zadd(keys.ACTIVE_ROOMS, {room: now_ms()}))
-        return version
-
-    async def events(self, room: str, after: str = "", limit: int = 1000) -> list[StoredEvent]:
-        raw: list[tuple[bytes, dict[bytes, bytes]]] = await self._call(
-            lambda: self._redis.xrange(
-                keys.room_events(room), min=f"({after}" if after else "-", count=limit
+            records += [pid, encode_participant(p)]
+        room_keys = [
+            keys.room_participants(room),
+            keys.room_version(room),
+            keys.room_events(room),
+            keys.room_chain_head(room),
+        ]
+        head = self._heads.get(room, "")
+        for _ in range(CHAIN_ATTEMPTS):
+            links, new_head = chain(head, list(events))
+            args: list[Any] = [
+                expected_version,
+                keys.ROOM_RETENTION_MS,
+                self._event_stream_max,
+                self._event_retention_ms,
+                head,
+                new_head,
+                len(links),
+            ]
+            for body, digest in links:
+                args += [body, digest]
+            reply: list[Any] = await self._call(
+                partial(self._commit, keys=room_keys, args=args + records)
             )
+            status, value = reply
+            if int(status) == -2:  # an audited action moved the head: re-link and retry
+                head = value.decode() if isinstance(value, bytes) else str(value)
+                continue
+            if int(status) < 0:
+                return None
+            if links:
+                self._remember_head(room, new_head)
+            # The indexes are hints (readers re-check the room); a different slot on a
+            # cluster, so they are not part of the script.
+            await self._index(keys.ACTIVE_ROOMS, room)
+            if links:
+                await self._index(keys.EVENT_ROOMS, room)
+            return int(value)
+        raise PresenceUnavailable("the room's event chain kept moving")
+
+    async def append(self, room: str, entries: Sequence[StreamEntry]) -> None:
+        stream_keys = [keys.room_events(room), keys.room_chain_head(room)]
+        head = self._heads.get(room, "")
+        for _ in range(CHAIN_ATTEMPTS):
+            links, new_head = chain(head, list(entries))
+            args: list[Any] = [self._event_stream_max, self._event_retention_ms, head, new_head]
+            for body, digest in links:
+                args += [body, digest]
+            reply: list[Any] = await self._call(partial(self._append, keys=stream_keys, args=args))
+            status, value = reply
+            if int(status) == -2:
+                head = value.decode() if isinstance(value, bytes) else str(value)
+                continue
+            self._remember_head(room, new_head)
+            await self._index(keys.EVENT_ROOMS, room)
+            return
+        raise PresenceUnavailable("the room's event chain kept moving")
+
+    async def _index(self, key: str, room: str) -> None:
+        await self._call(lambda: self._redis.zadd(key, {room: now_ms()}))
+
+    def _remember_head(self, room: str, head: str) -> None:
+        self._heads[room] = head
+        self._heads.move_to_end(room)
+        while len(self._heads) > HEAD_CACHE:
+            self._heads.popitem(last=False)
+
+    async def events(
+        self,
+        room: str,
+        *,
+        after: str = "",
+        since_ms: int = 0,
+        until_ms: int | None = None,
+        limit: int = 1000,
+    ) -> list[StoredEvent]:
+        low = f"({after}" if after else (str(since_ms) if since_ms else "-")
+        high = "+" if until_ms is None else str(until_ms)
+        raw: list[tuple[bytes, dict[bytes, bytes]]] = await self._call(
+            lambda: self._redis.xrange(keys.room_events(room), min=low, max=high, count=limit)
         )
-        return [decode_entry(sid.decode(), int(f[b"v"]), f[b"e"]) for sid, f in raw]
+        return [
+            StoredEvent(
+                id=sid.decode(), entry=decode_entry(f[b"e"]), hash=f[b"h"].decode(), body=f[b"e"]
+            )
+            for sid, f in raw
+        ]
+
+    async def event_rooms(self, since_ms: int = 0) -> list[str]:
+        raw: list[bytes] = await self._call(
+            lambda: self._redis.zrangebyscore(keys.EVENT_ROOMS, since_ms, "+inf")
+        )
+        return sorted(r.decode() for r in raw)
 
     async def restore(self, snapshot: Snapshot) -> int | None:
         room = snapshot.room
+        self._heads.pop(room, None)  # the store lost the room: its chain starts again
         args: list[Any] = [snapshot.version, keys.ROOM_RETENTION_MS]
         for pid, p in snapshot.participants.items():
             args += [pid, encode_participant(p)]

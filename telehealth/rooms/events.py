@@ -10,6 +10,7 @@ Events carry opaque ids, states and codes only: never a name, a text, a token or
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Protocol
@@ -54,7 +55,7 @@ class Reason(StrEnum):
     REPLACED = "replaced"  # a newer socket of the same participant took over
 
 
-class RoomEvent(msgspec.Struct, frozen=True, kw_only=True):
+class RoomEvent(msgspec.Struct, frozen=True, kw_only=True, tag="move"):
     """One participant's move (or drop, or resume), as committed."""
 
     participant: str
@@ -63,26 +64,97 @@ class RoomEvent(msgspec.Struct, frozen=True, kw_only=True):
     to_state: State
     actor: Actor
     reason: Reason = Reason.NONE
+    wait_ms: int | None = None  # time in the waiting room, for a move out of it
+    link: str = ""  # the client's session link (its jti), an id the practice's system knows
 
 
-class StoredEvent(msgspec.Struct, frozen=True, kw_only=True):
-    """An event as the room's durable stream holds it."""
+class SessionMark(msgspec.Struct, frozen=True, kw_only=True, tag="session"):
+    """The room's session began (the first client admitted) or ended (the last one gone)."""
 
-    id: str  # the stream's id: increasing within the room
-    room: str
-    version: int  # the room version the change committed
-    at: int  # ms since the epoch
-    node: str  # the node that committed it
-    event: RoomEvent
+    started: bool
+    actor: Actor
+    participants: int  # in the session after the change, therapist included
+
+
+class AuditAction(StrEnum):
+    """Audited actions that are not a committed move of a participant."""
+
+    JOIN_REFUSED = "join_refused"
+    LINK_ISSUED = "link_issued"
+    LINK_WITHDRAWN = "link_withdrawn"
+    TOKEN_REVOKED = "token_revoked"
+    ROOM_VIEWED = "room_viewed"
+    AUDIT_EXPORTED = "audit_exported"
+
+
+class Outcome(StrEnum):
+    SUCCESS = "success"
+    FAILURE = "failure"
+
+
+class Audited(msgspec.Struct, frozen=True, kw_only=True, tag="action"):
+    """An audited action beside the room's moves: who did what, and how it ended. ``reason``
+    is an error code for a failure; ``link`` a session link's jti (an id, never the token)."""
+
+    action: AuditAction
+    actor: Actor
+    outcome: Outcome = Outcome.SUCCESS
+    reason: str = ""
+    participant: str = ""
+    link: str = ""
+
+
+Record = RoomEvent | SessionMark | Audited
 
 
 class StreamEntry(msgspec.Struct, frozen=True, kw_only=True):
-    """The body of one stream entry; the store adds the id and the version it committed."""
+    """One entry of a room's durable stream. The store sets ``seq`` (the room's sequence
+    number, without gaps) and ``prev`` (the hash of the room's entry before it) as it appends,
+    so the entries form a hash chain (see ``digest``)."""
 
     room: str
-    at: int
-    node: str
-    event: RoomEvent
+    version: int  # the room version a move committed (0 for an audited action)
+    at: int  # ms since the epoch
+    node: str  # the node that wrote it
+    record: Record
+    seq: int = 0  # 1, 2, 3... per room, set by the store as it appends
+    prev: str = ""
+
+
+class StoredEvent(msgspec.Struct, frozen=True, kw_only=True):
+    """An entry as read back from the stream, with its id and the hash it was stored with."""
+
+    id: str  # the stream's id: increasing within the room
+    entry: StreamEntry
+    hash: str
+    body: bytes  # the entry as stored, which ``hash`` is the digest of
+
+    @property
+    def room(self) -> str:
+        return self.entry.room
+
+    @property
+    def version(self) -> int:
+        return self.entry.version
+
+    @property
+    def at(self) -> int:
+        return self.entry.at
+
+    @property
+    def node(self) -> str:
+        return self.entry.node
+
+    @property
+    def is_move(self) -> bool:
+        return isinstance(self.entry.record, RoomEvent)
+
+    @property
+    def event(self) -> RoomEvent:
+        """The move this entry records (a TypeError for a session mark or an audited action)."""
+        if not isinstance(self.entry.record, RoomEvent):
+            raise TypeError(f"stream entry {self.id} is not a participant's move")
+        return self.entry.record
 
 
 _entry_encoder = msgspec.json.Encoder()
@@ -93,11 +165,28 @@ def encode_entry(entry: StreamEntry) -> bytes:
     return _entry_encoder.encode(entry)
 
 
-def decode_entry(stream_id: str, version: int, raw: bytes | str) -> StoredEvent:
-    e = _entry_decoder.decode(raw)
-    return StoredEvent(
-        id=stream_id, room=e.room, version=version, at=e.at, node=e.node, event=e.event
-    )
+def decode_entry(raw: bytes | str) -> StreamEntry:
+    return _entry_decoder.decode(raw)
+
+
+def digest(body: bytes) -> str:
+    """The hash an entry is stored with: SHA-256 of its encoded body, which holds ``prev``."""
+    return hashlib.sha256(body).hexdigest()
+
+
+def chain(head: str, entries: list[StreamEntry]) -> tuple[list[tuple[bytes, str]], str]:
+    """Encode ``entries`` as links after ``head`` (``"SEQ:HASH"`` of the room's newest entry,
+    or "" for none): (body, hash) pairs, each body with the next sequence number and the hash
+    before it; and the new head."""
+    seq_text, _, prev = head.partition(":")
+    seq = int(seq_text or 0)
+    links = []
+    for entry in entries:
+        seq += 1
+        body = encode_entry(msgspec.structs.replace(entry, seq=seq, prev=prev))
+        prev = digest(body)
+        links.append((body, prev))
+    return links, f"{seq}:{prev}"
 
 
 @dataclass
@@ -120,14 +209,20 @@ class Decision:
     ) -> Participant:
         """Set ``after`` as the participant's new record, explained by ``event``."""
         self.changes[after.id] = after
+        from_state = before.state if before else State.NEW
+        leaves_waiting = from_state is State.WAITING and after.state is not State.WAITING
         self.events.append(
             RoomEvent(
                 participant=after.id,
                 event=event,
-                from_state=before.state if before else State.NEW,
+                from_state=from_state,
                 to_state=after.state,
                 actor=actor,
                 reason=reason,
+                wait_ms=max(0, after.since - before.queued_at)
+                if before and leaves_waiting
+                else None,
+                link=after.link,
             )
         )
         return after
@@ -146,6 +241,7 @@ class RoomChange:
     before: Snapshot
     after: Snapshot
     events: tuple[RoomEvent, ...]
+    session: SessionMark | None  # set when this change began or ended the session
     at: int  # ms since the epoch
     node: str
 

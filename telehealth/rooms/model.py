@@ -29,6 +29,7 @@ class Participant(msgspec.Struct, frozen=True, kw_only=True):
     connected: bool = False
     dropped_at: int = 0  # when the socket dropped (0 while connected)
     device: DeviceCheck | None = None
+    link: str = ""  # a client's session link id (jti); "" for the therapist
 
     def with_(self, **changes: object) -> Participant:
         return msgspec.structs.replace(self, **changes)

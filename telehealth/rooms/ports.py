@@ -41,13 +41,28 @@ class PresenceStore(Protocol):
         events: Sequence[StreamEntry] = (),
     ) -> int | None:
         """Write ``changed`` if the room is still at ``expected_version``, and append
-        ``events`` to the room's event stream in the same atomic step.
+        ``events`` to the room's stream in the same atomic step, continuing its hash chain.
 
         Returns the new version, or None when another writer got there first (reload, retry).
         """
 
-    async def events(self, room: str, after: str = "", limit: int = 1000) -> list[StoredEvent]:
-        """The room's durable events after the stream id ``after`` (oldest first)."""
+    async def append(self, room: str, entries: Sequence[StreamEntry]) -> None:
+        """Append audited actions (not moves) to the room's stream and its hash chain."""
+
+    async def events(
+        self,
+        room: str,
+        *,
+        after: str = "",
+        since_ms: int = 0,
+        until_ms: int | None = None,
+        limit: int = 1000,
+    ) -> list[StoredEvent]:
+        """The room's stream, oldest first: entries after the id ``after`` (exclusive), or
+        else from ``since_ms``; up to ``until_ms`` (inclusive) and at most ``limit``."""
+
+    async def event_rooms(self, since_ms: int = 0) -> list[str]:
+        """Rooms whose stream got an entry at or after ``since_ms`` (sorted)."""
 
     async def restore(self, snapshot: Snapshot) -> int | None:
         """Write back a room the store lost, if ``snapshot`` is newer than what it holds.

@@ -43,8 +43,10 @@ from telehealth.rooms.events import (
     ChangeListener,
     Decision,
     Reason,
+    Record,
     RoomChange,
     RoomEvent,
+    SessionMark,
     StreamEntry,
     system,
 )
@@ -129,21 +131,27 @@ class RoomService:
             if not decision:
                 return snapshot, ()
             at = self.clock()
+            version = snapshot.version + 1
+            updated = merge(snapshot, version, decision.changes.values())
+            mark = _session_mark(snapshot, updated, decision)
+            records: list[Record] = [*decision.events, *([mark] if mark else [])]
             entries = [
-                StreamEntry(room=room, at=at, node=self.rules.node_id, event=e)
-                for e in decision.events
+                StreamEntry(room=room, version=version, at=at, node=self.rules.node_id, record=r)
+                for r in records
             ]
-            version = await self.presence.commit(room, snapshot.version, decision.changes, entries)
-            if version is not None:
-                updated = merge(snapshot, version, decision.changes.values())
+            committed = await self.presence.commit(
+                room, snapshot.version, decision.changes, entries
+            )
+            if committed is not None:  # always snapshot.version + 1
                 events = tuple(decision.events)
                 self._emit(
                     RoomChange(
                         room=room,
-                        version=version,
+                        version=committed,
                         before=snapshot,
                         after=updated,
                         events=events,
+                        session=mark,
                         at=at,
                         node=self.rules.node_id,
                     )
@@ -179,8 +187,10 @@ class RoomService:
         name: str,
         conn: str,
         device: DeviceCheck | None = None,
+        link: str = "",
     ) -> Joined:
-        """``actor.participant`` joins (or resumes in) the room on socket ``conn``."""
+        """``actor.participant`` joins (or resumes in) the room on socket ``conn``; ``link``
+        is a client's session link id."""
         pid = actor.participant
 
         def decide(s: Snapshot) -> Decision:
@@ -199,7 +209,7 @@ class RoomService:
             if role is Role.CLIENT and not resumed and len(s.waiting()) >= self.rules.max_waiting:
                 raise RapportError(Code.WAITING_ROOM_FULL)
             fresh = old is None or not resumed
-            base = old or Participant(id=pid, role=role, state=target, name=name)
+            base = old or Participant(id=pid, role=role, state=target, name=name, link=link)
             after = base.with_(
                 state=target,
                 name=name or base.name,
@@ -570,3 +580,14 @@ class RoomService:
         for p in after.participants.values():
             if p.node == self.rules.node_id and p.active and not p.connected:
                 await self.presence.schedule_expiry(room, p.id, p.dropped_at + self._grace_ms(p))
+
+
+def _session_mark(before: Snapshot, after: Snapshot, decision: Decision) -> SessionMark | None:
+    """The session began with this change (its first client admitted) or ended (its last
+    one gone): a mark for the stream, so its readers need not replay the room to know."""
+    had, has = bool(before.admitted()), bool(after.admitted())
+    if had == has or not decision.events:
+        return None
+    return SessionMark(
+        started=has, actor=decision.events[0].actor, participants=len(after.in_session())
+    )

@@ -9,6 +9,8 @@ import msgspec
 from aiohttp import web
 
 from signaling.errors import Code, RapportError
+from telehealth.audit import export as audit_export
+from telehealth.audit.ecs import to_ecs
 from telehealth.auth.principal import (
     AdminPrincipal,
     ClientPrincipal,
@@ -17,10 +19,11 @@ from telehealth.auth.principal import (
     TherapistPrincipal,
     ensure_admin_or_therapist_of,
     ensure_room,
+    is_room_id,
 )
 from telehealth.auth.tokens import session_link_url
 from telehealth.ids import client_participant_id
-from telehealth.rooms.events import Actor, ActorRole
+from telehealth.rooms.events import Actor, ActorRole, AuditAction
 from telehealth.web import keys
 from telehealth.web.admin import room_summaries, summarize
 
@@ -51,7 +54,12 @@ async def _body(request: web.Request, kind: type[Any]) -> Any:
     try:
         return msgspec.json.decode(raw, type=kind)
     except msgspec.ValidationError as exc:
-        code = Code.UNKNOWN_FIELD if "unknown field" in str(exc) else Code.INVALID_MESSAGE
+        # Only msgspec's own opening words are matched: the rest can quote the input.
+        code = (
+            Code.UNKNOWN_FIELD
+            if str(exc).startswith("Object contains unknown field")
+            else Code.INVALID_MESSAGE
+        )
         raise RapportError(code, str(exc)) from None
     except msgspec.DecodeError:
         raise RapportError(Code.INVALID_JSON, "The request body is not valid JSON.") from None
@@ -121,6 +129,9 @@ async def create_session_link(request: web.Request) -> web.Response:
         raise RapportError(Code.INVALID_MESSAGE, str(exc)) from None
     client = await request.app[keys.VERIFIER].verify(token, Kind.CLIENT, check_time=False)
     assert isinstance(client, ClientPrincipal)
+    await request.app[keys.AUDIT].record(
+        AuditAction.LINK_ISSUED, actor_of(principal), room=body.room, link=client.jti
+    )
     return _json(
         {
             "url": session_link_url(settings, token),
@@ -143,6 +154,13 @@ async def revoke_session_link(request: web.Request) -> web.Response:
         ensure_room(principal, client.room)
     await request.app[keys.PRESENCE].revoke(client.jti, int(client.expires_at * 1000) + 60_000)
     pid = client_participant_id(client.room, client.jti)
+    await request.app[keys.AUDIT].record(
+        AuditAction.LINK_WITHDRAWN,
+        actor_of(principal),
+        room=client.room,
+        participant=pid,
+        link=client.jti,
+    )
     removed = await request.app[keys.SERVICE].withdraw(client.room, pid, actor_of(principal))
     return _json({"revoked": client.jti, "removed": removed})
 
@@ -150,6 +168,7 @@ async def revoke_session_link(request: web.Request) -> web.Response:
 async def list_rooms(request: web.Request) -> web.Response:
     principal = await _principal(request, Kind.ADMIN)
     assert isinstance(principal, AdminPrincipal)
+    await request.app[keys.AUDIT].record(AuditAction.ROOM_VIEWED, actor_of(principal))
     return _json({"rooms": await room_summaries(request.app), "at": round(time.time(), 3)})
 
 
@@ -158,6 +177,10 @@ async def get_room(request: web.Request) -> web.Response:
     room = request.match_info["room"]
     ensure_admin_or_therapist_of(principal, room)
     snapshot = await request.app[keys.PRESENCE].load(room)
+    if isinstance(principal, AdminPrincipal):
+        await request.app[keys.AUDIT].record(
+            AuditAction.ROOM_VIEWED, actor_of(principal), room=room
+        )
     if not snapshot.active:
         raise RapportError(Code.NOT_FOUND, "No active room by that id.")
     return _json(summarize(snapshot, time.time()))
@@ -175,6 +198,51 @@ async def end_room(request: web.Request) -> web.Response:
     return _json({"room": room, "ended": ended})
 
 
+async def export_audit(request: web.Request) -> web.StreamResponse:
+    """The audit trail as JSON Lines of ECS documents, a page at a time (admin only)."""
+    principal = await _principal(request, Kind.ADMIN)
+    query = request.query
+    unknown = set(query) - {"room", "since", "until", "cursor", "limit"}
+    if unknown:
+        raise RapportError(Code.UNKNOWN_FIELD, f"Unknown parameter: {sorted(unknown)[0]}.")
+    room = query.get("room") or None
+    if room is not None and not is_room_id(room):
+        raise RapportError(Code.INVALID_MESSAGE, "room must be a room id.")
+    limit = _int_param(query.get("limit"), "limit", 1, audit_export.PAGE, audit_export.PAGE)
+    now = int(time.time() * 1000)
+    until = audit_export.parse_time(query["until"]) if "until" in query else now
+    since = (
+        audit_export.parse_time(query["since"])
+        if "since" in query
+        else until - audit_export.DEFAULT_SPAN_MS
+    )
+    cursor = audit_export.decode_cursor(query["cursor"]) if query.get("cursor") else None
+    page = await audit_export.read_page(
+        request.app[keys.PRESENCE],
+        room=room,
+        since_ms=since,
+        until_ms=until,
+        cursor=cursor,
+        limit=limit,
+    )
+    await request.app[keys.AUDIT].record(AuditAction.AUDIT_EXPORTED, actor_of(principal), room=room)
+    body = b"".join(msgspec.json.encode(to_ecs(e)) + b"\n" for e in page.entries)
+    headers = {"Rapport-Next-Cursor": page.cursor} if page.cursor else {}
+    return web.Response(body=body, content_type="application/x-ndjson", headers=headers)
+
+
+def _int_param(raw: str | None, name: str, low: int, high: int, default: int) -> int:
+    if raw is None:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise RapportError(Code.INVALID_MESSAGE, f"{name} must be a whole number.") from None
+    if not low <= value <= high:
+        raise RapportError(Code.INVALID_MESSAGE, f"{name} must be {low} to {high}.")
+    return value
+
+
 def add_routes(app: web.Application) -> None:
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
@@ -184,3 +252,4 @@ def add_routes(app: web.Application) -> None:
     app.router.add_get("/api/rooms", list_rooms)
     app.router.add_get("/api/rooms/{room}", get_room)
     app.router.add_post("/api/rooms/{room}/end", end_room)
+    app.router.add_get("/api/audit", export_audit)

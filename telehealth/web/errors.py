@@ -9,6 +9,7 @@ from aiohttp import web
 
 from signaling.errors import Code, RapportError
 from telehealth.rooms.ports import PresenceUnavailable
+from telehealth.web import keys
 
 log = logging.getLogger("telehealth.http")
 
@@ -39,9 +40,9 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
     try:
         return await handler(request)
     except RapportError as err:
-        return error_response(err)
+        return _counted(request, err)
     except PresenceUnavailable:
-        return error_response(RapportError(Code.UNAVAILABLE, retry_after=RETRY_AFTER_S))
+        return _counted(request, RapportError(Code.UNAVAILABLE, retry_after=RETRY_AFTER_S))
     except web.HTTPException as exc:
         if exc.status < 400:
             raise
@@ -51,4 +52,9 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         return web.json_response(body, status=exc.status)
     except Exception:
         log.exception("unhandled error on %s %s", request.method, request.rel_url.path)
-        return error_response(RapportError(Code.INTERNAL))
+        return _counted(request, RapportError(Code.INTERNAL))
+
+
+def _counted(request: web.Request, err: RapportError) -> web.Response:
+    request.app[keys.METRICS].errors.labels(err.code.value).inc()
+    return error_response(err)

@@ -6,8 +6,10 @@ import asyncio
 
 from aiohttp import web
 
+from telehealth.audit.trail import AuditTrail
 from telehealth.auth.tokens import TokenMinter, TokenVerifier
 from telehealth.config import Settings
+from telehealth.metrics import Metrics
 from telehealth.rooms.hub import Hub
 from telehealth.rooms.ports import PresenceStore, Router
 from telehealth.rooms.service import RoomService
@@ -18,6 +20,9 @@ PRESENCE = web.AppKey("presence", PresenceStore)
 ROUTER = web.AppKey("router", Router)
 HUB = web.AppKey("hub", Hub)
 SERVICE = web.AppKey("service", RoomService)
+AUDIT = web.AppKey("audit", AuditTrail)
+METRICS = web.AppKey("metrics", Metrics)
+LIVE_NODES: web.AppKey[list[int]] = web.AppKey("live_nodes")  # [n] at the last /metrics scrape
 VERIFIER = web.AppKey("verifier", TokenVerifier)
 # None where this node only verifies (public-key tokens minted by the practice's system).
 MINTER: web.AppKey[TokenMinter | None] = web.AppKey("minter")

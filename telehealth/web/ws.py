@@ -10,9 +10,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 import unicodedata
 from urllib.parse import urlsplit
 
+import msgspec
 from aiohttp import WSMsgType, web
 
 from signaling import messages as m
@@ -26,7 +28,7 @@ from telehealth.auth.principal import (
     ensure_room,
 )
 from telehealth.ids import client_participant_id, connection_id, therapist_participant_id
-from telehealth.rooms.events import Actor, ActorRole
+from telehealth.rooms.events import Actor, ActorRole, AuditAction, Outcome
 from telehealth.rooms.model import Snapshot
 from telehealth.rooms.ports import PresenceUnavailable
 from telehealth.rooms.states import Role
@@ -111,7 +113,28 @@ async def _open(app: web.Application, conn: Connection) -> bool:
     if auth is None:
         conn.close(Code.AUTH_REQUIRED)
         return False
-    return await _authenticate(app, conn, auth)
+    try:
+        return await _authenticate(app, conn, auth)
+    except RapportError as err:
+        await _audit_refusal(app, conn, auth, err)
+        raise
+
+
+async def _audit_refusal(
+    app: web.Application, conn: Connection, auth: m.Auth, err: RapportError
+) -> None:
+    """Every refused join goes into the audit trail with its code: the room it asked for
+    (when that is a room id), and who asked, as far as the token was proved."""
+    actor = conn.actor or Actor(role=ActorRole(auth.role), sub="")  # nothing proved
+    app[keys.METRICS].joins_refused.labels(err.code.value).inc()
+    await app[keys.AUDIT].record(
+        AuditAction.JOIN_REFUSED,
+        actor,
+        room=auth.room,
+        outcome=Outcome.FAILURE,
+        reason=err.code.value,
+        participant=conn.participant_id,
+    )
 
 
 async def _first_message(conn: Connection, timeout: float) -> m.Auth | None:
@@ -148,6 +171,9 @@ async def _authenticate(app: web.Application, conn: Connection, auth: m.Auth) ->
         principal = await verifier.verify(auth.token, Kind.ADMIN)
         assert isinstance(principal, AdminPrincipal)
         log.info("admin feed %s opened", conn.conn_id)
+        await app[keys.AUDIT].record(
+            AuditAction.ROOM_VIEWED, Actor(role=ActorRole.ADMIN, sub=principal.subject)
+        )
         await admin_feed(app, conn)
         return False
     if auth.room is None:
@@ -156,26 +182,26 @@ async def _authenticate(app: web.Application, conn: Connection, auth: m.Auth) ->
     if auth.role == "client":
         client = await verifier.verify(auth.token, Kind.CLIENT)
         assert isinstance(client, ClientPrincipal)
+        conn.actor = Actor(role=ActorRole.CLIENT, sub=client.subject)  # proved, for the audit
         ensure_room(client, room)
         if await app[keys.PRESENCE].is_revoked(client.jti):
             raise RapportError(Code.TOKEN_REVOKED)
         conn.role, conn.participant_id = Role.CLIENT, client_participant_id(room, client.jti)
-        subject = client.subject
-        name = clean_name(auth.name)
+        name, link = clean_name(auth.name), client.jti
     else:
         therapist = await verifier.verify(auth.token, Kind.THERAPIST)
         assert isinstance(therapist, TherapistPrincipal)
+        conn.actor = Actor(role=ActorRole.THERAPIST, sub=therapist.subject)
         ensure_room(therapist, room)
         conn.role = Role.THERAPIST
         conn.participant_id = therapist_participant_id(room, therapist.subject)
-        subject = therapist.subject
-        name = clean_name(auth.name) if auth.name else "Your therapist"
+        name, link = clean_name(auth.name) if auth.name else "Your therapist", ""
     conn.room = room
-    conn.actor = Actor(
-        role=ActorRole(conn.role.value), sub=subject, participant=conn.participant_id
-    )
+    conn.actor = msgspec.structs.replace(conn.actor, participant=conn.participant_id)
     claim_identity(app, conn)
-    joined = await service.join(room, conn.actor, conn.role, name, conn.conn_id, auth.device)
+    joined = await service.join(
+        room, conn.actor, conn.role, name, conn.conn_id, auth.device, link=link
+    )
     conn.joined = True  # from here on, a closing socket is a drop to record
     conn.send(
         m.encode(
@@ -218,13 +244,13 @@ async def _serve_participant(app: web.Application, conn: Connection) -> None:
             continue
         if not bucket.allow():
             if not limited:  # one error per flood, not one per frame
-                _error(conn, RapportError(Code.RATE_LIMITED, retry_after=1), None)
+                _error(app, conn, RapportError(Code.RATE_LIMITED, retry_after=1), None)
             limited = True
             continue
         limited = False
         if msg.type is not WSMsgType.TEXT:
             if msg.type is WSMsgType.BINARY:
-                _error(conn, RapportError(Code.INVALID_JSON, "Send text frames."), None)
+                _error(app, conn, RapportError(Code.INVALID_JSON, "Send text frames."), None)
             continue
         ref: str | None = None
         try:
@@ -232,14 +258,15 @@ async def _serve_participant(app: web.Application, conn: Connection) -> None:
             ref = type(message).__struct_config__.tag  # type: ignore[assignment]
             await _dispatch(app, conn, message)
         except RapportError as err:
-            _error(conn, err, ref)  # one refused message never ends the socket
+            _error(app, conn, err, ref)  # one refused message never ends the socket
         except PresenceUnavailable:
-            _error(conn, RapportError(Code.UNAVAILABLE, retry_after=RETRY_AFTER_S), ref)
+            _error(app, conn, RapportError(Code.UNAVAILABLE, retry_after=RETRY_AFTER_S), ref)
     if ws.close_code == 1009:
         log.info("connection %s closed: frame too large", conn.conn_id)
 
 
-def _error(conn: Connection, err: RapportError, ref: str | None) -> None:
+def _error(app: web.Application, conn: Connection, err: RapportError, ref: str | None) -> None:
+    app[keys.METRICS].errors.labels(err.code.value).inc()
     conn.send(
         m.encode(
             m.Error(code=err.code.value, message=err.message, ref=ref, retry_after=err.retry_after)
@@ -256,12 +283,16 @@ async def _dispatch(app: web.Application, conn: Connection, message: m.Inbound) 
         raise RapportError(Code.FORBIDDEN, "Only the room's therapist can do that.")
     match message:
         case m.Offer() | m.Answer():
+            started = time.perf_counter()
             check_sdp(
                 message.sdp, "offer" if isinstance(message, m.Offer) else "answer", settings.sdp_max
             )
             await service.relay(room, me, message)
+            app[keys.METRICS].relay.observe(time.perf_counter() - started)
         case m.Candidate() | m.Hangup():
+            started = time.perf_counter()
             await service.relay(room, me, message)
+            app[keys.METRICS].relay.observe(time.perf_counter() - started)
         case m.Admit(participant_ids=pids):
             await service.admit(room, actor, pids)
         case m.Deny(participant_id=pid):
@@ -309,6 +340,7 @@ def release_identity(app: web.Application, conn: Connection) -> None:
 
 async def _finish(app: web.Application, conn: Connection) -> None:
     app[keys.SOCKETS].discard(conn)
+    app[keys.METRICS].closes.labels(conn.closing.value if conn.closing else "peer_closed").inc()
     release_identity(app, conn)
     seen = app[keys.HUB].snapshot(conn.room)
     app[keys.HUB].detach(conn)

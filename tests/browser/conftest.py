@@ -15,7 +15,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Generator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -188,16 +188,22 @@ async def open_page(browser: Browser, request: pytest.FixtureRequest) -> AsyncIt
         yield pages
     finally:
         await pages.close()
-        failed = getattr(request.node, "rep_call_failed", False)
+        failed = request.node.stash.get(CALL_FAILED, False)
         if failed or os.environ.get("RAPPORT_SHOW_CONSOLE"):
             print("----- browser console -----\n" + "\n".join(pages.console))
 
 
+#: Set on a test item whose call phase failed, so that ``open_page`` shows the console.
+CALL_FAILED = pytest.StashKey[bool]()
+
+
 @pytest.hookimpl(wrapper=True, tryfirst=True)
-def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
     report = yield
     if report.when == "call" and report.failed:
-        item.rep_call_failed = True  # type: ignore[attr-defined]
+        item.stash[CALL_FAILED] = True
     return report
 
 

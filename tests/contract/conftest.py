@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from typing import Any
 
 import pytest
 
@@ -15,7 +14,7 @@ from telehealth.rooms.ports import PresenceStore
 @pytest.fixture(params=["memory", "redis"])
 async def presence(request: pytest.FixtureRequest) -> AsyncIterator[PresenceStore]:
     if request.param == "memory":
-        store: Any = MemoryPresence()
+        store: PresenceStore = MemoryPresence()
     else:
         from telehealth.presence.redis_store import RedisPresence
         from telehealth.redisconn import make_client

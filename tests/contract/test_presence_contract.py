@@ -11,7 +11,8 @@ import asyncio
 import pytest
 
 from signaling.errors import Code, RapportError
-from telehealth.rooms.events import Actor, ActorRole
+from telehealth.audit.export import check_chain
+from telehealth.rooms.events import Actor, ActorRole, AuditAction, Audited, StreamEntry
 from telehealth.rooms.hub import Hub
 from telehealth.rooms.model import Participant
 from telehealth.rooms.ports import PresenceStore
@@ -244,12 +245,12 @@ async def test_therapist_drop_keeps_the_session(
     await service.dropped(ROOM, T, "ct")
     snapshot = await presence.load(ROOM)
     assert snapshot.therapist_status("c-1").value == "reconnecting"
-    assert snapshot.get("c-1").state is State.ADMITTED  # type: ignore[union-attr]
+    assert snapshot.participants["c-1"].state is State.ADMITTED
     clock.ms += 61_000
     assert await service.expire(ROOM, T)
     snapshot = await presence.load(ROOM)
     # After the grace period the client goes back to the waiting room, not out of the door.
-    assert snapshot.get("c-1").state is State.WAITING  # type: ignore[union-attr]
+    assert snapshot.participants["c-1"].state is State.WAITING
     assert snapshot.therapist_status("c-1").value == "absent"
 
 
@@ -330,17 +331,36 @@ async def test_committed_events_land_in_the_room_stream(
     with pytest.raises(RapportError):
         await service.admit(ROOM, who(T), ["c-1"])  # refused: already admitted
     stored = await presence.events(ROOM)
-    assert [(s.event.participant, s.event.event.value, s.version) for s in stored] == [
+    assert [(s.event.participant, s.event.event.value, s.version) for s in stored[:4]] == [
         (T, "join", 1),
         ("c-1", "join", 2),
         ("c-2", "join", 3),
         ("c-1", "admit", 4),
     ]
-    assert stored[-1].event.actor == who(T)
+    assert not stored[4].is_move  # the session began: marked in the same commit
+    assert [s.version for s in stored] == [1, 2, 3, 4, 4]
+    assert stored[3].event.actor == who(T)
     assert all(s.room == ROOM and s.node == "n-1" for s in stored)
     ids = [s.id for s in stored]
     assert len(set(ids)) == len(ids)
     assert [s.id for s in await presence.events(ROOM, after=ids[1])] == ids[2:]
+    # One hash chain through the moves and an audited action appended between them.
+    await presence.append(
+        ROOM,
+        [
+            StreamEntry(
+                room=ROOM,
+                version=0,
+                at=clock.ms,
+                node="n-1",
+                record=Audited(action=AuditAction.ROOM_VIEWED, actor=who(T)),
+            )
+        ],
+    )
+    await service.deny(ROOM, who(T), "c-2")
+    chained = await presence.events(ROOM)
+    assert check_chain(ROOM, chained).problems == []
+    assert [s.entry.prev for s in chained[1:]] == [s.hash for s in chained[:-1]]
 
 
 async def test_a_race_commits_one_event_per_move(presence: PresenceStore, clock: Clock) -> None:
@@ -353,7 +373,7 @@ async def test_a_race_commits_one_event_per_move(presence: PresenceStore, clock:
         *(tab.deny(ROOM, who(T), f"c-{n}") for tab in (tab1, tab2) for n in range(1, 4)),
         return_exceptions=True,
     )
-    stored = await presence.events(ROOM)
+    stored = [s for s in await presence.events(ROOM) if s.is_move]
     snapshot = await presence.load(ROOM)
     for n in range(1, 4):
         moves = [s.event for s in stored if s.event.participant == f"c-{n}"]

@@ -46,7 +46,7 @@ async def test_publishes_survive_a_killed_connection(redis_server: RedisServer) 
         await until(1)
         # Drop every plain client connection (the publisher's among them; the subscriber's
         # is of type pubsub and stays), as an idle timeout or a failover would.
-        await admin.execute_command("CLIENT", "KILL", "TYPE", "normal")
+        await admin.client_kill_filter(_type="normal")
         send(2)
         send(3)
         await until(3)

@@ -22,8 +22,11 @@ from tests.e2e.conftest import SECRET, join, open_ws, settings_for
 ROOM = "room-a"
 
 
+Node = tuple[str, TokenMinter, TestServer]  # base URL, minter, the server
+
+
 @pytest.fixture
-async def node() -> AsyncIterator[tuple[str, TokenMinter, TestServer]]:
+async def node() -> AsyncIterator[Node]:
     settings = settings_for(auth_timeout=0.5)
     server = TestServer(create_app(settings), host="127.0.0.1")
     await server.start_server()
@@ -61,7 +64,9 @@ def client_claims(room: str = ROOM, **over: Any) -> dict[str, Any]:
     return claims
 
 
-async def test_token_rejections_close_with_named_codes(node, http) -> None:  # type: ignore[no-untyped-def]
+async def test_token_rejections_close_with_named_codes(
+    node: Node, http: aiohttp.ClientSession
+) -> None:
     url, minter, _ = node
     therapist = minter.mint_therapist("t", [ROOM], 600)
     cases = [
@@ -99,7 +104,7 @@ async def test_token_rejections_close_with_named_codes(node, http) -> None:  # t
         assert token not in json.dumps(ws.seen), label
 
 
-async def test_first_message_must_be_auth(node, http) -> None:  # type: ignore[no-untyped-def]
+async def test_first_message_must_be_auth(node: Node, http: aiohttp.ClientSession) -> None:
     url, _, _ = node
     for first in ('{"type": "ping"}', "not json", '{"type": "admit", "participant_ids": ["x"]}'):
         ws = await open_ws(url)
@@ -109,7 +114,7 @@ async def test_first_message_must_be_auth(node, http) -> None:  # type: ignore[n
     assert await silent.closed(timeout=5) == 4002  # auth deadline 0.5 s in this fixture
 
 
-async def test_client_needs_a_display_name(node, http) -> None:  # type: ignore[no-untyped-def]
+async def test_client_needs_a_display_name(node: Node, http: aiohttp.ClientSession) -> None:
     url, minter, _ = node
     # The token is judged before the name: the client page relies on this order to tell a bad
     # link from a good one before the person types anything (an auth without a name).
@@ -128,7 +133,9 @@ async def test_client_needs_a_display_name(node, http) -> None:  # type: ignore[
         assert closed == 4018
 
 
-async def test_malformed_messages_get_errors_and_change_nothing(node, http) -> None:  # type: ignore[no-untyped-def]
+async def test_malformed_messages_get_errors_and_change_nothing(
+    node: Node, http: aiohttp.ClientSession
+) -> None:
     url, minter, _ = node
     therapist, _ = await join(url, "therapist", minter.mint_therapist("t", [ROOM], 600), ROOM)
     client, welcome = await join(url, "client", minter.mint_client(ROOM, ttl=600), ROOM, "Alex")
@@ -161,14 +168,16 @@ async def test_malformed_messages_get_errors_and_change_nothing(node, http) -> N
     await client.expect("pong", id=3)
 
 
-async def test_oversized_frame_closes_with_1009(node, http) -> None:  # type: ignore[no-untyped-def]
+async def test_oversized_frame_closes_with_1009(node: Node, http: aiohttp.ClientSession) -> None:
     url, minter, _ = node
     client, _ = await join(url, "client", minter.mint_client(ROOM, ttl=600), ROOM, "A")
     client.send_text('{"type": "chat", "text": "' + "x" * 70_000 + '"}')
     assert await client.closed() == 1009
 
 
-async def test_therapist_actions_on_unknown_participants(node, http) -> None:  # type: ignore[no-untyped-def]
+async def test_therapist_actions_on_unknown_participants(
+    node: Node, http: aiohttp.ClientSession
+) -> None:
     url, minter, _ = node
     therapist, _ = await join(url, "therapist", minter.mint_therapist("t", [ROOM], 600), ROOM)
     for action in (
@@ -180,7 +189,7 @@ async def test_therapist_actions_on_unknown_participants(node, http) -> None:  #
         assert (await therapist.expect("error"))["code"] == "unknown_participant"
 
 
-async def test_http_errors_are_json(node, http) -> None:  # type: ignore[no-untyped-def]
+async def test_http_errors_are_json(node: Node, http: aiohttp.ClientSession) -> None:
     url, minter, _ = node
     therapist = minter.mint_therapist("t", [ROOM], 600)
     admin = minter.mint_admin("a", 600)
@@ -221,7 +230,7 @@ async def test_http_errors_are_json(node, http) -> None:  # type: ignore[no-unty
         assert body["error"]["message"]
 
 
-async def test_session_link_api_and_revocation(node, http) -> None:  # type: ignore[no-untyped-def]
+async def test_session_link_api_and_revocation(node: Node, http: aiohttp.ClientSession) -> None:
     url, minter, _ = node
     therapist = minter.mint_therapist("t", [ROOM], 600)
     headers = {"Authorization": f"Bearer {therapist}"}
@@ -244,7 +253,7 @@ async def test_session_link_api_and_revocation(node, http) -> None:  # type: ign
     assert closed == 4006
 
 
-async def test_health_and_readiness(node, http) -> None:  # type: ignore[no-untyped-def]
+async def test_health_and_readiness(node: Node, http: aiohttp.ClientSession) -> None:
     url, _, _ = node
     async with http.get(url + "healthz") as resp:
         assert resp.status == 200 and (await resp.json())["status"] == "ok"
@@ -252,14 +261,14 @@ async def test_health_and_readiness(node, http) -> None:  # type: ignore[no-unty
         assert resp.status == 200 and (await resp.json())["status"] == "ready"
 
 
-async def test_foreign_origin_is_refused(node, http) -> None:  # type: ignore[no-untyped-def]
+async def test_foreign_origin_is_refused(node: Node, http: aiohttp.ClientSession) -> None:
     url, _, _ = node
     with pytest.raises(aiohttp.WSServerHandshakeError) as info:
         await http.ws_connect(url + "ws", headers={"Origin": "https://evil.example"})
     assert info.value.status == 403
 
 
-async def test_a_flood_is_rate_limited(node, http) -> None:  # type: ignore[no-untyped-def]
+async def test_a_flood_is_rate_limited(node: Node, http: aiohttp.ClientSession) -> None:
     url, minter, _ = node
     client, _ = await join(url, "client", minter.mint_client(ROOM, ttl=600), ROOM, "A")
     for i in range(400):
@@ -270,7 +279,9 @@ async def test_a_flood_is_rate_limited(node, http) -> None:  # type: ignore[no-u
     assert 150 <= len(pongs) < 400
 
 
-async def test_one_token_cannot_open_a_thousand_sockets(node, http) -> None:  # type: ignore[no-untyped-def]
+async def test_one_token_cannot_open_a_thousand_sockets(
+    node: Node, http: aiohttp.ClientSession
+) -> None:
     url, minter, server = node
     token = minter.mint_client(ROOM, ttl=600)
     # Sockets that authenticate at the same moment: a few are let in (each takes over from the

@@ -6,11 +6,12 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import aiohttp
 import pytest
+from aiohttp import web
 from aiohttp.test_utils import TestServer
 
 from telehealth.app import create_app
@@ -41,8 +42,11 @@ async def _auth(ws: aiohttp.ClientWebSocketResponse, role: str, token: str, name
     )
 
 
+Node = tuple[web.Application, str, TokenMinter]  # the app, its /ws URL, a minter
+
+
 @pytest.fixture
-async def node() -> AsyncIterator[tuple[Any, str, TokenMinter]]:
+async def node() -> AsyncIterator[Node]:
     settings = settings_for()
     app = create_app(settings)
     server = TestServer(app, host="127.0.0.1")
@@ -51,7 +55,7 @@ async def node() -> AsyncIterator[tuple[Any, str, TokenMinter]]:
     await server.close()
 
 
-async def _until(check: Any, timeout: float = 5.0) -> None:
+async def _until(check: Callable[[], bool], timeout: float = 5.0) -> None:
     deadline = asyncio.get_running_loop().time() + timeout
     while not check():
         if asyncio.get_running_loop().time() > deadline:
@@ -60,7 +64,7 @@ async def _until(check: Any, timeout: float = 5.0) -> None:
 
 
 async def test_a_silent_socket_is_pinged_then_cut_off(
-    node: tuple[Any, str, TokenMinter],
+    node: Node,
 ) -> None:
     app, url, minter = node
     async with aiohttp.ClientSession() as http:
@@ -84,7 +88,8 @@ async def test_a_silent_socket_is_pinged_then_cut_off(
         await asyncio.sleep(0.5)  # the readers answer their pings
         assert liveness.sweep(app) == 1  # only the one that did not answer
         await _until(lambda: waiting() == {"Lively": True, "Silent": False})
-        seen = []  # what reached it before the cut: its messages, our ping, then the end
+        # What reached it before the cut: its messages, our ping, then the end.
+        seen: list[aiohttp.WSMsgType] = []
         while not seen or seen[-1] in (aiohttp.WSMsgType.TEXT, aiohttp.WSMsgType.PING):
             seen.append((await silent.receive(timeout=5)).type)
         assert aiohttp.WSMsgType.PING in seen
@@ -96,7 +101,7 @@ async def test_a_silent_socket_is_pinged_then_cut_off(
 
 
 async def test_pings_from_the_peer_are_answered_and_count_as_alive(
-    node: tuple[Any, str, TokenMinter],
+    node: Node,
 ) -> None:
     app, url, minter = node
     async with aiohttp.ClientSession() as http:

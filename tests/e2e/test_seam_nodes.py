@@ -88,7 +88,12 @@ async def test_racing_admits_on_two_nodes_commit_one_event_per_move(
                 s.event.to_state,
             )
             for s in stored
+            if s.is_move
         )
+        # The one admission began the session: one mark, in the same commit.
+        assert [s.version for s in stored if not s.is_move] == [
+            s.version for s in stored if s.is_move and s.event.event.value == "admit"
+        ]
 
         # Every change committed on either node reached that node's listeners exactly once.
         async def listeners_caught_up() -> Counter[Move]:

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 import aiohttp
 
+from rapport_sdk.rawsocket import RawSocket
 from tests.e2e.conftest import Topology, join, open_ws
 
 ROOM = "room-1"
 
 
-async def therapist_in(topology: Topology):  # type: ignore[no-untyped-def]
+async def therapist_in(topology: Topology) -> tuple[RawSocket, dict[str, Any]]:
     token = topology.minter.mint_therapist("dr-1", [ROOM], 600)
     ws, welcome = await join(topology.therapist_url, "therapist", token, ROOM, "Dr One")
     await ws.expect("room")

@@ -63,7 +63,8 @@ class Cluster:
 def _healthy(node: NodeProcess) -> bool:
     try:
         with urllib.request.urlopen(node.url + "/readyz", timeout=1) as resp:
-            return resp.status == 200
+            status: int = resp.status
+            return status == 200
     except (urllib.error.URLError, OSError):
         return False
 
@@ -76,11 +77,15 @@ def cluster(redis_server: RedisServer, start_node: StartNode) -> Cluster:
 class Visitor:
     """One participant with a stable token, reconnecting as our pages do."""
 
-    def __init__(self, cluster: Cluster, role: str, token: str, name: str | None = None) -> None:
+    def __init__(
+        self, cluster: Cluster, role: str, token: str, name: str | None = None, room: str = ROOM
+    ) -> None:
         self.cluster = cluster
         self.role = role
         self.token = token
         self.name = name
+        self.room = room
+        self.node: NodeProcess | None = None  # the node of the latest connect
         self.client: SignalingClient | None = None
         self.welcomes: list[m.Welcome] = []
 
@@ -93,8 +98,9 @@ class Visitor:
         if self.client is not None:
             await self.client.close()
         self.client = SignalingClient()
+        self.node = node
         welcome = await self.client.connect(
-            ws_url_for(node.url), self.role, self.token, ROOM, name=self.name
+            ws_url_for(node.url), self.role, self.token, self.room, name=self.name
         )
         self.welcomes.append(welcome)
         return welcome

@@ -16,6 +16,7 @@ from rapport_sdk.ice import ws_url_for
 from rapport_sdk.peer import Peer
 from signaling import messages as m
 from telehealth.auth.tokens import TokenMinter
+from tests.conftest import NodeProcess
 from tests.fault.conftest import ROOM, Cluster, Visitor, log_lines, rooms
 
 pytestmark = pytest.mark.webrtc
@@ -191,7 +192,7 @@ async def test_rolling_restart_loses_no_admission(
         room = f"room-{i}"
         therapist = Visitor(cluster, "therapist", minter.mint_therapist(f"dr-{i}", [room], 600))
         client = Visitor(cluster, "client", minter.mint_client(room, ttl=600), f"C{i}")
-        therapist.room = client.room = room  # type: ignore[attr-defined]
+        therapist.room = client.room = room
         pairs.append((therapist, client))
         visitors += [therapist, client]
     for i, (therapist, client) in enumerate(pairs):
@@ -211,7 +212,7 @@ async def test_rolling_restart_loses_no_admission(
         for therapist, client in pairs:
             for visitor in (therapist, client):
                 assert visitor.client is not None
-                if visitor.node is old:  # type: ignore[attr-defined]
+                if visitor.node is old:
                     assert await visitor.client.wait_closed(10) == 1001
                     await _reconnect_room(visitor)
         cluster.start(node_id, port=port)
@@ -228,15 +229,15 @@ async def test_rolling_restart_loses_no_admission(
         assert all(p["connected"] for p in summary["in_session"])
 
 
-async def _connect_room(visitor: Visitor, node) -> None:  # type: ignore[no-untyped-def]
+async def _connect_room(visitor: Visitor, node: NodeProcess) -> None:
     visitor.client = SignalingClient()
-    visitor.node = node  # type: ignore[attr-defined]
+    visitor.node = node
     await visitor.client.connect(
         ws_url_for(node.url),
         visitor.role,
         visitor.token,
         visitor.room,
-        name=visitor.name,  # type: ignore[attr-defined]
+        name=visitor.name,
     )
 
 

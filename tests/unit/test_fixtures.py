@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import socket
 import time
-from typing import TYPE_CHECKING
 
 import aioice.ice
 import pytest
@@ -13,9 +12,7 @@ from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
 
-if TYPE_CHECKING:
-    # Types only: at run time "conftest" may name another directory's conftest.py.
-    from conftest import RedisFactory, RedisServer
+from tests.conftest import RedisFactory, RedisServer
 
 
 def test_factory_server_holds_its_port(redis_server_factory: RedisFactory) -> None:

@@ -11,7 +11,7 @@ import pytest
 
 from signaling.errors import Code, RapportError
 from telehealth.presence.memory import MemoryPresence
-from telehealth.rooms.events import Actor, ActorRole, Reason, RoomChange, StreamEntry
+from telehealth.rooms.events import Actor, ActorRole, Decision, Reason, RoomChange, StreamEntry
 from telehealth.rooms.hub import Hub
 from telehealth.rooms.model import Participant
 from telehealth.rooms.service import RoomRules, RoomService
@@ -74,6 +74,7 @@ async def stream_moves(service: RoomService) -> list[tuple[str, Event, State, St
     return [
         (s.event.participant, s.event.event, s.event.from_state, s.event.to_state)
         for s in await service.presence.events(ROOM)
+        if s.is_move
     ]
 
 
@@ -95,7 +96,13 @@ async def test_every_committed_move_reaches_listeners_and_stream_once() -> None:
     assert await stream_moves(service) == expected
     # Versions increase by one per change, and the stream records the version committed.
     assert [c.version for c in recorder.changes] == [1, 2, 3, 4, 5, 6]
-    assert [s.version for s in await service.presence.events(ROOM)] == [1, 2, 3, 4, 5, 6]
+    stored = await service.presence.events(ROOM)
+    assert [s.version for s in stored if s.is_move] == [1, 2, 3, 4, 5, 6]
+    # The session began with the admission and ended with the send-back: marked in the stream.
+    marks = [(s.version, s.entry.record) for s in stored if not s.is_move]
+    assert [(v, getattr(m, "started", None)) for v, m in marks] == [(4, True), (6, False)]
+    assert [c.session is not None for c in recorder.changes] == [False] * 3 + [True, False, True]
+    assert [s.entry.seq for s in stored] == list(range(1, 9))
 
 
 async def test_events_name_the_actor_and_carry_no_person() -> None:
@@ -164,7 +171,7 @@ class LosesFirstRace(MemoryPresence):
         return await super().commit(room, expected_version, changed, events)
 
 
-async def test_a_retried_decision_emits_its_events_once() -> None:
+async def test_a_retried_decision_emits_its_events_once(monkeypatch: pytest.MonkeyPatch) -> None:
     store = LosesFirstRace()
     service, recorder, _ = make(store)
     await seat(service, 1)
@@ -175,12 +182,14 @@ async def test_a_retried_decision_emits_its_events_once() -> None:
 
     original = service._move
 
-    def counting_move(*args: object, **kwargs: object) -> None:
+    def counting_move(
+        decision: Decision, p: Participant, event: Event, actor: Actor, reason: Reason = Reason.NONE
+    ) -> None:
         nonlocal decided
         decided += 1
-        original(*args, **kwargs)  # type: ignore[arg-type]
+        original(decision, p, event, actor, reason)
 
-    service._move = counting_move  # type: ignore[method-assign]
+    monkeypatch.setattr(service, "_move", counting_move)
     await service.admit(ROOM, T, ["c-1"])
     assert store.raced and decided == 2  # decided twice: once refused by the CAS
     admits = [m for m in recorder.moves() if m[1] is Event.ADMIT]
