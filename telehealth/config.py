@@ -21,7 +21,8 @@ ENV_VARS: dict[str, str] = {
     "TELEHEALTH_NODE_ID": "this node's id (default: random per start)",
     "TELEHEALTH_REDIS_URL": "redis:// URL; unset means single node, in-memory presence",
     "TELEHEALTH_REDIS_CLUSTER": "1 to treat TELEHEALTH_REDIS_URL as a Redis Cluster seed",
-    "TELEHEALTH_REDIS_TIMEOUT": "seconds for every Redis call (default 2)",
+    "TELEHEALTH_REDIS_TIMEOUT": "seconds for a Redis socket read or connect (default 2)",
+    "TELEHEALTH_PRESENCE_DEADLINE": "overall seconds for one presence call, retries included (1)",
     "TELEHEALTH_DEV": "1 for development mode: a generated secret is allowed",
     "TELEHEALTH_JWT_SECRET": "HS256 shared secret (32+ bytes outside dev mode)",
     "TELEHEALTH_JWT_PUBLIC_KEY_FILE": "PEM public key for RS256/ES256/EdDSA tokens",
@@ -71,6 +72,7 @@ class Settings:
     redis_url: str | None = None
     redis_cluster: bool = False
     redis_timeout: float = 2.0
+    presence_deadline: float = 1.0
     dev: bool = False
     jwt_secret: str | None = None
     jwt_public_key_file: str | None = None
@@ -125,6 +127,8 @@ class Settings:
             raise ConfigError("TELEHEALTH_MAX_PARTICIPANTS must be between 2 and 8")
         if self.grace <= 0 or self.waiting_grace <= 0:
             raise ConfigError("grace periods must be positive")
+        if not 0.05 <= self.presence_deadline <= 10:
+            raise ConfigError("TELEHEALTH_PRESENCE_DEADLINE must be 0.05 to 10 seconds")
         if self.metrics_token is not None and len(self.metrics_token) < 16:
             raise ConfigError("TELEHEALTH_METRICS_TOKEN must be at least 16 characters")
         if self.event_retention < 3600 or self.event_stream_max < 100:
@@ -187,6 +191,7 @@ def from_env(env: Mapping[str, str] | None = None, **overrides: object) -> Setti
         "redis_url": env.get("TELEHEALTH_REDIS_URL") or None,
         "redis_cluster": _bool(env.get("TELEHEALTH_REDIS_CLUSTER")),
         "redis_timeout": _num(env, "TELEHEALTH_REDIS_TIMEOUT", 2.0),
+        "presence_deadline": _num(env, "TELEHEALTH_PRESENCE_DEADLINE", 1.0),
         "dev": _bool(env.get("TELEHEALTH_DEV")),
         "jwt_secret": env.get("TELEHEALTH_JWT_SECRET") or None,
         "jwt_public_key_file": env.get("TELEHEALTH_JWT_PUBLIC_KEY_FILE") or None,

@@ -19,7 +19,9 @@ def create_presence(settings: Settings) -> PresenceStore:
     from telehealth.redisconn import make_client
 
     log.info("using Redis presence (cluster=%s)", settings.redis_cluster)
-    return RedisPresence(make_client(settings), **_stream_limits(settings))
+    return RedisPresence(
+        make_client(settings), deadline=settings.presence_deadline, **_stream_limits(settings)
+    )
 
 
 def _stream_limits(settings: Settings) -> dict[str, int]:

@@ -154,7 +154,7 @@ class MemoryPresence:
             return False
         return True
 
-    async def ping(self) -> bool:
+    async def ping(self, budget: float | None = None) -> bool:
         return True
 
     async def close(self) -> None:

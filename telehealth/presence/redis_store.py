@@ -8,6 +8,7 @@ room itself, so they need not change atomically with it.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Mapping, Sequence
@@ -25,6 +26,7 @@ from telehealth.rooms.model import Participant, Snapshot, decode_participant, en
 from telehealth.rooms.ports import PresenceUnavailable
 
 CHAIN_ATTEMPTS = 10
+UNHEALTHY_DEADLINE_S = 0.5  # each call's deadline while Redis is known to be unreachable
 HEAD_CACHE = 10_000  # rooms whose chain head this node remembers
 
 
@@ -43,8 +45,11 @@ class RedisPresence:
         *,
         event_retention_ms: int = 30 * 24 * 3600 * 1000,
         event_stream_max: int = 10_000,
+        deadline: float = 1.0,
     ) -> None:
         self._redis = client
+        self._deadline = deadline
+        self._deadline_unhealthy = min(deadline, UNHEALTHY_DEADLINE_S)
         self._event_retention_ms = event_retention_ms
         self._event_stream_max = event_stream_max
         self._commit = client.register_script(_script("commit.lua"))
@@ -55,10 +60,16 @@ class RedisPresence:
         self._restore = client.register_script(_script("restore.lua"))
         self.healthy = True
 
-    async def _call(self, fn: Callable[[], Awaitable[Any]]) -> Any:
+    async def _call(self, fn: Callable[[], Awaitable[Any]], budget: float | None = None) -> Any:
+        """Run one call under an overall deadline. A frozen Redis (process stopped, TCP still
+        open) answers nothing: without the deadline, socket timeout x retries x pool wait add
+        up to many seconds. While Redis is known to be down, calls get a shorter one, so every
+        request fails fast until one gets through again."""
+        deadline = budget or (self._deadline if self.healthy else self._deadline_unhealthy)
         try:
-            result = await fn()
-        except UNREACHABLE as exc:
+            async with asyncio.timeout(deadline):
+                result = await fn()
+        except UNREACHABLE as exc:  # asyncio's TimeoutError is an OSError, so it is here too
             self.healthy = False
             raise PresenceUnavailable(type(exc).__name__) from exc
         self.healthy = True
@@ -247,9 +258,9 @@ class RedisPresence:
     async def is_revoked(self, jti: str) -> bool:
         return bool(await self._call(lambda: self._redis.exists(keys.revoked(jti))))
 
-    async def ping(self) -> bool:
+    async def ping(self, budget: float | None = None) -> bool:
         try:
-            return bool(await self._call(self._redis.ping))
+            return bool(await self._call(self._redis.ping, budget))
         except PresenceUnavailable:
             return False
 

@@ -96,7 +96,8 @@ class PresenceStore(Protocol):
 
     async def is_revoked(self, jti: str) -> bool: ...
 
-    async def ping(self) -> bool: ...
+    async def ping(self, budget: float | None = None) -> bool:
+        """True when the store answers within ``budget`` seconds (default: a call's deadline)."""
 
     async def close(self) -> None: ...
 

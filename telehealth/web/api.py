@@ -28,6 +28,7 @@ from telehealth.web import keys
 from telehealth.web.admin import room_summaries, summarize
 
 MAX_LINK_TTL_S = 30 * 24 * 3600
+READY_BUDGET_S = 0.8  # /readyz answers within a second, whatever Redis does
 MAX_BODY = 16 * 1024
 
 
@@ -96,7 +97,7 @@ async def readyz(request: web.Request) -> web.Response:
     app = request.app
     if app[keys.DRAINING][0]:
         raise RapportError(Code.UNAVAILABLE, "This node is draining.", retry_after=1)
-    if not await app[keys.PRESENCE].ping():
+    if not await app[keys.PRESENCE].ping(READY_BUDGET_S):
         raise RapportError(Code.UNAVAILABLE, "Presence store unreachable.", retry_after=2)
     return _json({"status": "ready", "node": app[keys.SETTINGS].node_id})
 
