@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import ctypes
 import json
+import logging
 import os
 import secrets
 import shutil
@@ -24,6 +25,8 @@ import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, BinaryIO
+
+log = logging.getLogger("benchmarks.procs")
 
 LOOPBACK = "127.0.0.1"
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -39,9 +42,13 @@ def free_port() -> int:
 
 def _child_setup(cpus: set[int] | None) -> Callable[[], None]:
     def setup() -> None:
-        with contextlib.suppress(Exception):
+        # In the child between fork and exec: no logging module (its locks may be held),
+        # a plain write to the child's stderr, which is its log file.
+        try:
             libc = ctypes.CDLL(None, use_errno=True)
             libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+        except Exception as exc:
+            os.write(2, f"benchmarks: PR_SET_PDEATHSIG not set: {type(exc).__name__}\n".encode())
         if cpus:
             with contextlib.suppress(OSError):
                 os.sched_setaffinity(0, cpus)
@@ -263,10 +270,14 @@ class Worker:
         if self.proc is None:
             return
         if self.proc.returncode is None:
-            with contextlib.suppress(Exception):
+            try:
                 assert self.proc.stdin is not None
                 self.proc.stdin.write(b'{"cmd": "exit"}\n')
                 await self.proc.stdin.drain()
+            except Exception as exc:
+                log.warning(
+                    "generator %s: could not ask it to exit: %s", self.name, type(exc).__name__
+                )
             try:
                 await asyncio.wait_for(self.proc.wait(), 5.0)
             except TimeoutError:

@@ -1,12 +1,13 @@
 """Every WebSocket message, as frozen typed structs, and the one codec that reads and writes them.
 
 Inbound messages (browser -> server) reject unknown fields; outbound ones (server -> browser)
-are only ever encoded. The ``type`` field is the tag. docs/protocol.md documents each one.
+are encoded by the service and decoded by the client SDK with the same structs. The ``type``
+field is the tag. docs/protocol.md documents each one.
 """
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 import msgspec
 
@@ -312,14 +313,29 @@ Outbound = (
 # --- the codec ---------------------------------------------------------------------------------
 
 _decoder = msgspec.json.Decoder(Inbound)
+_outbound_decoder = msgspec.json.Decoder(Outbound)
 _encoder = msgspec.json.Encoder()
 
 
 def decode(data: str | bytes) -> Inbound:
     """Decode one inbound frame; every malformed input becomes one RapportError with a code."""
+    message: Inbound = _decode_with(_decoder, data)
+    return message
+
+
+def decode_outbound(data: str | bytes) -> Outbound:
+    """Decode one frame from the server, as a client does; malformed input raises RapportError.
+
+    Fields this version does not know are ignored (outbound structs do not forbid them), so a
+    client keeps working against a newer server; a message type it does not know is an error.
+    """
+    message: Outbound = _decode_with(_outbound_decoder, data)
+    return message
+
+
+def _decode_with(decoder: msgspec.json.Decoder[Any], data: str | bytes) -> Any:
     try:
-        message: Inbound = _decoder.decode(data)
-        return message
+        return decoder.decode(data)
     except msgspec.ValidationError as exc:
         text = str(exc)
         # msgspec says "<what went wrong>[ - at `<path>`]". <what> can quote the input (an enum
@@ -334,6 +350,12 @@ def decode(data: str | bytes) -> Inbound:
         raise RapportError(Code.INVALID_MESSAGE, text) from None
     except (msgspec.DecodeError, RecursionError, UnicodeDecodeError):
         raise RapportError(Code.INVALID_JSON) from None
+
+
+def message_type(message: msgspec.Struct | type[msgspec.Struct]) -> str:
+    """The ``type`` a message (or its struct) is sent with: ``"offer"`` for ``OfferOut``."""
+    cls = message if isinstance(message, type) else type(message)
+    return str(cls.__struct_config__.tag)
 
 
 def encode(message: Outbound) -> bytes:

@@ -54,8 +54,11 @@ def _print_links(settings: Settings) -> None:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
+    from rapport_sdk.loopback import forbid_in_this_process
     from telehealth.app import create_app
 
+    # The SDK's loopback ICE patch is process-wide: never inside a server.
+    forbid_in_this_process()
     settings = _settings(args)
     logs.setup(settings.log_level, settings.log_json)
     app = create_app(settings)

@@ -2,9 +2,16 @@
 // and reconnects by itself after a network loss or when the server asks (bye reconnect:true,
 // close 1001 / 4503). It never reconnects after a close that ends this participant's part.
 
-/** Close codes after which connecting again would not help (docs/protocol.md). */
+/**
+ * The server's close codes, named as in its error table (signaling/errors.py; a unit test keeps
+ * the two equal). TERMINAL below says which of them end this participant's part.
+ */
 export const CLOSE = {
   GOING_AWAY: 1001,
+  FRAME_TOO_LARGE: 1009,
+  INTERNAL: 1011,
+  AUTH_REQUIRED: 4001,
+  AUTH_TIMEOUT: 4002,
   TOKEN_INVALID: 4003,
   TOKEN_EXPIRED: 4004,
   TOKEN_NOT_YET_VALID: 4005,
@@ -19,7 +26,10 @@ export const CLOSE = {
   ROOM_ENDED: 4014,
   EXPIRED: 4015,
   LEFT: 4016,
+  TOO_SLOW: 4017,
   INVALID_NAME: 4018,
+  TOO_MANY_SOCKETS: 4029,
+  WAITING_ROOM_FULL: 4030,
   UNAVAILABLE: 4503,
 };
 

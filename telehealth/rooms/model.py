@@ -113,16 +113,6 @@ class Snapshot(msgspec.Struct, frozen=True, dict=True):
         return {p.node for p in self.participants.values() if p.node and p.active}
 
 
-def polite(me: Participant, peer: Participant) -> bool:
-    """Perfect-negotiation role of ``me`` towards ``peer``: the therapist is never polite;
-    between two clients the larger id is polite. Both sides compute the same answer."""
-    if me.role is Role.THERAPIST:
-        return False
-    if peer.role is Role.THERAPIST:
-        return True
-    return me.id > peer.id
-
-
 def empty(room: str) -> Snapshot:
     return Snapshot(room=room, version=0, participants={})
 

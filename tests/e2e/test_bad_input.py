@@ -14,9 +14,10 @@ import jwt
 import pytest
 from aiohttp.test_utils import TestServer
 
+from rapport_sdk.rawsocket import RawSocket
 from telehealth.app import create_app
 from telehealth.auth.tokens import TokenMinter
-from tests.e2e.conftest import SECRET, Ws, join, open_ws, settings_for
+from tests.e2e.conftest import SECRET, join, open_ws, settings_for
 
 ROOM = "room-a"
 
@@ -33,8 +34,8 @@ async def node() -> AsyncIterator[Node]:
     await server.close()
 
 
-async def auth_closes(http: aiohttp.ClientSession, url: str, **auth: Any) -> tuple[int | None, Ws]:
-    ws = await open_ws(http, url)
+async def auth_closes(url: str, **auth: Any) -> tuple[int | None, RawSocket]:
+    ws = await open_ws(url)
     await ws.send(type="auth", **auth)
     return await ws.closed(), ws
 
@@ -97,7 +98,7 @@ async def test_token_rejections_close_with_named_codes(
         ("garbage", "not.a.token", "client", 4003),
     ]
     for label, token, role, code in cases:
-        closed, ws = await auth_closes(http, url, role=role, token=token, room=ROOM, name="A")
+        closed, ws = await auth_closes(url, role=role, token=token, room=ROOM, name="A")
         assert closed == code, label
         assert ws.seen and ws.seen[-1]["type"] == "bye", label
         assert token not in json.dumps(ws.seen), label
@@ -106,10 +107,10 @@ async def test_token_rejections_close_with_named_codes(
 async def test_first_message_must_be_auth(node: Node, http: aiohttp.ClientSession) -> None:
     url, _, _ = node
     for first in ('{"type": "ping"}', "not json", '{"type": "admit", "participant_ids": ["x"]}'):
-        ws = await open_ws(http, url)
-        await ws.ws.send_str(first)
+        ws = await open_ws(url)
+        ws.send_text(first)
         assert await ws.closed() == 4001
-    silent = await open_ws(http, url)
+    silent = await open_ws(url)
     assert await silent.closed(timeout=5) == 4002  # auth deadline 0.5 s in this fixture
 
 
@@ -119,15 +120,15 @@ async def test_client_needs_a_display_name(node: Node, http: aiohttp.ClientSessi
     # link from a good one before the person types anything (an auth without a name).
     past = int(time.time()) - 7200
     expired = jwt.encode(client_claims(iat=past, nbf=past, exp=past + 60), SECRET)
-    closed, _ = await auth_closes(http, url, role="client", room=ROOM, token=expired)
+    closed, _ = await auth_closes(url, role="client", room=ROOM, token=expired)
     assert closed == 4004
     closed, _ = await auth_closes(
-        http, url, role="client", room=ROOM, token=minter.mint_client(ROOM, ttl=600)
+        url, role="client", room=ROOM, token=minter.mint_client(ROOM, ttl=600)
     )
     assert closed == 4018
     for name in ("", "   ", "x" * 65, "bad\u0000name"):
         closed, _ = await auth_closes(
-            http, url, role="client", room=ROOM, name=name, token=minter.mint_client(ROOM, ttl=600)
+            url, role="client", room=ROOM, name=name, token=minter.mint_client(ROOM, ttl=600)
         )
         assert closed == 4018
 
@@ -136,10 +137,8 @@ async def test_malformed_messages_get_errors_and_change_nothing(
     node: Node, http: aiohttp.ClientSession
 ) -> None:
     url, minter, _ = node
-    therapist, _ = await join(http, url, "therapist", minter.mint_therapist("t", [ROOM], 600), ROOM)
-    client, welcome = await join(
-        http, url, "client", minter.mint_client(ROOM, ttl=600), ROOM, "Alex"
-    )
+    therapist, _ = await join(url, "therapist", minter.mint_therapist("t", [ROOM], 600), ROOM)
+    client, welcome = await join(url, "client", minter.mint_client(ROOM, ttl=600), ROOM, "Alex")
     room = await therapist.until("room", lambda r: bool(r["waiting"]))
     frames = {
         "{not json": "invalid_json",
@@ -153,12 +152,12 @@ async def test_malformed_messages_get_errors_and_change_nothing(
         '{"a":' * 3000 + "1" + "}" * 3000: "invalid_json",  # nested too deep
     }
     for frame, code in frames.items():
-        await client.ws.send_str(frame)
+        client.send_text(frame)
         assert (await client.expect("error"))["code"] == code, frame[:40]
     await client.send(type="admit", participant_ids=[welcome["participant_id"]])
     error = await client.expect("error")
     assert (error["code"], error["ref"]) == ("forbidden", "admit")
-    await client.ws.send_bytes(b"\x00\x01")
+    client.send_binary(b"\x00\x01")
     assert (await client.expect("error"))["code"] == "invalid_json"
     # Nothing changed: the therapist still sees one waiting client, and the client still waits.
     await therapist.send(type="ping", id=2)
@@ -171,8 +170,8 @@ async def test_malformed_messages_get_errors_and_change_nothing(
 
 async def test_oversized_frame_closes_with_1009(node: Node, http: aiohttp.ClientSession) -> None:
     url, minter, _ = node
-    client, _ = await join(http, url, "client", minter.mint_client(ROOM, ttl=600), ROOM, "A")
-    await client.ws.send_str('{"type": "chat", "text": "' + "x" * 70_000 + '"}')
+    client, _ = await join(url, "client", minter.mint_client(ROOM, ttl=600), ROOM, "A")
+    client.send_text('{"type": "chat", "text": "' + "x" * 70_000 + '"}')
     assert await client.closed() == 1009
 
 
@@ -180,7 +179,7 @@ async def test_therapist_actions_on_unknown_participants(
     node: Node, http: aiohttp.ClientSession
 ) -> None:
     url, minter, _ = node
-    therapist, _ = await join(http, url, "therapist", minter.mint_therapist("t", [ROOM], 600), ROOM)
+    therapist, _ = await join(url, "therapist", minter.mint_therapist("t", [ROOM], 600), ROOM)
     for action in (
         {"type": "admit", "participant_ids": ["c-nobody"]},
         {"type": "deny", "participant_id": "c-nobody"},
@@ -243,7 +242,7 @@ async def test_session_link_api_and_revocation(node: Node, http: aiohttp.ClientS
         link = await resp.json()
     assert link["url"].endswith("/join#" + link["token"])
     assert 890 <= link["expires_at"] - time.time() <= 900
-    ws, welcome = await join(http, url, "client", link["token"], ROOM, "Alex")
+    ws, welcome = await join(url, "client", link["token"], ROOM, "Alex")
     assert welcome["role"] == "client"
     async with http.post(
         url + "api/session-links/revoke", headers=headers, json={"token": link["token"]}
@@ -251,9 +250,7 @@ async def test_session_link_api_and_revocation(node: Node, http: aiohttp.ClientS
         assert resp.status == 200
         assert (await resp.json())["removed"] is True
     assert await ws.closed() == 4012  # the client waiting with it is out of the room
-    closed, _ = await auth_closes(
-        http, url, role="client", token=link["token"], room=ROOM, name="Alex"
-    )
+    closed, _ = await auth_closes(url, role="client", token=link["token"], room=ROOM, name="Alex")
     assert closed == 4006
 
 
@@ -274,7 +271,7 @@ async def test_foreign_origin_is_refused(node: Node, http: aiohttp.ClientSession
 
 async def test_a_flood_is_rate_limited(node: Node, http: aiohttp.ClientSession) -> None:
     url, minter, _ = node
-    client, _ = await join(http, url, "client", minter.mint_client(ROOM, ttl=600), ROOM, "A")
+    client, _ = await join(url, "client", minter.mint_client(ROOM, ttl=600), ROOM, "A")
     for i in range(400):
         await client.send(type="ping", id=i)
     error = await client.expect("error")
@@ -290,7 +287,7 @@ async def test_one_token_cannot_open_a_thousand_sockets(
     token = minter.mint_client(ROOM, ttl=600)
     # Sockets that authenticate at the same moment: a few are let in (each takes over from the
     # one before), the rest are refused with a named close code.
-    sockets = [await open_ws(http, url) for _ in range(30)]
+    sockets = [await open_ws(url) for _ in range(30)]
     for ws in sockets:
         await ws.send(type="auth", role="client", token=token, room=ROOM, name="A")
     codes: list[int | None] = []
@@ -303,7 +300,7 @@ async def test_one_token_cannot_open_a_thousand_sockets(
     assert codes.count(None) == 1
     assert set(codes) <= {4029, 4010, None}
     for ws in sockets:
-        await ws.ws.close()
+        await ws.close()
     await asyncio.sleep(0.2)
     from telehealth.web import keys
 

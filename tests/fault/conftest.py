@@ -7,13 +7,16 @@ import asyncio
 import json
 import urllib.error
 import urllib.request
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
+import msgspec
 import pytest
 
-from rapport_sdk.peer import SignalingClient, SignalingError, ws_url_for
+from rapport_sdk.client import SignalingClient, SignalingError
+from rapport_sdk.ice import ws_url_for
+from signaling import messages as m
 from telehealth.auth.tokens import TokenMinter
 from telehealth.config import from_env
 from tests.conftest import NodeProcess, RedisServer, StartNode
@@ -21,6 +24,7 @@ from tests.conftest import NodeProcess, RedisServer, StartNode
 SECRET = "fault-test-secret-" + "f" * 40
 ROOM = "fault-room"
 HEARTBEAT_S = 0.3  # node timeout is three heartbeats: reaping is quick in these tests
+M = TypeVar("M", bound=msgspec.Struct)
 
 
 def node_env(redis: RedisServer, node_id: str, **extra: str) -> dict[str, str]:
@@ -83,14 +87,14 @@ class Visitor:
         self.room = room
         self.node: NodeProcess | None = None  # the node of the latest connect
         self.client: SignalingClient | None = None
-        self.welcomes: list[dict[str, Any]] = []
+        self.welcomes: list[m.Welcome] = []
 
     @property
     def pid(self) -> str:
         assert self.client is not None
         return self.client.participant_id
 
-    async def connect(self, node: NodeProcess) -> dict[str, Any]:
+    async def connect(self, node: NodeProcess) -> m.Welcome:
         if self.client is not None:
             await self.client.close()
         self.client = SignalingClient()
@@ -101,7 +105,7 @@ class Visitor:
         self.welcomes.append(welcome)
         return welcome
 
-    async def reconnect(self, timeout: float = 20.0) -> dict[str, Any]:
+    async def reconnect(self, timeout: float = 20.0) -> m.Welcome:
         """Connect again to any live node, retrying while the service recovers."""
         async with asyncio.timeout(timeout):
             while True:
@@ -112,9 +116,16 @@ class Visitor:
                         continue
                 await asyncio.sleep(0.2)
 
-    async def wait_for(self, match: Any, timeout: float = 10.0, **fields: Any) -> dict[str, Any]:
+    async def wait_for(
+        self,
+        match: type[M],
+        timeout: float = 10.0,
+        *,
+        where: Callable[[M], bool] | None = None,
+        **fields: Any,
+    ) -> M:
         assert self.client is not None
-        return await self.client.wait_for(match, timeout, **fields)
+        return await self.client.wait_for(match, timeout, where=where, **fields)
 
     async def close(self) -> None:
         if self.client is not None:

@@ -87,10 +87,10 @@ async def test_a_frozen_redis_gets_fast_clear_answers(
     minter = TokenMinter(settings)
     admin = {"Authorization": f"Bearer {minter.mint_admin('admin-f')}"}
     therapist, _ = await join(
-        http, str(server.make_url("/")), "therapist", minter.mint_therapist("dr-f", [ROOM]), ROOM
+        str(server.make_url("/")), "therapist", minter.mint_therapist("dr-f", [ROOM]), ROOM
     )
     client, welcome = await join(
-        http, str(server.make_url("/")), "client", minter.mint_client(ROOM), ROOM, name="Client"
+        str(server.make_url("/")), "client", minter.mint_client(ROOM), ROOM, name="Client"
     )
     await therapist.until("room", lambda m: len(m["waiting"]) == 1)
 
