@@ -319,11 +319,13 @@ async def connect(
     timeout: float = 10.0,
     on_text: Callable[[bytes], None] | None = None,
     receive_buffer: int | None = None,
+    local_address: str | None = None,
 ) -> RawSocket:
     """Open a socket; ``on_text`` is set before the upgrade, so no early frame is missed.
 
     ``receive_buffer`` sets the kernel's receive buffer (SO_RCVBUF) before connecting, which is
-    when it must be set for the TCP window to follow it.
+    when it must be set for the TCP window to follow it. ``local_address`` connects from that
+    address (another loopback address, say, to look like another client).
     """
     loop = asyncio.get_running_loop()
     client = RawSocket(host, port, path, on_text)
@@ -336,7 +338,10 @@ async def connect(
             await asyncio.wait_for(loop.sock_connect(sock, (host, port)), timeout)
             await loop.create_connection(lambda: client, sock=sock)
         else:
-            await asyncio.wait_for(loop.create_connection(lambda: client, host, port), timeout)
+            local = (local_address, 0) if local_address else None
+            await asyncio.wait_for(
+                loop.create_connection(lambda: client, host, port, local_addr=local), timeout
+            )
     except BaseException:
         if sock is not None and client.transport is None:
             sock.close()

@@ -125,7 +125,11 @@ async def _audit_refusal(
     app: web.Application, conn: Connection, auth: m.Auth, err: RapportError
 ) -> None:
     """Every refused join goes into the audit trail with its code: the room it asked for
-    (when that is a room id), and who asked, as far as the token was proved."""
+    (when that is a room id), and who asked, as far as the token was proved. A missing display
+    name is not a refusal of the person: the client page checks its link before anyone types,
+    with an `auth` that has no name yet, and that check is not an event."""
+    if err.code is Code.INVALID_NAME:
+        return
     actor = conn.actor or Actor(role=ActorRole(auth.role), sub="")  # nothing proved
     app[keys.METRICS].joins_refused.labels(err.code.value).inc()
     await app[keys.AUDIT].record(
