@@ -169,7 +169,9 @@ async def list_rooms(request: web.Request) -> web.Response:
     principal = await _principal(request, Kind.ADMIN)
     assert isinstance(principal, AdminPrincipal)
     await request.app[keys.AUDIT].record(AuditAction.ROOM_VIEWED, actor_of(principal))
-    return _json({"rooms": await room_summaries(request.app), "at": round(time.time(), 3)})
+    rooms = await room_summaries(request.app)
+    wait_alert_s = request.app[keys.SETTINGS].wait_alert
+    return _json({"rooms": rooms, "at": round(time.time(), 3), "wait_alert_s": wait_alert_s})
 
 
 async def get_room(request: web.Request) -> web.Response:
@@ -183,7 +185,8 @@ async def get_room(request: web.Request) -> web.Response:
         )
     if not snapshot.active:
         raise RapportError(Code.NOT_FOUND, "No active room by that id.")
-    return _json(summarize(snapshot, time.time()))
+    wait_alert_s = request.app[keys.SETTINGS].wait_alert
+    return _json(summarize(snapshot, time.time(), wait_alert_s=wait_alert_s))
 
 
 async def end_room(request: web.Request) -> web.Response:
