@@ -213,12 +213,7 @@ async def export_audit(request: web.Request) -> web.StreamResponse:
         raise RapportError(Code.INVALID_MESSAGE, "room must be a room id.")
     limit = _int_param(query.get("limit"), "limit", 1, audit_export.PAGE, audit_export.PAGE)
     now = int(time.time() * 1000)
-    until = audit_export.parse_time(query["until"]) if "until" in query else now
-    since = (
-        audit_export.parse_time(query["since"])
-        if "since" in query
-        else until - audit_export.DEFAULT_SPAN_MS
-    )
+    since, until = audit_export.query_range(query.get("since"), query.get("until"), now)
     cursor = audit_export.decode_cursor(query["cursor"]) if query.get("cursor") else None
     page = await audit_export.read_page(
         request.app[keys.PRESENCE],
