@@ -41,7 +41,7 @@ const state = {
   alerts: new Set(), // rooms in alert at the last update, to announce only new ones
   waiting: new Map(), // room -> how many waited at the last update
   latest: null, // the last feed message
-  chart: { admitted: [], truncated: false, askedAt: 0, asking: false },
+  chart: { admitted: [], truncated: false, askedAt: 0, asking: false, stale: false },
 };
 
 function start() {
@@ -246,14 +246,16 @@ function refreshChart(rooms) {
   const left = rooms.some((r) => r.waiting < (state.waiting.get(r.room) ?? 0))
     || [...state.waiting.keys()].some((room) => !rooms.some((r) => r.room === room));
   state.waiting = new Map(rooms.map((r) => [r.room, r.waiting]));
+  if (left) state.chart.stale = true; // kept until asked, if it is too soon to ask now
   const since = Date.now() - state.chart.askedAt;
-  if (since >= CHART_EVERY_MS || (left && since >= CHART_SOONEST_MS)) loadChart();
+  if (since >= CHART_EVERY_MS || (state.chart.stale && since >= CHART_SOONEST_MS)) loadChart();
   drawChart();
 }
 
 async function loadChart() {
   if (state.chart.asking) return;
   state.chart.asking = true;
+  state.chart.stale = false;
   state.chart.askedAt = Date.now();
   try {
     const body = await getJson("/api/monitor/waits");
@@ -263,6 +265,7 @@ async function loadChart() {
     drawChart();
   } catch (err) {
     console.warn("chart", err);
+    state.chart.stale = true; // try again soon
     dom.chartStatus.textContent = t("admin.chart.failed");
   } finally {
     state.chart.asking = false;
