@@ -276,6 +276,14 @@ class Member(msgspec.Struct, frozen=True):
     connected: bool
 
 
+class WaitingClient(msgspec.Struct, frozen=True):
+    """A waiting client as the admin sees them: the id and how long they have waited."""
+
+    participant_id: str
+    wait_s: float
+    connected: bool
+
+
 class RoomSummary(msgspec.Struct, frozen=True):
     room: str
     therapist_present: bool
@@ -285,11 +293,17 @@ class RoomSummary(msgspec.Struct, frozen=True):
     in_session: list[Member]
     participants: list[Member]
     nodes: list[str]
+    therapist: Literal["present", "reconnecting", "absent"]
+    waiting_clients: list[WaitingClient]  # the longest wait first
+    # Someone has waited ``wait_alert_s`` or more and no therapist is connected in the room.
+    # The server decides, so that every node's monitor shows the same rooms in alert.
+    alert: bool
 
 
 class AdminRooms(_Out, frozen=True, tag="rooms"):
     rooms: list[RoomSummary]
     at: float
+    wait_alert_s: float  # TELEHEALTH_WAIT_ALERT, for the monitor's words
 
 
 Outbound = (

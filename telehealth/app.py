@@ -25,6 +25,7 @@ from telehealth.rooms.translog import TransitionLog
 from telehealth.routing.local import LocalRouter
 from telehealth.web import api, keys, pages, ws
 from telehealth.web import metrics as metrics_http
+from telehealth.web import monitor as monitor_http
 from telehealth.web.errors import error_middleware
 from telehealth.web.liveness import liveness_ctx
 from telehealth.web.metrics import node_state
@@ -149,5 +150,6 @@ def create_app(settings: Settings) -> web.Application:
     app.router.add_get("/ws", ws.signaling)
     api.add_routes(app)
     metrics_http.add_routes(app)
+    monitor_http.add_routes(app)
     pages.add_routes(app)
     return app

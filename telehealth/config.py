@@ -50,6 +50,8 @@ ENV_VARS: dict[str, str] = {
     "TELEHEALTH_EVENT_RETENTION": "seconds a room's event stream is kept (default 30 days)",
     "TELEHEALTH_METRICS_TOKEN": "bearer token for GET /metrics (unset: /metrics is off, 404)",
     "TELEHEALTH_EVENT_STREAM_MAX": "events kept per room, oldest trimmed first (default 10000)",
+    "TELEHEALTH_WAIT_ALERT": "seconds a client may wait with no therapist before the monitor "
+    "alerts (default 600)",
 }
 
 MIN_SECRET_BYTES = 32
@@ -101,6 +103,8 @@ class Settings:
     event_retention: float = 30 * 24 * 3600.0
     event_stream_max: int = 10_000
     metrics_token: str | None = None
+    # The admin monitor alerts on a room where a client has waited this long with no therapist.
+    wait_alert: float = 600.0
     # Limits that are not deployment choices, kept here so tests and docs read one place.
     ws_max_msg: int = 64 * 1024
     sdp_max: int = 32 * 1024
@@ -136,6 +140,8 @@ class Settings:
                 "TELEHEALTH_EVENT_RETENTION must be at least 3600 s and "
                 "TELEHEALTH_EVENT_STREAM_MAX at least 100"
             )
+        if self.wait_alert < 1:
+            raise ConfigError("TELEHEALTH_WAIT_ALERT must be at least 1 second")
         hmac_algs = [a for a in self.jwt_algorithms if a.startswith("HS")]
         asym_algs = [a for a in self.jwt_algorithms if not a.startswith("HS")]
         if hmac_algs and asym_algs:
@@ -219,6 +225,7 @@ def from_env(env: Mapping[str, str] | None = None, **overrides: object) -> Setti
         "event_retention": _num(env, "TELEHEALTH_EVENT_RETENTION", 30 * 24 * 3600.0),
         "event_stream_max": int(_num(env, "TELEHEALTH_EVENT_STREAM_MAX", 10_000)),
         "metrics_token": env.get("TELEHEALTH_METRICS_TOKEN") or None,
+        "wait_alert": _num(env, "TELEHEALTH_WAIT_ALERT", 600.0),
     }
     if values["event_loop"] not in ("uvloop", "asyncio"):
         raise ConfigError("TELEHEALTH_EVENT_LOOP must be uvloop or asyncio")

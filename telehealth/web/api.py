@@ -170,7 +170,9 @@ async def list_rooms(request: web.Request) -> web.Response:
     principal = await _principal(request, Kind.ADMIN)
     assert isinstance(principal, AdminPrincipal)
     await request.app[keys.AUDIT].record(AuditAction.ROOM_VIEWED, actor_of(principal))
-    return _json({"rooms": await room_summaries(request.app), "at": round(time.time(), 3)})
+    rooms = await room_summaries(request.app)
+    wait_alert_s = request.app[keys.SETTINGS].wait_alert
+    return _json({"rooms": rooms, "at": round(time.time(), 3), "wait_alert_s": wait_alert_s})
 
 
 async def get_room(request: web.Request) -> web.Response:
@@ -184,7 +186,8 @@ async def get_room(request: web.Request) -> web.Response:
         )
     if not snapshot.active:
         raise RapportError(Code.NOT_FOUND, "No active room by that id.")
-    return _json(summarize(snapshot, time.time()))
+    wait_alert_s = request.app[keys.SETTINGS].wait_alert
+    return _json(summarize(snapshot, time.time(), wait_alert_s=wait_alert_s))
 
 
 async def end_room(request: web.Request) -> web.Response:
@@ -211,12 +214,7 @@ async def export_audit(request: web.Request) -> web.StreamResponse:
         raise RapportError(Code.INVALID_MESSAGE, "room must be a room id.")
     limit = _int_param(query.get("limit"), "limit", 1, audit_export.PAGE, audit_export.PAGE)
     now = int(time.time() * 1000)
-    until = audit_export.parse_time(query["until"]) if "until" in query else now
-    since = (
-        audit_export.parse_time(query["since"])
-        if "since" in query
-        else until - audit_export.DEFAULT_SPAN_MS
-    )
+    since, until = audit_export.query_range(query.get("since"), query.get("until"), now)
     cursor = audit_export.decode_cursor(query["cursor"]) if query.get("cursor") else None
     page = await audit_export.read_page(
         request.app[keys.PRESENCE],

@@ -26,7 +26,8 @@ pytestmark = pytest.mark.browser
 async def test_every_screen(
     start_service: StartService, open_page: OpenPage, screens: Screens
 ) -> None:
-    service = await start_service(show_queue_position=True)
+    # A wait alert after 1 s, so that the monitor shows one (room-2 has no therapist).
+    service = await start_service(show_queue_position=True, wait_alert=1)
 
     landing = await open_page(service.url + "/", label="landing")
     await screens.capture(landing, "landing")
@@ -69,6 +70,8 @@ async def test_every_screen(
     admin = await open_page(service.admin_link(), label="admin")
     await expect(admin.get_by_test_id(f"room-{ROOM}")).to_be_visible()
     await expect(admin.get_by_test_id("room-room-2")).to_be_visible()
+    await expect(admin.get_by_test_id("alert-room-2")).to_be_visible()
+    await expect(admin.get_by_test_id("chart-waiting")).to_have_count(3)
     await screens.capture(admin, "admin-monitor")
 
     # The call, with a little chat.
@@ -85,6 +88,13 @@ async def test_every_screen(
     )
     await screens.capture(alex, "client-call")
     await screens.capture(therapist, "therapist-call")
+
+    # The monitor again: Alex's wait is on the chart, and the room's timeline is open.
+    await expect(admin.get_by_test_id("chart-admitted")).to_have_count(1)
+    await admin.get_by_test_id(f"timeline-{ROOM}").click()
+    admitted = admin.get_by_test_id("timeline-entry").filter(has_text="Admitted")
+    await expect(admitted).to_have_count(1)
+    await screens.capture(admin, "admin-timeline")
 
     # The therapist's connection drops for a moment.
     await therapist.evaluate(CUT_SIGNALING)
