@@ -82,7 +82,7 @@ async def test_a_long_wait_with_no_therapist_is_an_alert_on_every_node(
     nodes: Nodes, http: aiohttp.ClientSession
 ) -> None:
     client, welcome = await join(
-        http, nodes.a, "client", nodes.minter.mint_client(ROOM, ttl=600), ROOM, NAME
+        nodes.a, "client", nodes.minter.mint_client(ROOM, ttl=600), ROOM, NAME
     )
     pid = welcome["participant_id"]
 
@@ -100,14 +100,14 @@ async def test_a_long_wait_with_no_therapist_is_an_alert_on_every_node(
     assert waiting["participant_id"] == pid and waiting["wait_s"] >= 1
     assert NAME not in text
 
-    feed = await open_ws(http, nodes.b)
+    feed = await open_ws(nodes.b)
     await feed.send(type="auth", role="admin", token=nodes.minter.mint_admin("ops", 600))
     pushed = await feed.until("rooms", lambda m: summary_of(m).get("alert") is True)
     assert pushed["wait_alert_s"] == 1
 
     # The therapist arrives (on the other node): the alert clears everywhere.
     therapist_token = nodes.minter.mint_therapist("dr-1", [ROOM], 600)
-    therapist, _ = await join(http, nodes.b, "therapist", therapist_token, ROOM, DOCTOR)
+    therapist, _ = await join(nodes.b, "therapist", therapist_token, ROOM, DOCTOR)
     for url in (nodes.a, nodes.b):
         _, body, text = await until(
             rooms_on(url), lambda answer: summary_of(answer[1]).get("therapist") == "present"
@@ -117,17 +117,17 @@ async def test_a_long_wait_with_no_therapist_is_an_alert_on_every_node(
     await feed.until("rooms", lambda m: summary_of(m).get("alert") is False)
     assert NAME not in repr(feed.seen) and DOCTOR not in repr(feed.seen)
     for ws in (client, therapist, feed):
-        await ws.ws.close()
+        await ws.close()
 
 
 async def test_the_timeline_and_the_chart_of_a_visit(
     nodes: Nodes, http: aiohttp.ClientSession
 ) -> None:
     therapist, _ = await join(
-        http, nodes.b, "therapist", nodes.minter.mint_therapist("dr-1", [ROOM], 600), ROOM, DOCTOR
+        nodes.b, "therapist", nodes.minter.mint_therapist("dr-1", [ROOM], 600), ROOM, DOCTOR
     )
     client, welcome = await join(
-        http, nodes.a, "client", nodes.minter.mint_client(ROOM, ttl=600), ROOM, NAME
+        nodes.a, "client", nodes.minter.mint_client(ROOM, ttl=600), ROOM, NAME
     )
     pid = welcome["participant_id"]
     await therapist.until("room", lambda m: [w["participant_id"] for w in m["waiting"]] == [pid])
@@ -172,8 +172,8 @@ async def test_the_timeline_and_the_chart_of_a_visit(
     assert short["until"] - short["since"] == 300
     after = views((await get(http, timeline, nodes.admin()))[1]["entries"])
     assert after == before + 1  # the timeline read in between, and no view for the chart
-    await client.ws.close()
-    await therapist.ws.close()
+    await client.close()
+    await therapist.close()
 
 
 @pytest.mark.parametrize(
