@@ -227,6 +227,7 @@ def findings(results: dict[str, Any]) -> list[str]:
         ("stdlib_json_offer_roundtrip_us", "stdlib json loads + dumps, offer (bare relay)"),
         ("stdlib_json_candidate_roundtrip_us", "stdlib json loads + dumps, candidate (bare relay)"),
         ("jwt_verify_us", "JWT verify (per connection, not per message)"),
+        ("metrics_per_relay_us", "metrics per relayed message (clock reads, histogram observe)"),
     ):
         out.append(f"| {label} | {_n(micro.get(key))} |")
     sdp_us = micro.get("check_sdp_offer_us")
