@@ -33,9 +33,9 @@ from telehealth.rooms.events import Actor, ActorRole, AuditAction, Outcome
 from telehealth.rooms.model import Snapshot
 from telehealth.rooms.ports import PresenceUnavailable
 from telehealth.rooms.states import Role
-from telehealth.turn import ice_servers
 from telehealth.web import keys
 from telehealth.web.admin import admin_feed
+from telehealth.web.authority import grant, ice_for, reauth
 from telehealth.web.connection import Connection
 from telehealth.web.liveness import HEARTBEAT_S
 from telehealth.web.ratelimit import TokenBucket
@@ -171,6 +171,7 @@ async def _authenticate(app: web.Application, conn: Connection, auth: m.Auth) ->
     if auth.role == "admin":
         principal = await verifier.verify(auth.token, Kind.ADMIN)
         assert isinstance(principal, AdminPrincipal)
+        grant(conn, principal)
         log.info("admin feed %s opened", conn.conn_id)
         await app[keys.AUDIT].record(
             AuditAction.ROOM_VIEWED, Actor(role=ActorRole.ADMIN, sub=principal.subject)
@@ -184,9 +185,8 @@ async def _authenticate(app: web.Application, conn: Connection, auth: m.Auth) ->
         client = await verifier.verify(auth.token, Kind.CLIENT)
         assert isinstance(client, ClientPrincipal)
         conn.actor = Actor(role=ActorRole.CLIENT, sub=client.subject)  # proved, for the audit
-        ensure_room(client, room)
-        if await app[keys.PRESENCE].is_revoked(client.jti):
-            raise RapportError(Code.TOKEN_REVOKED)
+        ensure_room(client, room)  # (the verifier refused a withdrawn link)
+        grant(conn, client)
         conn.role, conn.participant_id = Role.CLIENT, client_participant_id(room, client.jti)
         name, link = clean_name(auth.name), client.jti
     else:
@@ -194,6 +194,7 @@ async def _authenticate(app: web.Application, conn: Connection, auth: m.Auth) ->
         assert isinstance(therapist, TherapistPrincipal)
         conn.actor = Actor(role=ActorRole.THERAPIST, sub=therapist.subject)
         ensure_room(therapist, room)
+        grant(conn, therapist)
         conn.role = Role.THERAPIST
         conn.participant_id = therapist_participant_id(room, therapist.subject)
         name, link = clean_name(auth.name) if auth.name else "Your therapist", ""
@@ -210,7 +211,7 @@ async def _authenticate(app: web.Application, conn: Connection, auth: m.Auth) ->
                 participant_id=conn.participant_id,
                 role=conn.role.value,
                 room=room,
-                ice_servers=ice_servers(settings, conn.participant_id),
+                ice_servers=ice_for(app, conn),
                 resumed=joined.resumed,
                 grace=settings.grace,
                 heartbeat=HEARTBEAT_S,
@@ -316,6 +317,8 @@ async def _dispatch(app: web.Application, conn: Connection, message: m.Inbound) 
             conn.send(m.encode(m.Pong(id=ping_id)))
         case m.Auth():
             raise RapportError(Code.INVALID_MESSAGE, "This socket is already authenticated.")
+        case m.Reauth(token=token):
+            await reauth(app, conn, token)
         case _:  # every inbound type has a case: mypy fails here on a new one left out
             assert_never(message)
 
