@@ -1,6 +1,7 @@
 // The admin monitor: a live table of every active room from the admin feed (every ~2 s), with
 // the longest waits highlighted and a confirmed "End room" action.
 
+import { keepSignedIn, lockWhenIdle } from "./authority.js";
 import { mountPage } from "./page.js";
 import { Signaling, errorPageFor } from "./signaling.js";
 import { t } from "./strings.js";
@@ -19,9 +20,28 @@ const dom = {
   empty: byId("rooms-empty"),
 };
 
-const state = { token: null, signaling: null, rows: new Map() }; // room -> row refs
+const state = { token: null, signaling: null, rows: new Map(), locked: false }; // rows: room -> row refs
 
-function start() {
+async function loadConfig() {
+  try {
+    const response = await fetch("/api/config", { headers: { Accept: "application/json" } });
+    if (response.ok) return await response.json();
+  } catch {
+    // the defaults will do
+  }
+  return {};
+}
+
+/** Nobody has used the monitor for a while: lock it and ask for the sign-in link again. */
+function lockMonitor() {
+  state.locked = true;
+  state.token = null;
+  forget(KIND);
+  state.signaling?.close();
+  showError("idle");
+}
+
+async function start() {
   document.title = t("admin.title");
   const { token } = takeToken(KIND);
   if (!token) return showError("noLink");
@@ -32,8 +52,9 @@ function start() {
   if (claims.typ !== "admin") return showError("wrongKind");
   state.token = token;
 
-  const signaling = new Signaling(() => ({ type: "auth", role: "admin", token }));
+  const signaling = new Signaling(() => ({ type: "auth", role: "admin", token: state.token }));
   state.signaling = signaling;
+  keepSignedIn(KIND, signaling, (fresh) => { state.token = fresh; });
   signaling.on("rooms", (msg) => {
     if (document.body.dataset.screen !== "monitor") showView("monitor");
     render(msg.rooms, msg.at);
@@ -43,6 +64,7 @@ function start() {
     if (reconnected) showBanner(t("common.connectionBack"), 3000);
   });
   signaling.on("closed", ({ code, gaveUp }) => {
+    if (state.locked) return undefined; // the lock screen stays
     if (gaveUp) {
       return showError("gaveUp", { action: { label: t("common.retry"), run: () => signaling.connect() } });
     }
@@ -50,6 +72,7 @@ function start() {
     return showError(errorPageFor(code));
   });
   signaling.connect();
+  lockWhenIdle((await loadConfig()).console_idle_logoff, lockMonitor);
 }
 
 function render(rooms, at) {
@@ -146,9 +169,8 @@ async function endRoom(room) {
 }
 
 
-try {
-  start();
-} catch (err) {
+start().catch((err) => {
   console.error(err);
   showError("generic");
-}
+});
+

@@ -253,6 +253,12 @@ export const STRINGS = {
     clientJoined: (name) => `${name} joined the session.`,
   },
 
+  authority: {
+    expiring: (time) => `Your sign-in ends at ${time}. Open your sign-in link again in this tab to stay signed in.`,
+    sessionEnding: (time) => `The time for this session ends at ${time}.`,
+    renewed: "You are signed in again.",
+  },
+
   admin: {
     title: "Monitor — Rapport",
     tagline: "Monitor",
