@@ -265,9 +265,7 @@ def build_parser() -> argparse.ArgumentParser:
     token.add_argument("--room", action="append", help="room id (repeat for a therapist)")
     token.add_argument("--ttl", type=int, default=3600, help="lifetime in seconds")
     token.add_argument("--not-before", type=float, help="epoch seconds the link opens")
-    token.add_argument(
-        "--subject", help="the therapist's or admin's id (required for those kinds)"
-    )
+    token.add_argument("--subject", help="the therapist's or admin's id (required for those kinds)")
     token.add_argument("--json", action="store_true")
     token.set_defaults(func=cmd_token)
 

@@ -25,8 +25,9 @@ from aiohttp import web
 from signaling import messages as m
 from signaling.errors import Code, RapportError
 from telehealth.auth.authority import Authority
-from telehealth.auth.principal import Kind, Principal
+from telehealth.auth.principal import ClientPrincipal, Kind, Principal
 from telehealth.auth.tokens import MAX_TTL
+from telehealth.ids import client_participant_id
 from telehealth.rooms.ports import PresenceUnavailable, Revocation
 from telehealth.rooms.states import State
 from telehealth.turn import ice_servers, turn_expiry
@@ -45,6 +46,27 @@ POLL_WINDOW_MS = 15_000
 def grant(conn: Connection, principal: Principal) -> None:
     """The socket acts with ``principal``'s authority, until it ends."""
     conn.authority = Authority.of(principal)
+
+
+async def verify_client(app: web.Application, token: str, room: str) -> ClientPrincipal:
+    """A session link for ``room``. One past its ``exp`` still opens while its client is in
+    the session and within the overrun: a dropped connection may come back to finish."""
+    verifier = app[keys.VERIFIER]
+    overrun = app[keys.SETTINGS].session_overrun
+    try:
+        principal = await verifier.verify(token, Kind.CLIENT)
+    except RapportError as err:
+        if err.code is not Code.TOKEN_EXPIRED or overrun <= 0:
+            raise
+        principal = await verifier.verify(token, Kind.CLIENT, check_time=False, check_revoked=True)
+        assert isinstance(principal, ClientPrincipal)
+        if principal.room != room or time.time() >= principal.expires_at + overrun:
+            raise err from None
+        me = (await app[keys.PRESENCE].load(room)).get(client_participant_id(room, principal.jti))
+        if me is None or me.state is not State.ADMITTED:
+            raise err from None
+    assert isinstance(principal, ClientPrincipal)
+    return principal
 
 
 def ice_for(app: web.Application, conn: Connection) -> list[m.IceServer]:
@@ -101,6 +123,8 @@ def sweep(app: web.Application, now: float) -> None:
         auth = conn.authority
         if auth is None or conn.closing is not None:
             continue
+        if auth.kind is Kind.CLIENT and not conn.joined:
+            continue  # still joining: whether they are in the session is not known yet
         try:
             _check(app, conn, auth, now)
         except Exception:  # one socket must not stop the round for the others

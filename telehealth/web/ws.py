@@ -23,7 +23,6 @@ from signaling.errors import Code, RapportError
 from signaling.sdp import check_sdp
 from telehealth.auth.principal import (
     AdminPrincipal,
-    ClientPrincipal,
     Kind,
     TherapistPrincipal,
     ensure_room,
@@ -35,7 +34,7 @@ from telehealth.rooms.ports import PresenceUnavailable
 from telehealth.rooms.states import Role
 from telehealth.web import keys
 from telehealth.web.admin import admin_feed
-from telehealth.web.authority import grant, ice_for, reauth
+from telehealth.web.authority import grant, ice_for, reauth, verify_client
 from telehealth.web.connection import Connection
 from telehealth.web.liveness import HEARTBEAT_S
 from telehealth.web.ratelimit import TokenBucket
@@ -182,8 +181,7 @@ async def _authenticate(app: web.Application, conn: Connection, auth: m.Auth) ->
         raise RapportError(Code.WRONG_ROOM, "Say which room to join.")
     room = auth.room
     if auth.role == "client":
-        client = await verifier.verify(auth.token, Kind.CLIENT)
-        assert isinstance(client, ClientPrincipal)
+        client = await verify_client(app, auth.token, room)
         conn.actor = Actor(role=ActorRole.CLIENT, sub=client.subject)  # proved, for the audit
         ensure_room(client, room)  # (the verifier refused a withdrawn link)
         grant(conn, client)

@@ -145,6 +145,32 @@ async def test_a_client_in_session_closes_after_the_overrun_and_a_waiting_one_at
     await therapist.until("room", lambda m: not m["waiting"] and len(m["session"]) == 1)
 
 
+async def test_an_admitted_client_may_come_back_after_exp_within_the_overrun(
+    http: aiohttp.ClientSession,
+) -> None:
+    server = await _serve(settings_for(jwt_leeway=0, token_refresh=False, session_overrun=4.0))
+    try:
+        url, minter = str(server.make_url("/")), TokenMinter(server.app[keys.SETTINGS])
+        therapist, _ = await join(
+            http, url, "therapist", minter.mint_therapist("dr-1", [ROOM], 600), ROOM
+        )
+        link, waiting_link = minter.mint_client(ROOM, ttl=3), minter.mint_client(ROOM, ttl=3)
+        client, welcome = await join(http, url, "client", link, ROOM, name="Alex")
+        waiting, _ = await join(http, url, "client", waiting_link, ROOM, "Sam")
+        await therapist.send(type="admit", participant_ids=[welcome["participant_id"]])
+        await client.expect("state", state="admitted")
+        assert await waiting.closed(timeout=6) == TOKEN_EXPIRED  # both links have expired now
+        await client.ws.close()  # a dropped connection ...
+        back, again = await join(http, url, "client", link, ROOM, name="Alex")
+        assert again["resumed"] is True  # ... comes back to finish the session
+        refused = await open_ws(http, url)  # a waiting client's expired link does not
+        await refused.send(type="auth", role="client", token=waiting_link, room=ROOM, name="Sam")
+        assert await refused.closed() == TOKEN_EXPIRED
+        assert await back.closed(timeout=8) == TIME_UP
+    finally:
+        await server.close()
+
+
 async def test_bad_revocation_input_gets_named_errors_and_changes_nothing(
     short: tuple[str, TokenMinter, TestServer], http: aiohttp.ClientSession
 ) -> None:
