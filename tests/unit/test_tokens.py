@@ -800,3 +800,30 @@ async def test_the_header_type_must_agree_with_the_kind(
         assert isinstance(await verifier.verify(token, Kind.CLIENT), ClientPrincipal)
     else:
         assert await rejected(verifier, token) is Code.TOKEN_INVALID
+
+
+async def test_withdrawn_tokens_are_refused_by_jti_or_by_the_subject_cutoff(
+    settings: Settings,
+) -> None:
+    from telehealth.presence.memory import MemoryPresence
+
+    presence = MemoryPresence()
+    verifier = TokenVerifier(settings, key_source_from_settings(settings), presence)
+    now = int(time.time()) - 100 + 0.5  # a cut-off half-way through a second
+    before = TokenMinter(settings, clock=lambda: now - 10)
+    same_second = TokenMinter(settings, clock=lambda: now + 0.2)  # iat is whole seconds
+    after = TokenMinter(settings, clock=lambda: now + 1)
+    until = int(time.time() * 1000) + 60_000
+    await presence.revoke_subject("dr-1", int(now * 1000), until)
+    for minted in (before, same_second):
+        token = minted.mint_therapist("dr-1", ["room-1"], 3600)
+        assert await rejected(verifier, token, Kind.THERAPIST) is Code.TOKEN_REVOKED
+    fresh = after.mint_therapist("dr-1", ["room-1"], 3600)
+    assert isinstance(await verifier.verify(fresh, Kind.THERAPIST), TherapistPrincipal)
+    other = before.mint_admin("ops-1", 3600)
+    assert isinstance(await verifier.verify(other, Kind.ADMIN), AdminPrincipal)
+    admin = await verifier.verify(other, Kind.ADMIN)
+    await presence.revoke(admin.jti, until)
+    assert await rejected(verifier, other, Kind.ADMIN) is Code.TOKEN_REVOKED
+    # Withdrawing a session link reads it back without the lists (check_time=False).
+    assert isinstance(await verifier.verify(other, Kind.ADMIN, check_time=False), AdminPrincipal)
