@@ -24,8 +24,11 @@ export function keepSignedIn(kind, signaling, setToken) {
   });
 }
 
-/** Call `onIdle` once after `seconds` without input; returns a function that stops watching. */
-export function lockWhenIdle(seconds, onIdle) {
+/**
+ * Call `onIdle` once after `seconds` without input; returns a function that stops watching.
+ * While `busy()` is true (a session is running: people talk, nobody types) the time restarts.
+ */
+export function lockWhenIdle(seconds, onIdle, busy = () => false) {
   if (!(Number(seconds) > 0)) return () => {};
   let timer = null;
   const reset = () => {
@@ -37,8 +40,9 @@ export function lockWhenIdle(seconds, onIdle) {
     for (const type of INPUT_EVENTS) window.removeEventListener(type, reset, true);
   };
   const fire = () => {
+    if (busy()) return reset();
     stop();
-    onIdle();
+    return onIdle();
   };
   for (const type of INPUT_EVENTS) window.addEventListener(type, reset, { capture: true, passive: true });
   reset();

@@ -91,7 +91,7 @@ async function start() {
   if (state.rooms.length === 0) return showError("wrongKind");
   const config = await loadConfig();
   state.maxParticipants = config.max_participants || state.maxParticipants;
-  lockWhenIdle(config.console_idle_logoff, lockConsole);
+  lockWhenIdle(config.console_idle_logoff, lockConsole, () => state.session.length > 0);
 
   const stored = remember(KIND, "room");
   if (state.rooms.length === 1) return enterRoom(state.rooms[0]);
