@@ -69,12 +69,12 @@ async def verify_client(app: web.Application, token: str, room: str) -> ClientPr
     return principal
 
 
-def ice_for(app: web.Application, conn: Connection) -> list[m.IceServer]:
+def ice_for(app: web.Application, conn: Connection, now: float | None = None) -> list[m.IceServer]:
     """ICE servers for the socket's participant, with TURN credentials that last as long as
     the session may (the token's expiry plus the overrun), capped at ``turn_ttl``."""
     settings = app[keys.SETTINGS]
     auth = conn.authority
-    now = time.time()
+    now = time.time() if now is None else now
     ends = None if auth is None else auth.expires_at + settings.session_overrun
     servers = ice_servers(settings, conn.participant_id, now, ends)
     if auth is not None:
@@ -156,7 +156,7 @@ def _check(app: web.Application, conn: Connection, auth: Authority, now: float) 
             m.encode(m.TokenExpiring(expires_at=auth.expires_at, closes_at=closes, code=code))
         )
     if auth.kind is not Kind.ADMIN and auth.turn_due(now, closes, settings.turn_ttl):
-        conn.send(m.encode(m.IceServers(ice_servers=ice_for(app, conn))))
+        conn.send(m.encode(m.IceServers(ice_servers=ice_for(app, conn, now))))
 
 
 def _closing_code(auth: Authority, in_session: bool) -> str:

@@ -7,6 +7,7 @@ the server's own close or message rather than for a fixed time.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import AsyncIterator
 from typing import Any
@@ -21,6 +22,7 @@ from telehealth.auth.principal import Kind
 from telehealth.auth.tokens import TokenMinter
 from telehealth.config import Settings
 from telehealth.web import keys
+from telehealth.web.authority import sweep
 from tests.conftest import RedisServer
 from tests.e2e.conftest import Ws, join, open_ws, settings_for
 
@@ -274,5 +276,45 @@ async def test_turn_credentials_expire_with_the_token_plus_the_overrun(
         _, welcome = await join(http, url, "client", long_link, ROOM, name="Sam")
         turn = next(s for s in welcome["ice_servers"] if "username" in s)
         assert int(turn["username"].split(":")[0]) <= time.time() + 3600  # capped by turn_ttl
+    finally:
+        await server.close()
+
+
+async def test_turn_credentials_are_renewed_over_the_socket_before_they_expire(
+    http: aiohttp.ClientSession,
+) -> None:
+    settings = settings_for(
+        loopback=False, turn_urls=("turn:turn.example.test:3478",), turn_secret="s", turn_ttl=60
+    )
+    server = await _serve(settings)
+    try:
+        url, minter = str(server.make_url("/")), TokenMinter(settings)
+        ws, welcome = await join(http, url, "client", minter.mint_client(ROOM, 3600), ROOM, "Al")
+        first = int(welcome["ice_servers"][0]["username"].split(":")[0])
+        # The sweep as it runs 50 s from now: the 60 s credentials are about to expire.
+        sweep(server.app, time.time() + 50)
+        renewed = await ws.expect("ice_servers")
+        assert int(renewed["ice_servers"][0]["username"].split(":")[0]) > first
+    finally:
+        await server.close()
+
+
+async def test_a_withdrawn_subject_never_gets_a_refreshed_token(
+    http: aiohttp.ClientSession,
+) -> None:
+    settings = settings_for()
+    server = await _serve(settings)
+    try:
+        url, minter = str(server.make_url("/")), TokenMinter(settings)
+        token = minter.mint_therapist("dr-1", [ROOM], 600)
+        ws, _ = await join(http, url, "therapist", token, ROOM)
+        # Withdrawn in the store only (no announcement, so the socket is not closed by it):
+        # the refresh must still look, and refuse.
+        cutoff = int(time.time() * 1000) + 1000
+        await server.app[keys.PRESENCE].revoke_subject("dr-1", cutoff, cutoff + 60_000)
+        sweep(server.app, time.time() + 500)  # inside the refresh window
+        await asyncio.gather(*server.app[keys.TASKS])
+        await _still_open(ws, 1)
+        assert "token_refreshed" not in ws.types()
     finally:
         await server.close()
