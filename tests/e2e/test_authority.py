@@ -78,6 +78,18 @@ async def test_admin_feed_with_a_short_token_closes_after_it_expires(
     assert time.time() >= warning["closes_at"]
 
 
+async def test_an_admin_feed_takes_a_fresh_admin_token_of_the_same_person(
+    short: tuple[str, TokenMinter, TestServer], http: aiohttp.ClientSession
+) -> None:
+    url, minter, _ = short
+    feed = await _admin_feed(http, url, minter.mint_admin("ops-1", ttl=600))
+    for token in (minter.mint_admin("ops-2", 600), minter.mint_therapist("ops-1", [ROOM], 600)):
+        await feed.send(type="reauth", token=token)
+        assert (await feed.expect("error"))["code"] == "reauth_refused"
+    await feed.send(type="reauth", token=minter.mint_admin("ops-1", ttl=1200))
+    assert (await feed.expect("reauthed"))["expires_at"] > time.time() + 1100
+
+
 async def test_reauth_extends_a_therapist_socket_and_bad_reauth_changes_nothing(
     short: tuple[str, TokenMinter, TestServer], http: aiohttp.ClientSession
 ) -> None:
