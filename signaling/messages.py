@@ -117,6 +117,13 @@ class Leave(_In, frozen=True, tag="leave"):
     pass
 
 
+class Reauth(_In, frozen=True, tag="reauth"):
+    """A fresh token for this socket: same kind, same subject, and (for a therapist) still
+    for the socket's room. The socket's expiry moves to the new token's."""
+
+    token: Annotated[str, msgspec.Meta(min_length=1, max_length=8192)]
+
+
 class Ping(_In, frozen=True, tag="ping"):
     id: Annotated[int, msgspec.Meta(ge=0)] = 0
 
@@ -137,6 +144,7 @@ Inbound = (
     | Media
     | Leave
     | Ping
+    | Reauth
 )
 RelayIn = Offer | Answer | Candidate | Hangup
 
@@ -265,6 +273,35 @@ class Bye(_Out, frozen=True, tag="bye"):
     retry_after: float | None = None
 
 
+class TokenExpiring(_Out, frozen=True, tag="token_expiring"):
+    """The socket closes at ``closes_at`` (epoch seconds) with ``code``, unless a ``reauth``
+    moves it (therapists and admins) or, for a client, the session ends first."""
+
+    expires_at: float
+    closes_at: float
+    code: str
+
+
+class TokenRefreshed(_Out, frozen=True, tag="token_refreshed"):
+    """A fresh token the node minted for this socket's person, ahead of the old one's expiry.
+    The socket's expiry has moved to ``expires_at``; the page uses the token from now on."""
+
+    token: str
+    expires_at: float
+
+
+class Reauthed(_Out, frozen=True, tag="reauthed"):
+    """The answer to a ``reauth``: the socket now closes when the new token expires."""
+
+    expires_at: float
+
+
+class IceServers(_Out, frozen=True, tag="ice_servers"):
+    """Fresh ICE servers (TURN credentials) before the ones in hand expire, for ICE restarts."""
+
+    ice_servers: list[IceServer]
+
+
 class Member(msgspec.Struct, frozen=True):
     """A participant as the admin sees them: ids and roles, never names."""
 
@@ -322,6 +359,10 @@ Outbound = (
     | Error
     | Bye
     | AdminRooms
+    | TokenExpiring
+    | TokenRefreshed
+    | Reauthed
+    | IceServers
 )
 
 # --- the codec ---------------------------------------------------------------------------------

@@ -26,6 +26,7 @@ from telehealth.routing.local import LocalRouter
 from telehealth.web import api, keys, pages, ws
 from telehealth.web import metrics as metrics_http
 from telehealth.web import monitor as monitor_http
+from telehealth.web.authority import authority_ctx
 from telehealth.web.errors import error_middleware
 from telehealth.web.liveness import liveness_ctx
 from telehealth.web.metrics import node_state
@@ -106,7 +107,9 @@ async def _reaper_ctx(app: web.Application) -> AsyncIterator[None]:
 
 async def _auth_ctx(app: web.Application) -> AsyncIterator[None]:
     settings = app[keys.SETTINGS]
-    app[keys.VERIFIER] = TokenVerifier(settings, key_source_from_settings(settings))
+    app[keys.VERIFIER] = TokenVerifier(
+        settings, key_source_from_settings(settings), app[keys.PRESENCE]
+    )
     try:
         app[keys.MINTER] = TokenMinter(settings)
     except ConfigError:
@@ -140,12 +143,13 @@ def create_app(settings: Settings) -> web.Application:
     app[keys.LIVE_NODES] = [1]
     app[keys.METRICS].watch(lambda: node_state(app))
     # One entry per long-lived resource; they unwind in reverse order.
-    app.cleanup_ctx.append(_auth_ctx)
     app.cleanup_ctx.append(_presence_ctx)
+    app.cleanup_ctx.append(_auth_ctx)  # the verifier reads withdrawals from presence
     app.cleanup_ctx.append(_router_ctx)
     app.cleanup_ctx.append(_rooms_ctx)
     app.cleanup_ctx.append(_reaper_ctx)
     app.cleanup_ctx.append(liveness_ctx)
+    app.cleanup_ctx.append(authority_ctx)
     app.on_shutdown.append(_close_sockets)
     app.router.add_get("/ws", ws.signaling)
     api.add_routes(app)

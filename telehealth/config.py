@@ -34,7 +34,10 @@ ENV_VARS: dict[str, str] = {
     "TELEHEALTH_STUN_URLS": "comma-separated stun: URLs handed to browsers",
     "TELEHEALTH_TURN_URLS": "comma-separated turn:/turns: URLs handed to browsers",
     "TELEHEALTH_TURN_SECRET": "coturn static-auth-secret for time-limited TURN credentials",
-    "TELEHEALTH_TURN_TTL": "lifetime of TURN credentials in seconds (default 3600)",
+    "TELEHEALTH_TURN_TTL": "longest lifetime of TURN credentials in seconds (default 3600)",
+    "TELEHEALTH_SESSION_OVERRUN": "seconds an admitted client may stay past the link's exp (1800)",
+    "TELEHEALTH_CONSOLE_IDLE_LOGOFF": "seconds without input before a console locks (900)",
+    "TELEHEALTH_TOKEN_REFRESH": "0 to stop nodes minting fresh therapist tokens before expiry",
     "TELEHEALTH_GRACE": "seconds an admitted participant keeps admission after a drop (default 60)",
     "TELEHEALTH_WAITING_GRACE": "seconds a waiting client keeps their place after a drop (300)",
     "TELEHEALTH_AUTH_TIMEOUT": "seconds a socket has to authenticate (default 5)",
@@ -87,6 +90,9 @@ class Settings:
     turn_urls: tuple[str, ...] = ()
     turn_secret: str | None = None
     turn_ttl: int = 3600
+    session_overrun: float = 1800.0
+    console_idle_logoff: float = 900.0
+    token_refresh: bool = True
     grace: float = 60.0
     waiting_grace: float = 300.0
     auth_timeout: float = 5.0
@@ -133,6 +139,12 @@ class Settings:
             raise ConfigError("grace periods must be positive")
         if not 0.05 <= self.presence_deadline <= 10:
             raise ConfigError("TELEHEALTH_PRESENCE_DEADLINE must be 0.05 to 10 seconds")
+        if not 0 <= self.session_overrun <= 24 * 3600:
+            raise ConfigError("TELEHEALTH_SESSION_OVERRUN must be 0 to 86400 seconds")
+        if not 1 <= self.console_idle_logoff <= 24 * 3600:
+            raise ConfigError("TELEHEALTH_CONSOLE_IDLE_LOGOFF must be 1 to 86400 seconds")
+        if not 60 <= self.turn_ttl <= 7 * 24 * 3600:
+            raise ConfigError("TELEHEALTH_TURN_TTL must be 60 to 604800 seconds")
         if self.metrics_token is not None and len(self.metrics_token) < 16:
             raise ConfigError("TELEHEALTH_METRICS_TOKEN must be at least 16 characters")
         if self.event_retention < 3600 or self.event_stream_max < 100:
@@ -210,6 +222,9 @@ def from_env(env: Mapping[str, str] | None = None, **overrides: object) -> Setti
         "turn_urls": _list(env.get("TELEHEALTH_TURN_URLS")),
         "turn_secret": env.get("TELEHEALTH_TURN_SECRET") or None,
         "turn_ttl": int(_num(env, "TELEHEALTH_TURN_TTL", 3600)),
+        "session_overrun": _num(env, "TELEHEALTH_SESSION_OVERRUN", 1800.0),
+        "console_idle_logoff": _num(env, "TELEHEALTH_CONSOLE_IDLE_LOGOFF", 900.0),
+        "token_refresh": _bool(env.get("TELEHEALTH_TOKEN_REFRESH", "1")),
         "grace": _num(env, "TELEHEALTH_GRACE", 60.0),
         "waiting_grace": _num(env, "TELEHEALTH_WAITING_GRACE", 300.0),
         "auth_timeout": _num(env, "TELEHEALTH_AUTH_TIMEOUT", 5.0),

@@ -6,6 +6,8 @@ Redis Cluster slot. Room and node ids come from verified tokens and our own conf
 
 from __future__ import annotations
 
+import hashlib
+
 # How long an idle room's records are kept (so a denied or removed link stays refused).
 ROOM_RETENTION_MS = 12 * 3600 * 1000
 
@@ -29,6 +31,13 @@ NODES = "th:nodes"
 EXPIRIES = "th:expiries"
 # STRING "1" with a TTL until the link's own expiry: a withdrawn session link, by jti.
 REVOKED = "th:revoked:{jti}"
+# STRING cut-off epoch ms, with a TTL until the subject's longest token has expired: every
+# token of the subject issued before it is withdrawn. Keyed by a hash of the subject (which
+# comes from a verified token or an admin's request), so any text makes a safe key.
+REVOKED_SUBJECT = "th:revoked-sub:{digest}"
+# ZSET Revocation JSON (telehealth.rooms.ports.Revocation) -> time made (ms): the withdrawals
+# of the last minute, polled by every node to close live sockets of withdrawn tokens.
+RECENT_REVOCATIONS = "th:revocations"
 # PUB/SUB channel: routing envelopes addressed to one node (sharded pub/sub on a cluster).
 NODE_INBOX = "th:{{n:{node}}}:inbox"
 
@@ -51,6 +60,10 @@ def room_chain_head(room: str) -> str:
 
 def revoked(jti: str) -> str:
     return REVOKED.format(jti=jti)
+
+
+def revoked_subject(subject: str) -> str:
+    return REVOKED_SUBJECT.format(digest=hashlib.sha256(subject.encode()).hexdigest())
 
 
 def node_inbox(node: str) -> str:

@@ -4,6 +4,7 @@
 // listed above the table and announced when they appear. Below: a room's audit timeline, opened
 // from its row, and a chart of the last hour's waits. "End room" asks first.
 
+import { keepSignedIn, lockWhenIdle } from "./authority.js";
 import { mountPage } from "./page.js";
 import { Signaling, errorPageFor } from "./signaling.js";
 import { t } from "./strings.js";
@@ -37,6 +38,8 @@ const dom = {
 
 const state = {
   token: null,
+  signaling: null,
+  locked: false,
   rows: new Map(), // room -> row refs
   alerts: new Set(), // rooms in alert at the last update, to announce only new ones
   waiting: new Map(), // room -> how many waited at the last update
@@ -44,7 +47,26 @@ const state = {
   chart: { admitted: [], truncated: false, askedAt: 0, asking: false, stale: false },
 };
 
-function start() {
+async function loadConfig() {
+  try {
+    const response = await fetch("/api/config", { headers: { Accept: "application/json" } });
+    if (response.ok) return await response.json();
+  } catch {
+    // the defaults will do
+  }
+  return {};
+}
+
+/** Nobody has used the monitor for a while: lock it and ask for the sign-in link again. */
+function lockMonitor() {
+  state.locked = true;
+  state.token = null;
+  forget(KIND);
+  state.signaling?.close();
+  showError("idle");
+}
+
+async function start() {
   document.title = t("admin.title");
   const { token } = takeToken(KIND);
   if (!token) return showError("noLink");
@@ -65,7 +87,9 @@ function start() {
     }
   }).observe(dom.chart);
 
-  const signaling = new Signaling(() => ({ type: "auth", role: "admin", token }));
+  const signaling = new Signaling(() => ({ type: "auth", role: "admin", token: state.token }));
+  state.signaling = signaling;
+  keepSignedIn(KIND, signaling, (fresh) => { state.token = fresh; });
   signaling.on("rooms", (msg) => {
     if (document.body.dataset.screen !== "monitor") showView("monitor");
     render(msg);
@@ -75,6 +99,7 @@ function start() {
     if (reconnected) showBanner(t("common.connectionBack"), 3000);
   });
   signaling.on("closed", ({ code, gaveUp }) => {
+    if (state.locked) return undefined; // the lock screen stays
     if (gaveUp) {
       return showError("gaveUp", { action: { label: t("common.retry"), run: () => signaling.connect() } });
     }
@@ -82,6 +107,7 @@ function start() {
     return showError(errorPageFor(code));
   });
   signaling.connect();
+  lockWhenIdle((await loadConfig()).console_idle_logoff, lockMonitor);
 }
 
 /** An admin API path as JSON; an Error with the server's message otherwise. */
@@ -287,9 +313,8 @@ function drawChart() {
 }
 
 
-try {
-  start();
-} catch (err) {
+start().catch((err) => {
   console.error(err);
   showError("generic");
-}
+});
+

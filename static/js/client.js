@@ -251,6 +251,8 @@ function join(name) {
 
   signaling.on("state", onState);
   signaling.on("message", addTherapistMessage);
+  // The session may run a little past the booked time; say when it ends.
+  signaling.on("token_expiring", (msg) => showBanner(t("authority.sessionEnding", clockTime(msg.closes_at))));
   signaling.on("reconnecting", () => showBanner(t("common.connectionLost")));
   signaling.on("open", ({ reconnected }) => {
     if (reconnected) showBanner(t("common.connectionBack"), 3000);

@@ -253,6 +253,12 @@ export const STRINGS = {
     clientJoined: (name) => `${name} joined the session.`,
   },
 
+  authority: {
+    expiring: (time) => `Your sign-in ends at ${time}. Open your sign-in link again in this tab to stay signed in.`,
+    sessionEnding: (time) => `The time for this session ends at ${time}.`,
+    renewed: "You are signed in again.",
+  },
+
   admin: {
     title: "Monitor — Rapport",
     tagline: "Monitor",
@@ -394,6 +400,18 @@ export const STRINGS = {
     removed: {
       heading: "You were removed from the session",
       text: "If you think this is a mistake, please contact your therapist or practice.",
+    },
+    signIn: {
+      heading: "Please sign in again",
+      text: "Your sign-in has ended. Open your sign-in link again to continue.",
+    },
+    timeUp: {
+      heading: "The session time is over",
+      text: "The time booked for this session has ended. Please contact your therapist or practice to book another.",
+    },
+    idle: {
+      heading: "Signed out after a quiet spell",
+      text: "Nobody used this page for a while, so it was locked to keep the room private. Open your sign-in link again to continue.",
     },
     expiredPlace: {
       heading: "Your place has lapsed",

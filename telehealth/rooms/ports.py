@@ -22,6 +22,21 @@ class PresenceUnavailable(Exception):
     """The backing store cannot be reached; callers answer "temporarily unavailable"."""
 
 
+class Revocation(msgspec.Struct, frozen=True, array_like=True):
+    """A withdrawal, as every node hears of it: one token (``jti``), or every token of
+    ``subject`` issued before ``cutoff_ms``. ``at_ms`` is when it was made."""
+
+    at_ms: int
+    jti: str = ""
+    subject: str = ""
+    cutoff_ms: int = 0
+
+
+# How long a withdrawal stays in the recent list that every node polls (a hint for closing
+# live sockets; the lists the verifier reads are what refuse the token afterwards).
+REVOCATION_FEED_MS = 60_000
+
+
 class PresenceStore(Protocol):
     """Where rooms live. Changes are optimistic: read a snapshot, compute the new records with
     the state table, then ``commit`` them only if the room is still at the version that was
@@ -92,9 +107,23 @@ class PresenceStore(Protocol):
     async def clear_expiry(self, room: str, pid: str) -> None: ...
 
     async def revoke(self, jti: str, until_ms: int) -> None:
-        """Withdraw a session link until its own expiry."""
+        """Withdraw a token (by jti) until ``until_ms`` (its own expiry)."""
 
     async def is_revoked(self, jti: str) -> bool: ...
+
+    async def revoke_subject(self, subject: str, cutoff_ms: int, until_ms: int) -> None:
+        """Withdraw every token of ``subject`` issued before ``cutoff_ms`` (a later cut-off
+        already there stays), remembered until ``until_ms``, when the longest such token has
+        expired."""
+
+    async def subject_cutoff(self, subject: str) -> int | None:
+        """The subject's cut-off (epoch ms), or None."""
+
+    async def announce_revocation(self, revocation: Revocation) -> None:
+        """List a withdrawal among the recent ones, which every node polls."""
+
+    async def recent_revocations(self, since_ms: int) -> list[Revocation]:
+        """Withdrawals made at or after ``since_ms`` (at most the last REVOCATION_FEED_MS)."""
 
     async def ping(self, budget: float | None = None) -> bool:
         """True when the store answers within ``budget`` seconds (default: a call's deadline)."""

@@ -13,6 +13,7 @@ from signaling.errors import Code, RapportError
 from telehealth.rooms.model import Participant, Snapshot
 from telehealth.rooms.states import State
 from telehealth.web import keys
+from telehealth.web.authority import reauth
 from telehealth.web.connection import Connection
 
 FEED_INTERVAL_S = 2.0
@@ -105,9 +106,11 @@ async def admin_feed(app: web.Application, conn: Connection) -> None:
             message = m.decode(msg.data) if msg.type is WSMsgType.TEXT else None
             if isinstance(message, m.Ping):
                 conn.send(m.encode(m.Pong(id=message.id)))
+            elif isinstance(message, m.Reauth):
+                await reauth(app, conn, message.token)
             else:
                 raise RapportError(
-                    Code.FORBIDDEN, "The admin feed only answers pings; use the API."
+                    Code.FORBIDDEN, "The admin feed only answers pings and reauth; use the API."
                 )
         except RapportError as err:
             conn.send(m.encode(m.Error(code=err.code.value, message=err.message)))

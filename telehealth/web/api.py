@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import Annotated, Any
 
 import msgspec
 from aiohttp import web
@@ -21,11 +21,13 @@ from telehealth.auth.principal import (
     ensure_room,
     is_room_id,
 )
-from telehealth.auth.tokens import session_link_url
+from telehealth.auth.tokens import MAX_TTL, session_link_url
 from telehealth.ids import client_participant_id
 from telehealth.rooms.events import Actor, ActorRole, AuditAction
+from telehealth.rooms.ports import Revocation
 from telehealth.web import keys
 from telehealth.web.admin import room_summaries, summarize
+from telehealth.web.authority import close_withdrawn
 
 MAX_LINK_TTL_S = 30 * 24 * 3600
 READY_BUDGET_S = 0.8  # /readyz answers within a second, whatever Redis does
@@ -40,6 +42,17 @@ class SessionLinkRequest(msgspec.Struct, forbid_unknown_fields=True):
 
 class RevokeRequest(msgspec.Struct, forbid_unknown_fields=True):
     token: str
+
+
+TokenId = Annotated[str, msgspec.Meta(min_length=1, max_length=128)]
+Subject = Annotated[str, msgspec.Meta(min_length=1, max_length=256)]
+
+
+class RevocationRequest(msgspec.Struct, forbid_unknown_fields=True):
+    """Withdraw one token (``jti``) or every token of ``subject`` issued until now."""
+
+    jti: TokenId | None = None
+    subject: Subject | None = None
 
 
 def _json(data: Any, status: int = 200) -> web.Response:
@@ -110,6 +123,7 @@ async def page_config(request: web.Request) -> web.Response:
             "show_queue_position": settings.show_queue_position,
             "grace": settings.grace,
             "max_participants": settings.max_participants,
+            "console_idle_logoff": settings.console_idle_logoff,
         }
     )
 
@@ -164,6 +178,38 @@ async def revoke_session_link(request: web.Request) -> web.Response:
     )
     removed = await request.app[keys.SERVICE].withdraw(client.room, pid, actor_of(principal))
     return _json({"revoked": client.jti, "removed": removed})
+
+
+async def revoke_tokens(request: web.Request) -> web.Response:
+    """An admin withdraws a token by jti, or every token of a subject issued until now. Live
+    sockets of those tokens close on every node within a couple of seconds."""
+    principal = await _principal(request, Kind.ADMIN)
+    body: RevocationRequest = await _body(request, RevocationRequest)
+    if (body.jti is None) == (body.subject is None):
+        raise RapportError(Code.INVALID_MESSAGE, "Give exactly one of jti and subject.")
+    app = request.app
+    presence = app[keys.PRESENCE]
+    now_ms = int(time.time() * 1000)
+    # Any token withdrawn here was issued at most MAX_TTL ago, so it is expired by then.
+    until_ms = now_ms + (MAX_TTL + app[keys.SETTINGS].jwt_leeway) * 1000
+    if body.jti is not None:
+        await presence.revoke(body.jti, until_ms)
+        revocation = Revocation(at_ms=now_ms, jti=body.jti)
+    else:
+        assert body.subject is not None
+        await presence.revoke_subject(body.subject, now_ms, until_ms)
+        revocation = Revocation(at_ms=now_ms, subject=body.subject, cutoff_ms=now_ms)
+    await app[keys.AUDIT].record(
+        AuditAction.TOKEN_REVOKED,
+        actor_of(principal),
+        link=body.jti or "",
+        reason="jti" if body.subject is None else f"subject:{body.subject}",
+    )
+    await presence.announce_revocation(revocation)
+    closed = close_withdrawn(app, [revocation])
+    return _json(
+        {"jti": body.jti, "subject": body.subject, "cutoff": now_ms / 1000, "closed_here": closed}
+    )
 
 
 async def list_rooms(request: web.Request) -> web.Response:
@@ -248,6 +294,7 @@ def add_routes(app: web.Application) -> None:
     app.router.add_get("/api/config", page_config)
     app.router.add_post("/api/session-links", create_session_link)
     app.router.add_post("/api/session-links/revoke", revoke_session_link)
+    app.router.add_post("/api/revocations", revoke_tokens)
     app.router.add_get("/api/rooms", list_rooms)
     app.router.add_get("/api/rooms/{room}", get_room)
     app.router.add_post("/api/rooms/{room}/end", end_room)

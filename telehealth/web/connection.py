@@ -19,6 +19,7 @@ from aiohttp import WSMessage, WSMsgType, web
 
 from signaling.errors import ERRORS, Code
 from signaling.messages import Bye, encode
+from telehealth.auth.authority import Authority
 from telehealth.rooms.events import Actor
 from telehealth.rooms.states import Role
 
@@ -48,6 +49,7 @@ class Connection:
         "_sending",
         "_writer",
         "actor",
+        "authority",
         "conn_id",
         "identity_claimed",
         "joined",
@@ -74,6 +76,7 @@ class Connection:
         self.conn_id = conn_id
         self.participant_id = ""
         self.actor: Actor | None = None  # who this socket acts as, once it has joined
+        self.authority: Authority | None = None  # its token's lifetime, once verified
         self.room = ""
         self.role = Role.CLIENT
         self.identity_claimed = False

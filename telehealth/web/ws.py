@@ -23,7 +23,6 @@ from signaling.errors import Code, RapportError
 from signaling.sdp import check_sdp
 from telehealth.auth.principal import (
     AdminPrincipal,
-    ClientPrincipal,
     Kind,
     TherapistPrincipal,
     ensure_room,
@@ -33,9 +32,9 @@ from telehealth.rooms.events import Actor, ActorRole, AuditAction, Outcome
 from telehealth.rooms.model import Snapshot
 from telehealth.rooms.ports import PresenceUnavailable
 from telehealth.rooms.states import Role
-from telehealth.turn import ice_servers
 from telehealth.web import keys
 from telehealth.web.admin import admin_feed
+from telehealth.web.authority import grant, ice_for, reauth, verify_client
 from telehealth.web.connection import Connection
 from telehealth.web.liveness import HEARTBEAT_S
 from telehealth.web.ratelimit import TokenBucket
@@ -175,6 +174,7 @@ async def _authenticate(app: web.Application, conn: Connection, auth: m.Auth) ->
     if auth.role == "admin":
         principal = await verifier.verify(auth.token, Kind.ADMIN)
         assert isinstance(principal, AdminPrincipal)
+        grant(conn, principal)
         log.info("admin feed %s opened", conn.conn_id)
         await app[keys.AUDIT].record(
             AuditAction.ROOM_VIEWED, Actor(role=ActorRole.ADMIN, sub=principal.subject)
@@ -185,12 +185,10 @@ async def _authenticate(app: web.Application, conn: Connection, auth: m.Auth) ->
         raise RapportError(Code.WRONG_ROOM, "Say which room to join.")
     room = auth.room
     if auth.role == "client":
-        client = await verifier.verify(auth.token, Kind.CLIENT)
-        assert isinstance(client, ClientPrincipal)
+        client = await verify_client(app, auth.token, room)
         conn.actor = Actor(role=ActorRole.CLIENT, sub=client.subject)  # proved, for the audit
-        ensure_room(client, room)
-        if await app[keys.PRESENCE].is_revoked(client.jti):
-            raise RapportError(Code.TOKEN_REVOKED)
+        ensure_room(client, room)  # (the verifier refused a withdrawn link)
+        grant(conn, client)
         conn.role, conn.participant_id = Role.CLIENT, client_participant_id(room, client.jti)
         name, link = clean_name(auth.name), client.jti
     else:
@@ -198,6 +196,7 @@ async def _authenticate(app: web.Application, conn: Connection, auth: m.Auth) ->
         assert isinstance(therapist, TherapistPrincipal)
         conn.actor = Actor(role=ActorRole.THERAPIST, sub=therapist.subject)
         ensure_room(therapist, room)
+        grant(conn, therapist)
         conn.role = Role.THERAPIST
         conn.participant_id = therapist_participant_id(room, therapist.subject)
         name, link = clean_name(auth.name) if auth.name else "Your therapist", ""
@@ -214,7 +213,7 @@ async def _authenticate(app: web.Application, conn: Connection, auth: m.Auth) ->
                 participant_id=conn.participant_id,
                 role=conn.role.value,
                 room=room,
-                ice_servers=ice_servers(settings, conn.participant_id),
+                ice_servers=ice_for(app, conn),
                 resumed=joined.resumed,
                 grace=settings.grace,
                 heartbeat=HEARTBEAT_S,
@@ -320,6 +319,8 @@ async def _dispatch(app: web.Application, conn: Connection, message: m.Inbound) 
             conn.send(m.encode(m.Pong(id=ping_id)))
         case m.Auth():
             raise RapportError(Code.INVALID_MESSAGE, "This socket is already authenticated.")
+        case m.Reauth(token=token):
+            await reauth(app, conn, token)
         case _:  # every inbound type has a case: mypy fails here on a new one left out
             assert_never(message)
 
