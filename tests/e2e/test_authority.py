@@ -16,6 +16,7 @@ import aiohttp
 import pytest
 from aiohttp.test_utils import TestServer
 
+from rapport_sdk.rawsocket import RawSocket
 from telehealth.app import create_app
 from telehealth.audit.trail import PRACTICE
 from telehealth.auth.principal import Kind
@@ -24,7 +25,7 @@ from telehealth.config import Settings
 from telehealth.web import keys
 from telehealth.web.authority import sweep
 from tests.conftest import RedisServer
-from tests.e2e.conftest import Ws, join, open_ws, settings_for
+from tests.e2e.conftest import join, open_ws, settings_for
 
 ROOM = "room-authority"
 SESSION_EXPIRED, TIME_UP, TOKEN_EXPIRED, TOKEN_REVOKED = 4019, 4020, 4004, 4006
@@ -45,8 +46,8 @@ async def short() -> AsyncIterator[tuple[str, TokenMinter, TestServer]]:
     await server.close()
 
 
-async def _admin_feed(http: aiohttp.ClientSession, url: str, token: str) -> Ws:
-    ws = await open_ws(http, url)
+async def _admin_feed(http: aiohttp.ClientSession, url: str, token: str) -> RawSocket:
+    ws = await open_ws(url)
     await ws.send(type="auth", role="admin", token=token)
     await ws.expect("rooms")
     return ws
@@ -60,7 +61,7 @@ async def _post(
         return resp.status, await resp.json()
 
 
-async def _still_open(ws: Ws, ping_id: int) -> None:
+async def _still_open(ws: RawSocket, ping_id: int) -> None:
     await ws.send(type="ping", id=ping_id)
     await ws.expect("pong", id=ping_id)
 
@@ -94,10 +95,8 @@ async def test_reauth_extends_a_therapist_socket_and_bad_reauth_changes_nothing(
     short: tuple[str, TokenMinter, TestServer], http: aiohttp.ClientSession
 ) -> None:
     url, minter, _ = short
-    renewed, _ = await join(http, url, "therapist", minter.mint_therapist("dr-1", [ROOM], 3), ROOM)
-    unchanged, _ = await join(
-        http, url, "therapist", minter.mint_therapist("dr-2", [ROOM], 3), ROOM
-    )
+    renewed, _ = await join(url, "therapist", minter.mint_therapist("dr-1", [ROOM], 3), ROOM)
+    unchanged, _ = await join(url, "therapist", minter.mint_therapist("dr-2", [ROOM], 3), ROOM)
     # Refused, each with a named code, and the socket stays open.
     refusals = [
         (minter.mint_therapist("dr-1", [ROOM], 600), "reauth_refused"),  # another person
@@ -126,7 +125,7 @@ async def test_the_node_refreshes_a_therapist_token_ahead_of_expiry(
     try:
         url, minter = str(server.make_url("/")), TokenMinter(settings)
         old = minter.mint_therapist("dr-1", [ROOM], 4)
-        ws, _ = await join(http, url, "therapist", old, ROOM)
+        ws, _ = await join(url, "therapist", old, ROOM)
         refreshed = await ws.expect("token_refreshed", timeout=6)
         principal = await server.app[keys.VERIFIER].verify(refreshed["token"], Kind.THERAPIST)
         assert principal.subject == "dr-1" and principal.expires_at == refreshed["expires_at"]
@@ -140,12 +139,10 @@ async def test_a_client_in_session_closes_after_the_overrun_and_a_waiting_one_at
     short: tuple[str, TokenMinter, TestServer], http: aiohttp.ClientSession
 ) -> None:
     url, minter, server = short
-    therapist, _ = await join(
-        http, url, "therapist", minter.mint_therapist("dr-1", [ROOM], 600), ROOM
-    )
+    therapist, _ = await join(url, "therapist", minter.mint_therapist("dr-1", [ROOM], 600), ROOM)
     link = minter.mint_client(ROOM, ttl=3)
-    client, welcome = await join(http, url, "client", link, ROOM, name="Alex")
-    waiting, _ = await join(http, url, "client", minter.mint_client(ROOM, ttl=3), ROOM, "Sam")
+    client, welcome = await join(url, "client", link, ROOM, name="Alex")
+    waiting, _ = await join(url, "client", minter.mint_client(ROOM, ttl=3), ROOM, "Sam")
     await therapist.send(type="admit", participant_ids=[welcome["participant_id"]])
     await client.expect("state", state="admitted")
     exp = await server.app[keys.VERIFIER].verify(link, Kind.CLIENT)
@@ -166,18 +163,18 @@ async def test_an_admitted_client_may_come_back_after_exp_within_the_overrun(
     try:
         url, minter = str(server.make_url("/")), TokenMinter(server.app[keys.SETTINGS])
         therapist, _ = await join(
-            http, url, "therapist", minter.mint_therapist("dr-1", [ROOM], 600), ROOM
+            url, "therapist", minter.mint_therapist("dr-1", [ROOM], 600), ROOM
         )
         link, waiting_link = minter.mint_client(ROOM, ttl=3), minter.mint_client(ROOM, ttl=3)
-        client, welcome = await join(http, url, "client", link, ROOM, name="Alex")
-        waiting, _ = await join(http, url, "client", waiting_link, ROOM, "Sam")
+        client, welcome = await join(url, "client", link, ROOM, name="Alex")
+        waiting, _ = await join(url, "client", waiting_link, ROOM, "Sam")
         await therapist.send(type="admit", participant_ids=[welcome["participant_id"]])
         await client.expect("state", state="admitted")
         assert await waiting.closed(timeout=6) == TOKEN_EXPIRED  # both links have expired now
-        await client.ws.close()  # a dropped connection ...
-        back, again = await join(http, url, "client", link, ROOM, name="Alex")
+        await client.close()  # a dropped connection ...
+        back, again = await join(url, "client", link, ROOM, name="Alex")
         assert again["resumed"] is True  # ... comes back to finish the session
-        refused = await open_ws(http, url)  # a waiting client's expired link does not
+        refused = await open_ws(url)  # a waiting client's expired link does not
         await refused.send(type="auth", role="client", token=waiting_link, room=ROOM, name="Sam")
         assert await refused.closed() == TOKEN_EXPIRED
         assert await back.closed(timeout=8) == TIME_UP
@@ -190,7 +187,7 @@ async def test_bad_revocation_input_gets_named_errors_and_changes_nothing(
 ) -> None:
     url, minter, _ = short
     therapist_token = minter.mint_therapist("dr-1", [ROOM], 600)
-    therapist, _ = await join(http, url, "therapist", therapist_token, ROOM)
+    therapist, _ = await join(url, "therapist", therapist_token, ROOM)
     admin = minter.mint_admin("ops-1", 600)
     cases: list[tuple[str, Any, int, str]] = [
         (admin, {}, 400, "invalid_message"),
@@ -215,15 +212,15 @@ async def test_revoking_by_jti_closes_that_socket_and_refuses_the_token(
     url, minter, server = short
     token = minter.mint_therapist("dr-1", [ROOM], 600)
     other = minter.mint_therapist("dr-1", [ROOM], 600)  # same person, another token
-    ws, _ = await join(http, url, "therapist", token, ROOM)
+    ws, _ = await join(url, "therapist", token, ROOM)
     jti = (await server.app[keys.VERIFIER].verify(token, Kind.THERAPIST)).jti
     status, body = await _post(http, url, minter.mint_admin("ops-1", 600), {"jti": jti})
     assert status == 200 and body["closed_here"] == 1
     assert await ws.closed() == TOKEN_REVOKED
-    refused = await open_ws(http, url)
+    refused = await open_ws(url)
     await refused.send(type="auth", role="therapist", token=token, room=ROOM)
     assert await refused.closed() == TOKEN_REVOKED
-    again, _ = await join(http, url, "therapist", other, ROOM)  # only that token
+    again, _ = await join(url, "therapist", other, ROOM)  # only that token
     await _still_open(again, 2)
 
 
@@ -238,10 +235,10 @@ async def test_revoking_a_subject_on_one_node_closes_their_socket_on_the_other(
         url_a, url_b = str(a.make_url("/")), str(b.make_url("/"))
         minter = TokenMinter(settings)
         token = minter.mint_therapist("dr-gone", [ROOM], 600)
-        therapist, _ = await join(http, url_b, "therapist", token, ROOM)
+        therapist, _ = await join(url_b, "therapist", token, ROOM)
         feed = await _admin_feed(http, url_b, minter.mint_admin("dr-gone", 600))
         bystander, _ = await join(
-            http, url_b, "therapist", minter.mint_therapist("dr-stays", [ROOM], 600), ROOM
+            url_b, "therapist", minter.mint_therapist("dr-stays", [ROOM], 600), ROOM
         )
         status, body = await _post(
             http, url_a, minter.mint_admin("ops-1", 600), {"subject": "dr-gone"}
@@ -253,7 +250,7 @@ async def test_revoking_a_subject_on_one_node_closes_their_socket_on_the_other(
         assert time.monotonic() - started < 5
         await _still_open(bystander, 1)
         for url in (url_a, url_b):  # the token is refused afterwards, on either node
-            refused = await open_ws(http, url)
+            refused = await open_ws(url)
             await refused.send(type="auth", role="therapist", token=token, room=ROOM)
             assert await refused.closed() == TOKEN_REVOKED
         events = await a.app[keys.PRESENCE].events(PRACTICE)
@@ -280,12 +277,12 @@ async def test_turn_credentials_expire_with_the_token_plus_the_overrun(
     try:
         url, minter = str(server.make_url("/")), TokenMinter(settings)
         link = minter.mint_client(ROOM, ttl=900)
-        _, welcome = await join(http, url, "client", link, ROOM, name="Alex")
+        _, welcome = await join(url, "client", link, ROOM, name="Alex")
         exp = (await server.app[keys.VERIFIER].verify(link, Kind.CLIENT)).expires_at
         turn = next(s for s in welcome["ice_servers"] if "username" in s)
         assert int(turn["username"].split(":")[0]) == int(exp + 600)  # not now + turn_ttl
         long_link = minter.mint_client(ROOM, ttl=24 * 3600)
-        _, welcome = await join(http, url, "client", long_link, ROOM, name="Sam")
+        _, welcome = await join(url, "client", long_link, ROOM, name="Sam")
         turn = next(s for s in welcome["ice_servers"] if "username" in s)
         assert int(turn["username"].split(":")[0]) <= time.time() + 3600  # capped by turn_ttl
     finally:
@@ -301,7 +298,7 @@ async def test_turn_credentials_are_renewed_over_the_socket_before_they_expire(
     server = await _serve(settings)
     try:
         url, minter = str(server.make_url("/")), TokenMinter(settings)
-        ws, welcome = await join(http, url, "client", minter.mint_client(ROOM, 3600), ROOM, "Al")
+        ws, welcome = await join(url, "client", minter.mint_client(ROOM, 3600), ROOM, "Al")
         first = int(welcome["ice_servers"][0]["username"].split(":")[0])
         # The sweep as it runs 50 s from now: the 60 s credentials are about to expire.
         sweep(server.app, time.time() + 50)
@@ -319,7 +316,7 @@ async def test_a_withdrawn_subject_never_gets_a_refreshed_token(
     try:
         url, minter = str(server.make_url("/")), TokenMinter(settings)
         token = minter.mint_therapist("dr-1", [ROOM], 600)
-        ws, _ = await join(http, url, "therapist", token, ROOM)
+        ws, _ = await join(url, "therapist", token, ROOM)
         # Withdrawn in the store only (no announcement, so the socket is not closed by it):
         # the refresh must still look, and refuse.
         cutoff = int(time.time() * 1000) + 1000
