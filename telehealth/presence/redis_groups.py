@@ -1,0 +1,150 @@
+"""The webhook deliverers' consumer group and dead letters in Redis, shared by every node.
+
+The group is a Redis consumer group (``rediskeys.WEBHOOK_GROUP``) on each room's event stream;
+each node is one consumer. lua/claim.lua hands a room's entries to one consumer at a time
+(XPENDING, XAUTOCLAIM from a consumer that left them idle, else XREADGROUP), lua/keep.lua
+keeps a consumer's claim fresh while it retries, XACK ends an entry. Dead letters are one
+capped LIST.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from functools import partial
+from importlib import resources
+from typing import Any
+
+from redis.asyncio import Redis
+from redis.asyncio.cluster import RedisCluster
+from redis.exceptions import ResponseError
+
+from telehealth import rediskeys as keys
+from telehealth.presence.groups import id_before
+from telehealth.redisconn import UNREACHABLE
+from telehealth.rooms.events import StoredEvent, decode_entry
+from telehealth.rooms.ports import Claimed, PresenceUnavailable
+
+NOTHING, BUSY, ENTRIES = 0, 1, 2  # claim.lua's answers
+
+
+def _script(name: str) -> str:
+    return resources.files("telehealth.presence").joinpath("lua", name).read_text()
+
+
+async def _call(fn: Callable[[], Awaitable[Any]]) -> Any:
+    try:
+        return await fn()
+    except UNREACHABLE as exc:
+        raise PresenceUnavailable(type(exc).__name__) from exc
+
+
+def _stored(sid: bytes, fields: Mapping[bytes, bytes]) -> StoredEvent:
+    body = fields[b"e"]
+    return StoredEvent(
+        id=sid.decode(), entry=decode_entry(body), hash=fields[b"h"].decode(), body=body
+    )
+
+
+def _from_script(raw: Sequence[Any]) -> StoredEvent:
+    """An entry as XREADGROUP and XAUTOCLAIM give it to a script: [id, [field, value, ...]]."""
+    sid, flat = raw
+    return _stored(sid, dict(zip(flat[::2], flat[1::2], strict=True)))
+
+
+class RedisEventGroup:
+    def __init__(self, client: Redis | RedisCluster) -> None:
+        self._redis = client
+        self._claim = client.register_script(_script("claim.lua"))
+        self._keep = client.register_script(_script("keep.lua"))
+
+    async def begin(self, now_ms: int) -> int:
+        # SET NX GET: the first node ever sets it; every other one reads what it set.
+        old = await _call(lambda: self._redis.set(keys.WEBHOOKS_SINCE, now_ms, nx=True, get=True))
+        return now_ms if old is None else int(old)
+
+    async def claim(
+        self, room: str, consumer: str, *, count: int, idle_ms: int, start_ms: int
+    ) -> Claimed:
+        args: list[str | int] = [keys.WEBHOOK_GROUP, consumer, idle_ms, count, id_before(start_ms)]
+        reply: list[Any] = await _call(
+            partial(self._claim, keys=[keys.room_events(room)], args=args)
+        )
+        status = int(reply[0])
+        if status == BUSY:
+            return Claimed([], busy=True)
+        if status == ENTRIES:
+            return Claimed([_from_script(raw) for raw in reply[1]])
+        return Claimed([])
+
+    async def keep(self, room: str, consumer: str, ids: Sequence[str]) -> bool:
+        if not ids:
+            return True
+        args = [keys.WEBHOOK_GROUP, consumer, *ids]
+        try:
+            taken = await _call(partial(self._keep, keys=[keys.room_events(room)], args=args))
+        except ResponseError:  # the stream is gone (Redis lost it): nobody else can have it
+            return True
+        return int(taken) == 0
+
+    async def ack(self, room: str, ids: Sequence[str]) -> None:
+        if ids:  # a stream or group that is gone answers 0: nothing was pending there either
+            await _call(partial(self._redis.xack, keys.room_events(room), keys.WEBHOOK_GROUP, *ids))
+
+    async def pending(self, room: str) -> int:
+        try:
+            summary: dict[str, Any] = await _call(
+                partial(self._redis.xpending, keys.room_events(room), keys.WEBHOOK_GROUP)
+            )
+        except ResponseError:  # no such stream or group
+            return 0
+        return int(summary["pending"])
+
+    async def previous(self, room: str, stream_id: str) -> StoredEvent | None:
+        raw: list[tuple[bytes, dict[bytes, bytes]]] = await _call(
+            partial(
+                self._redis.xrevrange, keys.room_events(room), max=f"({stream_id}", min="-", count=1
+            )
+        )
+        return _stored(*raw[0]) if raw else None
+
+    async def close(self) -> None:
+        # The group owns the client it shares with the dead letters (see factory.py).
+        if isinstance(self._redis, Redis):
+            await self._redis.aclose(close_connection_pool=True)
+        else:
+            await self._redis.aclose()
+
+
+class RedisDeadLetters:
+    def __init__(self, client: Redis | RedisCluster, cap: int) -> None:
+        self._redis = client
+        self._cap = cap
+
+    async def add(self, letter: bytes) -> bool:
+        async def push() -> list[Any]:
+            async with self._redis.pipeline(transaction=True) as pipe:
+                pipe.lpush(keys.WEBHOOK_DEAD_LETTERS, letter)
+                pipe.ltrim(keys.WEBHOOK_DEAD_LETTERS, 0, self._cap - 1)
+                result: list[Any] = await pipe.execute()
+                return result
+
+        length = int((await _call(push))[0])
+        return length > self._cap
+
+    async def list(self, limit: int) -> list[bytes]:
+        raw: list[bytes] = await _call(
+            partial(self._redis.lrange, keys.WEBHOOK_DEAD_LETTERS, 0, limit - 1)
+        )
+        return raw
+
+    async def take(self, letter: bytes) -> bool:
+        removed = await _call(
+            partial(self._redis.lrem, keys.WEBHOOK_DEAD_LETTERS, 1, letter)  # type: ignore[arg-type]
+        )
+        return int(removed) > 0
+
+    async def count(self) -> int:
+        return int(await _call(partial(self._redis.llen, keys.WEBHOOK_DEAD_LETTERS)))
+
+    async def close(self) -> None:
+        pass  # the client is the group's, closed with it
