@@ -20,7 +20,7 @@ import time
 from collections.abc import Callable
 
 from telehealth.rooms.events import RoomChange, StoredEvent
-from telehealth.rooms.ports import EventGroup, PresenceStore, PresenceUnavailable
+from telehealth.rooms.ports import Claimed, EventGroup, PresenceStore, PresenceUnavailable
 from telehealth.webhooks.delivery import Deliverer
 from telehealth.webhooks.payloads import needs_before, translate
 
@@ -119,14 +119,15 @@ class WebhookWorker:
             if len(self._tasks) >= MAX_ROOMS:
                 self._recheck[room] = now  # its turn comes when a task ends
                 continue
-            await self._claim(room, now)
+            await self._start_room(room, now)
 
     def _start_ms(self, now: int) -> int:
         """Where a room's group starts when first made: nothing from before webhooks were on,
         and nothing that would already be past its retry period."""
         return max(self._begun, now - self.retry_for_ms)
 
-    async def _claim(self, room: str, now: int) -> None:
+    async def _ask(self, room: str, now: int) -> Claimed:
+        """The room's next entries for this node, if it is not another node's just now."""
         claimed = await self.group.claim(
             room,
             self.node_id,
@@ -137,13 +138,17 @@ class WebhookWorker:
         if claimed.busy:
             # Another node is at it; if it died, its claim lapses after the takeover time.
             self._recheck[room] = now + self.takeover_ms // 4
-        elif claimed.entries:
+        return claimed
+
+    async def _start_room(self, room: str, now: int) -> None:
+        claimed = await self._ask(room, now)
+        if claimed.entries:
             self._recheck.pop(room, None)
             self._held[room] = [e.id for e in claimed.entries]
             task = asyncio.create_task(self._deliver(room, claimed.entries), name="webhooks-room")
             self._tasks[room] = task
             task.add_done_callback(lambda _: self._ended(room))
-        else:
+        elif not claimed.busy:
             self._recheck.pop(room, None)
 
     def _ended(self, room: str) -> None:
@@ -171,17 +176,7 @@ class WebhookWorker:
                     await self.group.ack(room, [stored.id])
                     self._held[room].remove(stored.id)
                     before = stored
-                now = self.clock()
-                claimed = await self.group.claim(
-                    room,
-                    self.node_id,
-                    count=BATCH,
-                    idle_ms=self.takeover_ms,
-                    start_ms=self._start_ms(now),
-                )
-                if claimed.busy:
-                    self._recheck[room] = now + self.takeover_ms // 4
-                entries = claimed.entries
+                entries = (await self._ask(room, self.clock())).entries
                 self._held[room] = [e.id for e in entries]
         except PresenceUnavailable as exc:
             # What was claimed stays pending on this node: the next claim takes it back.

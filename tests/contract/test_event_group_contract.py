@@ -119,11 +119,11 @@ async def test_a_kept_claim_is_not_taken_over(
     group, _ = stores
     start = await group.begin(now_ms())
     await add(presence, 1)
-    ids = [e.id for e in (await group.claim(ROOM, A, count=5, idle_ms=200, start_ms=start)).entries]
-    until = time.monotonic() + 0.6  # three times the idle time, kept all along
+    ids = [e.id for e in (await group.claim(ROOM, A, count=5, idle_ms=500, start_ms=start)).entries]
+    until = time.monotonic() + 1.1  # longer than the idle time, kept all along
     while time.monotonic() < until:
         assert await group.keep(ROOM, A, ids)
-        assert (await group.claim(ROOM, B, count=5, idle_ms=200, start_ms=start)).busy
+        assert (await group.claim(ROOM, B, count=5, idle_ms=500, start_ms=start)).busy
         await asyncio.sleep(0.05)
 
 

@@ -137,7 +137,7 @@ async def test_failed_attempts_are_retried(
     receiver: Receiver, http: aiohttp.ClientSession, failure: int | str
 ) -> None:
     receiver.policy = first_fails(failure)
-    settings = hook_settings(receiver, webhook_timeout=0.3)
+    settings = hook_settings(receiver, webhook_timeout=0.5)
     server = await start(settings)
     try:
         minter = TokenMinter(settings)

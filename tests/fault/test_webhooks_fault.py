@@ -40,7 +40,7 @@ async def test_a_node_killed_mid_delivery_hands_the_event_to_another(
     hooks = {
         "TELEHEALTH_WEBHOOK_URL": receiver.url,
         "TELEHEALTH_WEBHOOK_SECRET": receiver.secret,
-        "TELEHEALTH_WEBHOOK_TAKEOVER": "1",
+        "TELEHEALTH_WEBHOOK_TAKEOVER": "2",
         "TELEHEALTH_WEBHOOK_TIMEOUT": "30",  # the held request outlives the test
         "TELEHEALTH_WEBHOOK_BACKOFF": "0.05",
     }
