@@ -4,7 +4,7 @@ The group is a Redis consumer group (``rediskeys.WEBHOOK_GROUP``) on each room's
 each node is one consumer. lua/claim.lua hands a room's entries to one consumer at a time
 (XPENDING, XAUTOCLAIM from a consumer that left them idle, else XREADGROUP), lua/keep.lua
 keeps a consumer's claim fresh while it retries, XACK ends an entry. Dead letters are one
-capped LIST.
+capped LIST (lua/dead_letter.lua pushes and trims in one step).
 """
 
 from __future__ import annotations
@@ -119,17 +119,12 @@ class RedisDeadLetters:
     def __init__(self, client: Redis | RedisCluster, cap: int) -> None:
         self._redis = client
         self._cap = cap
+        self._add = client.register_script(_script("dead_letter.lua"))
 
     async def add(self, letter: bytes) -> bool:
-        async def push() -> list[Any]:
-            async with self._redis.pipeline(transaction=True) as pipe:
-                pipe.lpush(keys.WEBHOOK_DEAD_LETTERS, letter)
-                pipe.ltrim(keys.WEBHOOK_DEAD_LETTERS, 0, self._cap - 1)
-                result: list[Any] = await pipe.execute()
-                return result
-
-        length = int((await _call(push))[0])
-        return length > self._cap
+        args: list[bytes | int] = [letter, self._cap]
+        dropped = await _call(partial(self._add, keys=[keys.WEBHOOK_DEAD_LETTERS], args=args))
+        return bool(int(dropped))
 
     async def list(self, limit: int) -> list[bytes]:
         raw: list[bytes] = await _call(

@@ -61,12 +61,24 @@ async def start(settings: Settings) -> TestServer:
     return server
 
 
+def _backend(request: pytest.FixtureRequest) -> dict[str, Any]:
+    if request.param == "memory":
+        return {}
+    if request.param == "cluster":
+        return {"redis_url": request.getfixturevalue("redis_cluster").url, "redis_cluster": True}
+    return {"redis_url": request.getfixturevalue("redis_server").url}
+
+
 @pytest.fixture(params=["memory", "redis"])
 def backend(request: pytest.FixtureRequest) -> dict[str, Any]:
     """Where the node keeps its streams: the embedded default, or a real redis-server."""
-    if request.param == "memory":
-        return {}
-    return {"redis_url": request.getfixturevalue("redis_server").url}
+    return _backend(request)
+
+
+@pytest.fixture(params=["memory", "redis", "cluster"])
+def any_backend(request: pytest.FixtureRequest) -> dict[str, Any]:
+    """The same, and a three-master Redis Cluster (each room's keys in one slot)."""
+    return _backend(request)
 
 
 async def visit(http: aiohttp.ClientSession, url: str, minter: TokenMinter) -> str:
@@ -86,13 +98,13 @@ async def visit(http: aiohttp.ClientSession, url: str, minter: TokenMinter) -> s
 
 async def test_a_visit_arrives_signed_in_order_each_retried_under_its_id(
     receiver: Receiver,
-    backend: dict[str, Any],
+    any_backend: dict[str, Any],
     http: aiohttp.ClientSession,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     caplog.set_level(logging.INFO)
     receiver.policy = first_fails(500)
-    settings = hook_settings(receiver, **backend)
+    settings = hook_settings(receiver, **any_backend)
     server = await start(settings)
     try:
         pid = await visit(http, str(server.make_url("/")), TokenMinter(settings))
