@@ -36,7 +36,11 @@ def create_webhook_stores(
     from telehealth.redisconn import make_client
 
     client = make_client(settings)
-    return RedisEventGroup(client), RedisDeadLetters(client, settings.webhook_dead_letters)
+    deadline = settings.presence_deadline
+    return (
+        RedisEventGroup(client, deadline=deadline),
+        RedisDeadLetters(client, settings.webhook_dead_letters, deadline=deadline),
+    )
 
 
 def _stream_limits(settings: Settings) -> dict[str, int]:

@@ -9,6 +9,7 @@ capped LIST (lua/dead_letter.lua pushes and trims in one step).
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from functools import partial
 from importlib import resources
@@ -31,11 +32,19 @@ def _script(name: str) -> str:
     return resources.files("telehealth.presence").joinpath("lua", name).read_text()
 
 
-async def _call(fn: Callable[[], Awaitable[Any]]) -> Any:
-    try:
-        return await fn()
-    except UNREACHABLE as exc:
-        raise PresenceUnavailable(type(exc).__name__) from exc
+class _Adapter:
+    def __init__(self, client: Redis | RedisCluster, deadline: float) -> None:
+        self._redis = client
+        self._deadline = deadline
+
+    async def _call(self, fn: Callable[[], Awaitable[Any]]) -> Any:
+        """One call under an overall deadline, as RedisPresence does: a frozen Redis must not
+        hold a delivery (or an admin's request) for socket timeout x retries."""
+        try:
+            async with asyncio.timeout(self._deadline):
+                return await fn()
+        except UNREACHABLE as exc:  # asyncio's TimeoutError is an OSError, so it is here too
+            raise PresenceUnavailable(type(exc).__name__) from exc
 
 
 def _stored(sid: bytes, fields: Mapping[bytes, bytes]) -> StoredEvent:
@@ -51,22 +60,24 @@ def _from_script(raw: Sequence[Any]) -> StoredEvent:
     return _stored(sid, dict(zip(flat[::2], flat[1::2], strict=True)))
 
 
-class RedisEventGroup:
-    def __init__(self, client: Redis | RedisCluster) -> None:
-        self._redis = client
+class RedisEventGroup(_Adapter):
+    def __init__(self, client: Redis | RedisCluster, *, deadline: float = 1.0) -> None:
+        super().__init__(client, deadline)
         self._claim = client.register_script(_script("claim.lua"))
         self._keep = client.register_script(_script("keep.lua"))
 
     async def begin(self, now_ms: int) -> int:
         # SET NX GET: the first node ever sets it; every other one reads what it set.
-        old = await _call(lambda: self._redis.set(keys.WEBHOOKS_SINCE, now_ms, nx=True, get=True))
+        old = await self._call(
+            lambda: self._redis.set(keys.WEBHOOKS_SINCE, now_ms, nx=True, get=True)
+        )
         return now_ms if old is None else int(old)
 
     async def claim(
         self, room: str, consumer: str, *, count: int, idle_ms: int, start_ms: int
     ) -> Claimed:
         args: list[str | int] = [keys.WEBHOOK_GROUP, consumer, idle_ms, count, id_before(start_ms)]
-        reply: list[Any] = await _call(
+        reply: list[Any] = await self._call(
             partial(self._claim, keys=[keys.room_events(room)], args=args)
         )
         status = int(reply[0])
@@ -81,18 +92,20 @@ class RedisEventGroup:
             return True
         args = [keys.WEBHOOK_GROUP, consumer, *ids]
         try:
-            taken = await _call(partial(self._keep, keys=[keys.room_events(room)], args=args))
+            taken = await self._call(partial(self._keep, keys=[keys.room_events(room)], args=args))
         except ResponseError:  # the stream is gone (Redis lost it): nobody else can have it
             return True
         return int(taken) == 0
 
     async def ack(self, room: str, ids: Sequence[str]) -> None:
         if ids:  # a stream or group that is gone answers 0: nothing was pending there either
-            await _call(partial(self._redis.xack, keys.room_events(room), keys.WEBHOOK_GROUP, *ids))
+            await self._call(
+                partial(self._redis.xack, keys.room_events(room), keys.WEBHOOK_GROUP, *ids)
+            )
 
     async def pending(self, room: str) -> int:
         try:
-            summary: dict[str, Any] = await _call(
+            summary: dict[str, Any] = await self._call(
                 partial(self._redis.xpending, keys.room_events(room), keys.WEBHOOK_GROUP)
             )
         except ResponseError:  # no such stream or group
@@ -100,7 +113,7 @@ class RedisEventGroup:
         return int(summary["pending"])
 
     async def previous(self, room: str, stream_id: str) -> StoredEvent | None:
-        raw: list[tuple[bytes, dict[bytes, bytes]]] = await _call(
+        raw: list[tuple[bytes, dict[bytes, bytes]]] = await self._call(
             partial(
                 self._redis.xrevrange, keys.room_events(room), max=f"({stream_id}", min="-", count=1
             )
@@ -115,31 +128,31 @@ class RedisEventGroup:
             await self._redis.aclose()
 
 
-class RedisDeadLetters:
-    def __init__(self, client: Redis | RedisCluster, cap: int) -> None:
-        self._redis = client
+class RedisDeadLetters(_Adapter):
+    def __init__(self, client: Redis | RedisCluster, cap: int, *, deadline: float = 1.0) -> None:
+        super().__init__(client, deadline)
         self._cap = cap
         self._add = client.register_script(_script("dead_letter.lua"))
 
     async def add(self, letter: bytes) -> bool:
         args: list[bytes | int] = [letter, self._cap]
-        dropped = await _call(partial(self._add, keys=[keys.WEBHOOK_DEAD_LETTERS], args=args))
+        dropped = await self._call(partial(self._add, keys=[keys.WEBHOOK_DEAD_LETTERS], args=args))
         return bool(int(dropped))
 
     async def list(self, limit: int) -> list[bytes]:
-        raw: list[bytes] = await _call(
+        raw: list[bytes] = await self._call(
             partial(self._redis.lrange, keys.WEBHOOK_DEAD_LETTERS, 0, limit - 1)
         )
         return raw
 
     async def take(self, letter: bytes) -> bool:
-        removed = await _call(
+        removed = await self._call(
             partial(self._redis.lrem, keys.WEBHOOK_DEAD_LETTERS, 1, letter)  # type: ignore[arg-type]
         )
         return int(removed) > 0
 
     async def count(self) -> int:
-        return int(await _call(partial(self._redis.llen, keys.WEBHOOK_DEAD_LETTERS)))
+        return int(await self._call(partial(self._redis.llen, keys.WEBHOOK_DEAD_LETTERS)))
 
     async def close(self) -> None:
         pass  # the client is the group's, closed with it

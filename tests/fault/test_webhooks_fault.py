@@ -44,7 +44,7 @@ async def test_a_node_killed_mid_delivery_hands_the_event_to_another(
         "TELEHEALTH_WEBHOOK_TIMEOUT": "30",  # the held request outlives the test
         "TELEHEALTH_WEBHOOK_BACKOFF": "0.05",
     }
-    nodes = {"node-a": cluster.start("node-a", **hooks), "node-b": cluster.start("node-b", **hooks)}
+    nodes = {n: cluster.start(n, None, **hooks) for n in ("node-a", "node-b")}
     client = Visitor(cluster, "client", minter.mint_client(ROOM, ttl=600), "Alex")
     visitors.append(client)
     await client.connect(nodes["node-a"])
