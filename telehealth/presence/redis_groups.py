@@ -67,11 +67,11 @@ class RedisEventGroup(_Adapter):
         self._keep = client.register_script(_script("keep.lua"))
 
     async def begin(self, now_ms: int) -> int:
-        # SET NX GET: the first node ever sets it; every other one reads what it set.
-        old = await self._call(
-            lambda: self._redis.set(keys.WEBHOOKS_SINCE, now_ms, nx=True, get=True)
-        )
-        return now_ms if old is None else int(old)
+        # The first node ever sets it; every node reads what the first one set. (Not SET NX
+        # GET in one: that needs Redis 7, and the rest of this works from 6.2 on.)
+        await self._call(lambda: self._redis.set(keys.WEBHOOKS_SINCE, now_ms, nx=True))
+        began = await self._call(lambda: self._redis.get(keys.WEBHOOKS_SINCE))
+        return now_ms if began is None else int(began)
 
     async def claim(
         self, room: str, consumer: str, *, count: int, idle_ms: int, start_ms: int
