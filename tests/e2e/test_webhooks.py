@@ -81,10 +81,10 @@ def any_backend(request: pytest.FixtureRequest) -> dict[str, Any]:
     return _backend(request)
 
 
-async def visit(http: aiohttp.ClientSession, url: str, minter: TokenMinter) -> str:
+async def visit(url: str, minter: TokenMinter) -> str:
     """A client waits, is admitted, and leaves; the client's participant id."""
-    therapist, _ = await join(http, url, "therapist", minter.mint_therapist("dr-h", [ROOM]), ROOM)
-    client, welcome = await join(http, url, "client", minter.mint_client(ROOM), ROOM, name=NAME)
+    therapist, _ = await join(url, "therapist", minter.mint_therapist("dr-h", [ROOM]), ROOM)
+    client, welcome = await join(url, "client", minter.mint_client(ROOM), ROOM, name=NAME)
     pid: str = welcome["participant_id"]
     await therapist.until("room", lambda m: [w["participant_id"] for w in m["waiting"]] == [pid])
     await therapist.send(type="admit", participant_ids=[pid])
@@ -92,14 +92,13 @@ async def visit(http: aiohttp.ClientSession, url: str, minter: TokenMinter) -> s
     await client.send(type="leave")
     await client.closed()
     await therapist.until("room", lambda m: not m["session"])
-    await therapist.ws.close()
+    await therapist.close()
     return pid
 
 
 async def test_a_visit_arrives_signed_in_order_each_retried_under_its_id(
     receiver: Receiver,
     any_backend: dict[str, Any],
-    http: aiohttp.ClientSession,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     caplog.set_level(logging.INFO)
@@ -107,7 +106,7 @@ async def test_a_visit_arrives_signed_in_order_each_retried_under_its_id(
     settings = hook_settings(receiver, **any_backend)
     server = await start(settings)
     try:
-        pid = await visit(http, str(server.make_url("/")), TokenMinter(settings))
+        pid = await visit(str(server.make_url("/")), TokenMinter(settings))
         requests = await receiver.until(lambda rs: len(receiver.delivered()) >= len(VISIT))
     finally:
         await server.close()
@@ -145,16 +144,15 @@ async def test_a_visit_arrives_signed_in_order_each_retried_under_its_id(
 
 
 @pytest.mark.parametrize("failure", [503, HOLD, RESET, 429])
-async def test_failed_attempts_are_retried(
-    receiver: Receiver, http: aiohttp.ClientSession, failure: int | str
-) -> None:
+async def test_failed_attempts_are_retried(receiver: Receiver, failure: int | str) -> None:
     receiver.policy = first_fails(failure)
     settings = hook_settings(receiver, webhook_timeout=0.5)
     server = await start(settings)
     try:
-        minter = TokenMinter(settings)
-        await join(http, str(server.make_url("/")), "client", minter.mint_client(ROOM), ROOM, NAME)
+        url, link = str(server.make_url("/")), TokenMinter(settings).mint_client(ROOM)
+        client, _ = await join(url, "client", link, ROOM, NAME)
         requests = await receiver.until(lambda rs: len(receiver.delivered()) == 1)
+        await client.close()
     finally:
         await server.close()
     assert [r.answer for r in requests] == [failure, 200]
@@ -162,19 +160,18 @@ async def test_failed_attempts_are_retried(
     assert receiver.delivered_types() == ["participant.waiting"]
 
 
-async def test_a_refusal_is_dead_lettered_at_once(
-    receiver: Receiver, http: aiohttp.ClientSession
-) -> None:
+async def test_a_refusal_is_dead_lettered_at_once(receiver: Receiver) -> None:
     receiver.policy = always(400)
     settings = hook_settings(receiver)
     server = await start(settings)
     try:
-        minter = TokenMinter(settings)
-        await join(http, str(server.make_url("/")), "client", minter.mint_client(ROOM), ROOM, NAME)
+        url, link = str(server.make_url("/")), TokenMinter(settings).mint_client(ROOM)
+        client, _ = await join(url, "client", link, ROOM, NAME)
         worker = server.app[keys.WEBHOOKS]
         assert worker is not None
         letters = await until_dead_letters(worker, 1)
         await receiver.until(lambda rs: len(rs) == 1)
+        await client.close()
     finally:
         await server.close()
     assert len(receiver.requests) == 1  # not retried
@@ -209,7 +206,7 @@ async def test_a_receiver_that_never_recovers_fills_a_bounded_list_replayed_late
         url = str(server.make_url("/"))
         minter = TokenMinter(settings)
         admin = {"Authorization": f"Bearer {minter.mint_admin('ops')}"}
-        await visit(http, url, minter)
+        await visit(url, minter)
 
         # Five events, three places: the two oldest are dropped, never more than three kept.
         async def listed_all() -> dict[str, Any] | None:
@@ -266,7 +263,7 @@ async def test_the_feed_gives_the_same_events_back_page_by_page(
     try:
         url = str(server.make_url("/"))
         minter = TokenMinter(settings)
-        await visit(http, url, minter)
+        await visit(url, minter)
         await receiver.until(lambda rs: len(receiver.delivered()) == len(VISIT))
         admin = {"Authorization": f"Bearer {minter.mint_admin('ops')}"}
         seen: list[dict[str, Any]] = []
