@@ -6,10 +6,13 @@ can be checked against it, and docs/operations.md documents each one.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import os
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
+from urllib.parse import urlsplit
 
 from telehealth.ids import new_node_id
 
@@ -55,9 +58,18 @@ ENV_VARS: dict[str, str] = {
     "TELEHEALTH_EVENT_STREAM_MAX": "events kept per room, oldest trimmed first (default 10000)",
     "TELEHEALTH_WAIT_ALERT": "seconds a client may wait with no therapist before the monitor "
     "alerts (default 600)",
+    "TELEHEALTH_WEBHOOK_URL": "http(s) URL that webhooks are POSTed to; unset means no webhooks",
+    "TELEHEALTH_WEBHOOK_SECRET": "whsec_ + base64 of 24 to 64 random bytes: signs the webhooks",
+    "TELEHEALTH_WEBHOOK_RETRY_FOR": "seconds a webhook is retried, then dead-lettered (86400)",
+    "TELEHEALTH_WEBHOOK_TIMEOUT": "seconds one webhook request may take (default 10)",
+    "TELEHEALTH_WEBHOOK_BACKOFF": "seconds before a webhook's first retry, doubling (default 5)",
+    "TELEHEALTH_WEBHOOK_TAKEOVER": "seconds before another node takes over a stalled delivery (30)",
+    "TELEHEALTH_WEBHOOK_DEAD_LETTERS": "dead letters kept, oldest dropped first (default 1000)",
 }
 
 MIN_SECRET_BYTES = 32
+WEBHOOK_SECRET_PREFIX = "whsec_"
+WEBHOOK_SECRET_BYTES = (24, 64)  # the Standard Webhooks specification's range
 WEAK_SECRETS = frozenset({"secret", "changeme", "change-me", "password", "dev", "test"})
 DEFAULT_CONSENT = (
     "I agree to take part in this video session. I understand it is private and is not recorded."
@@ -111,6 +123,14 @@ class Settings:
     metrics_token: str | None = None
     # The admin monitor alerts on a room where a client has waited this long with no therapist.
     wait_alert: float = 600.0
+    # Webhooks (telehealth/webhooks/): off without a URL.
+    webhook_url: str | None = None
+    webhook_secret: str | None = None
+    webhook_retry_for: float = 24 * 3600.0
+    webhook_timeout: float = 10.0
+    webhook_backoff: float = 5.0
+    webhook_takeover: float = 30.0
+    webhook_dead_letters: int = 1000
     # Limits that are not deployment choices, kept here so tests and docs read one place.
     ws_max_msg: int = 64 * 1024
     sdp_max: int = 32 * 1024
@@ -154,6 +174,7 @@ class Settings:
             )
         if self.wait_alert < 1:
             raise ConfigError("TELEHEALTH_WAIT_ALERT must be at least 1 second")
+        self._validate_webhooks()
         hmac_algs = [a for a in self.jwt_algorithms if a.startswith("HS")]
         asym_algs = [a for a in self.jwt_algorithms if not a.startswith("HS")]
         if hmac_algs and asym_algs:
@@ -176,6 +197,42 @@ class Settings:
             raise ConfigError(
                 "public-key algorithms need TELEHEALTH_JWT_PUBLIC_KEY_FILE or TELEHEALTH_JWKS_URL"
             )
+
+    def _validate_webhooks(self) -> None:
+        if not self.webhook_url:
+            return
+        url = urlsplit(self.webhook_url)
+        if url.scheme not in ("http", "https") or not url.hostname:
+            raise ConfigError("TELEHEALTH_WEBHOOK_URL must be an http:// or https:// URL")
+        secret = self.webhook_secret or ""
+        if not secret.startswith(WEBHOOK_SECRET_PREFIX):
+            raise ConfigError(
+                "TELEHEALTH_WEBHOOK_SECRET must start with whsec_ (a Standard Webhooks secret), "
+                "e.g. from: python -c 'import base64, secrets; "
+                "print(base64.b64encode(secrets.token_bytes(32)).decode())'"
+            )
+        try:
+            key = base64.b64decode(secret.removeprefix(WEBHOOK_SECRET_PREFIX), validate=True)
+        except (binascii.Error, ValueError):
+            raise ConfigError(
+                "TELEHEALTH_WEBHOOK_SECRET: the part after whsec_ is not base64"
+            ) from None
+        low, high = WEBHOOK_SECRET_BYTES
+        if not low <= len(key) <= high:
+            raise ConfigError(f"TELEHEALTH_WEBHOOK_SECRET must hold {low} to {high} bytes")
+        if not 1 <= self.webhook_retry_for <= self.event_retention:
+            raise ConfigError(
+                "TELEHEALTH_WEBHOOK_RETRY_FOR must be at least 1 s and at most "
+                "TELEHEALTH_EVENT_RETENTION (the stream must still hold what is retried)"
+            )
+        if not 0.1 <= self.webhook_timeout <= 60:
+            raise ConfigError("TELEHEALTH_WEBHOOK_TIMEOUT must be 0.1 to 60 seconds")
+        if not 0.01 <= self.webhook_backoff <= 3600:
+            raise ConfigError("TELEHEALTH_WEBHOOK_BACKOFF must be 0.01 to 3600 seconds")
+        if not 1 <= self.webhook_takeover <= 3600:
+            raise ConfigError("TELEHEALTH_WEBHOOK_TAKEOVER must be 1 to 3600 seconds")
+        if not 1 <= self.webhook_dead_letters <= 100_000:
+            raise ConfigError("TELEHEALTH_WEBHOOK_DEAD_LETTERS must be 1 to 100000")
 
 
 def _bool(value: str | None) -> bool:
@@ -241,6 +298,13 @@ def from_env(env: Mapping[str, str] | None = None, **overrides: object) -> Setti
         "event_stream_max": int(_num(env, "TELEHEALTH_EVENT_STREAM_MAX", 10_000)),
         "metrics_token": env.get("TELEHEALTH_METRICS_TOKEN") or None,
         "wait_alert": _num(env, "TELEHEALTH_WAIT_ALERT", 600.0),
+        "webhook_url": env.get("TELEHEALTH_WEBHOOK_URL") or None,
+        "webhook_secret": env.get("TELEHEALTH_WEBHOOK_SECRET") or None,
+        "webhook_retry_for": _num(env, "TELEHEALTH_WEBHOOK_RETRY_FOR", 24 * 3600.0),
+        "webhook_timeout": _num(env, "TELEHEALTH_WEBHOOK_TIMEOUT", 10.0),
+        "webhook_backoff": _num(env, "TELEHEALTH_WEBHOOK_BACKOFF", 5.0),
+        "webhook_takeover": _num(env, "TELEHEALTH_WEBHOOK_TAKEOVER", 30.0),
+        "webhook_dead_letters": int(_num(env, "TELEHEALTH_WEBHOOK_DEAD_LETTERS", 1000)),
     }
     if values["event_loop"] not in ("uvloop", "asyncio"):
         raise ConfigError("TELEHEALTH_EVENT_LOOP must be uvloop or asyncio")

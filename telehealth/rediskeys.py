@@ -23,6 +23,12 @@ ROOM_EVENTS = "th:{{r:{room}}}:events"
 ROOM_CHAIN_HEAD = "th:{{r:{room}}}:head"
 # ZSET room -> time of its newest stream entry (ms): where to look for events (a hint).
 EVENT_ROOMS = "th:events:rooms"
+# Consumer group (on every ROOM_EVENTS stream) of the webhook deliverers: one consumer per node.
+WEBHOOK_GROUP = "webhooks"
+# STRING integer: when webhooks were first turned on (ms): where a room's group starts.
+WEBHOOKS_SINCE = "th:webhooks:since"
+# LIST of dead letters (telehealth.webhooks.delivery.DeadLetter JSON), newest first, capped.
+WEBHOOK_DEAD_LETTERS = "th:webhooks:dead"
 # ZSET room id -> time of last change (ms): the rooms with at least one active participant.
 ACTIVE_ROOMS = "th:rooms"
 # ZSET node id -> time of last heartbeat (ms): the live nodes of the deployment.

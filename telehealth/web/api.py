@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from typing import Annotated, Any
 
 import msgspec
@@ -28,10 +29,14 @@ from telehealth.rooms.ports import Revocation
 from telehealth.web import keys
 from telehealth.web.admin import room_summaries, summarize
 from telehealth.web.authority import close_withdrawn
+from telehealth.webhooks.feed import read_feed
+from telehealth.webhooks.worker import WebhookWorker
 
 MAX_LINK_TTL_S = 30 * 24 * 3600
 READY_BUDGET_S = 0.8  # /readyz answers within a second, whatever Redis does
 MAX_BODY = 16 * 1024
+DEAD_LETTER_PAGE = 1000
+REPLAY_MAX = 100  # dead letters replayed by one request
 
 
 class SessionLinkRequest(msgspec.Struct, forbid_unknown_fields=True):
@@ -53,6 +58,11 @@ class RevocationRequest(msgspec.Struct, forbid_unknown_fields=True):
 
     jti: TokenId | None = None
     subject: Subject | None = None
+
+
+class ReplayRequest(msgspec.Struct, forbid_unknown_fields=True):
+    ids: list[str] | None = None  # which dead letters; all of them (oldest first) if absent
+    limit: int = REPLAY_MAX
 
 
 def _json(data: Any, status: int = 200) -> web.Response:
@@ -248,11 +258,20 @@ async def end_room(request: web.Request) -> web.Response:
     return _json({"room": room, "ended": ended})
 
 
-async def export_audit(request: web.Request) -> web.StreamResponse:
-    """The audit trail as JSON Lines of ECS documents, a page at a time (admin only)."""
-    principal = await _principal(request, Kind.ADMIN)
+@dataclass(frozen=True)
+class RangeQuery:
+    """A time range over one room or every room, or where a cursor left off."""
+
+    room: str | None
+    since: int
+    until: int
+    cursor: audit_export.Cursor | None
+    limit: int
+
+
+def _range_query(request: web.Request, cursor_param: str) -> RangeQuery:
     query = request.query
-    unknown = set(query) - {"room", "since", "until", "cursor", "limit"}
+    unknown = set(query) - {"room", "since", "until", cursor_param, "limit"}
     if unknown:
         raise RapportError(Code.UNKNOWN_FIELD, f"Unknown parameter: {sorted(unknown)[0]}.")
     room = query.get("room") or None
@@ -261,19 +280,77 @@ async def export_audit(request: web.Request) -> web.StreamResponse:
     limit = _int_param(query.get("limit"), "limit", 1, audit_export.PAGE, audit_export.PAGE)
     now = int(time.time() * 1000)
     since, until = audit_export.query_range(query.get("since"), query.get("until"), now)
-    cursor = audit_export.decode_cursor(query["cursor"]) if query.get("cursor") else None
+    raw = query.get(cursor_param)
+    cursor = audit_export.decode_cursor(raw) if raw else None
+    return RangeQuery(room, since, until, cursor, limit)
+
+
+async def export_audit(request: web.Request) -> web.StreamResponse:
+    """The audit trail as JSON Lines of ECS documents, a page at a time (admin only)."""
+    principal = await _principal(request, Kind.ADMIN)
+    q = _range_query(request, "cursor")
     page = await audit_export.read_page(
         request.app[keys.PRESENCE],
-        room=room,
-        since_ms=since,
-        until_ms=until,
-        cursor=cursor,
-        limit=limit,
+        room=q.room,
+        since_ms=q.since,
+        until_ms=q.until,
+        cursor=q.cursor,
+        limit=q.limit,
     )
-    await request.app[keys.AUDIT].record(AuditAction.AUDIT_EXPORTED, actor_of(principal), room=room)
+    await request.app[keys.AUDIT].record(
+        AuditAction.AUDIT_EXPORTED, actor_of(principal), room=q.room
+    )
     body = b"".join(msgspec.json.encode(to_ecs(e)) + b"\n" for e in page.entries)
     headers = {"Rapport-Next-Cursor": page.cursor} if page.cursor else {}
     return web.Response(body=body, content_type="application/x-ndjson", headers=headers)
+
+
+async def webhook_events(request: web.Request) -> web.Response:
+    """The webhook events of a time range, delivered or not, for a receiver that missed some:
+    the same ids and payloads, a page at a time (admin only)."""
+    await _principal(request, Kind.ADMIN)
+    q = _range_query(request, "after")
+    page = await read_feed(
+        request.app[keys.PRESENCE],
+        room=q.room,
+        since_ms=q.since,
+        until_ms=q.until,
+        cursor=q.cursor,
+        limit=q.limit,
+    )
+    events = [{"webhook_id": e.id, "payload": msgspec.Raw(e.body)} for e in page.events]
+    return _json({"events": events, "next": page.cursor})
+
+
+def _webhooks(request: web.Request) -> WebhookWorker:
+    worker = request.app[keys.WEBHOOKS]
+    if worker is None:
+        raise RapportError(Code.NOT_CONFIGURED, "Webhooks are off (no TELEHEALTH_WEBHOOK_URL).")
+    return worker
+
+
+async def list_dead_letters(request: web.Request) -> web.Response:
+    await _principal(request, Kind.ADMIN)
+    unknown = set(request.query) - {"limit"}
+    if unknown:
+        raise RapportError(Code.UNKNOWN_FIELD, f"Unknown parameter: {sorted(unknown)[0]}.")
+    limit = _int_param(request.query.get("limit"), "limit", 1, DEAD_LETTER_PAGE, 100)
+    deliverer = _webhooks(request).deliverer
+    letters = await deliverer.dead_letters(limit)
+    total = await deliverer.dead.count()
+    return _json({"dead_letters": [letter for _, letter in letters], "total": total})
+
+
+async def replay_dead_letters(request: web.Request) -> web.Response:
+    await _principal(request, Kind.ADMIN)
+    body: ReplayRequest = await _body(request, ReplayRequest)
+    if not 1 <= body.limit <= REPLAY_MAX:
+        raise RapportError(Code.INVALID_MESSAGE, f"limit must be 1 to {REPLAY_MAX}.")
+    if body.ids is not None and len(body.ids) > REPLAY_MAX:
+        raise RapportError(Code.INVALID_MESSAGE, f"Give at most {REPLAY_MAX} ids at a time.")
+    done = await _webhooks(request).deliverer.replay(body.ids, body.limit)
+    remaining = await _webhooks(request).deliverer.dead.count()
+    return _json({"replayed": done.delivered, "failed": done.failed, "remaining": remaining})
 
 
 def _int_param(raw: str | None, name: str, low: int, high: int, default: int) -> int:
@@ -299,3 +376,6 @@ def add_routes(app: web.Application) -> None:
     app.router.add_get("/api/rooms/{room}", get_room)
     app.router.add_post("/api/rooms/{room}/end", end_room)
     app.router.add_get("/api/audit", export_audit)
+    app.router.add_get("/api/events", webhook_events)
+    app.router.add_get("/api/webhooks/dead-letters", list_dead_letters)
+    app.router.add_post("/api/webhooks/dead-letters/replay", replay_dead_letters)

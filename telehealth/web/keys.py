@@ -14,6 +14,7 @@ from telehealth.rooms.hub import Hub
 from telehealth.rooms.ports import PresenceStore, Router
 from telehealth.rooms.service import RoomService
 from telehealth.web.connection import Connection
+from telehealth.webhooks.worker import WebhookWorker
 
 SETTINGS = web.AppKey("settings", Settings)
 PRESENCE = web.AppKey("presence", PresenceStore)
@@ -24,6 +25,8 @@ AUDIT = web.AppKey("audit", AuditTrail)
 METRICS = web.AppKey("metrics", Metrics)
 LIVE_NODES: web.AppKey[list[int]] = web.AppKey("live_nodes")  # [n] at the last /metrics scrape
 VERIFIER = web.AppKey("verifier", TokenVerifier)
+# None where no TELEHEALTH_WEBHOOK_URL is set.
+WEBHOOKS: web.AppKey[WebhookWorker | None] = web.AppKey("webhooks")
 # None where this node only verifies (public-key tokens minted by the practice's system).
 MINTER: web.AppKey[TokenMinter | None] = web.AppKey("minter")
 SOCKETS: web.AppKey[set[Connection]] = web.AppKey("sockets")  # open sockets, for the drain
