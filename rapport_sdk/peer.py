@@ -208,6 +208,9 @@ class SignalingClient:
         self.bye: Message | None = None
         self.close_code: int | None = None
         self.role: str | None = None
+        # A client's resume secret from the latest welcome: pass it to the next connect() of
+        # the same link, or the server seats that socket as a second device.
+        self.resume: str | None = None
 
     # -- properties ----------------------------------------------------------------------------
 
@@ -243,8 +246,10 @@ class SignalingClient:
         device: m.DeviceCheck | Mapping[str, str] | None = None,
         *,
         timeout: float = 10.0,
+        resume: str | None = None,
     ) -> Message:
-        """Open the socket, authenticate, and return the ``welcome`` message.
+        """Open the socket, authenticate, and return the ``welcome`` message. ``resume`` is
+        the resume secret of an earlier welcome of the same link (see ``self.resume``).
 
         Raises :class:`SignalingError` (with the bye ``code`` and the ``close_code``) when the
         server refuses, and ``TimeoutError`` when no answer comes within ``timeout`` seconds.
@@ -253,7 +258,7 @@ class SignalingClient:
             raise SignalingError("already connected")
         if isinstance(device, Mapping):
             device = msgspec.convert(dict(device), m.DeviceCheck)
-        auth = m.Auth(token=token, role=role, room=room, name=name, device=device)  # type: ignore[arg-type]
+        auth = m.Auth(token=token, role=role, room=room, name=name, device=device, resume=resume)  # type: ignore[arg-type]
         if self._http is None:
             self._http = aiohttp.ClientSession()
         try:
@@ -276,6 +281,8 @@ class SignalingClient:
             raise
         self.welcome = first
         self.role = role
+        secret = first.get("resume")
+        self.resume = secret if isinstance(secret, str) else None
         self._reader = asyncio.create_task(self._read(), name=f"signaling-{first.get('role')}")
         log.debug("signaling connected as %s", first.get("participant_id"))
         return first

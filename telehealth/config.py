@@ -50,6 +50,7 @@ ENV_VARS: dict[str, str] = {
     "TELEHEALTH_EVENT_RETENTION": "seconds a room's event stream is kept (default 30 days)",
     "TELEHEALTH_METRICS_TOKEN": "bearer token for GET /metrics (unset: /metrics is off, 404)",
     "TELEHEALTH_EVENT_STREAM_MAX": "events kept per room, oldest trimmed first (default 10000)",
+    "TELEHEALTH_SINGLE_DEVICE_LINKS": "1 to refuse a session link's second device (link_in_use)",
 }
 
 MIN_SECRET_BYTES = 32
@@ -101,6 +102,7 @@ class Settings:
     event_retention: float = 30 * 24 * 3600.0
     event_stream_max: int = 10_000
     metrics_token: str | None = None
+    single_device_links: bool = False
     # Limits that are not deployment choices, kept here so tests and docs read one place.
     ws_max_msg: int = 64 * 1024
     sdp_max: int = 32 * 1024
@@ -219,6 +221,7 @@ def from_env(env: Mapping[str, str] | None = None, **overrides: object) -> Setti
         "event_retention": _num(env, "TELEHEALTH_EVENT_RETENTION", 30 * 24 * 3600.0),
         "event_stream_max": int(_num(env, "TELEHEALTH_EVENT_STREAM_MAX", 10_000)),
         "metrics_token": env.get("TELEHEALTH_METRICS_TOKEN") or None,
+        "single_device_links": _bool(env.get("TELEHEALTH_SINGLE_DEVICE_LINKS")),
     }
     if values["event_loop"] not in ("uvloop", "asyncio"):
         raise ConfigError("TELEHEALTH_EVENT_LOOP must be uvloop or asyncio")

@@ -20,6 +20,7 @@ export const CLOSE = {
   EXPIRED: 4015,
   LEFT: 4016,
   INVALID_NAME: 4018,
+  LINK_IN_USE: 4019,
   UNAVAILABLE: 4503,
 };
 
@@ -27,7 +28,7 @@ const TERMINAL = new Set([
   CLOSE.TOKEN_INVALID, CLOSE.TOKEN_EXPIRED, CLOSE.TOKEN_NOT_YET_VALID, CLOSE.TOKEN_REVOKED,
   CLOSE.WRONG_TOKEN_KIND, CLOSE.WRONG_ROOM, CLOSE.ORIGIN_NOT_ALLOWED, CLOSE.REPLACED,
   CLOSE.DENIED, CLOSE.REMOVED, CLOSE.SESSION_ENDED, CLOSE.ROOM_ENDED, CLOSE.EXPIRED,
-  CLOSE.LEFT, CLOSE.INVALID_NAME,
+  CLOSE.LEFT, CLOSE.INVALID_NAME, CLOSE.LINK_IN_USE,
 ]);
 
 /** The kind error page (strings.js `errors.*`) for a close code that ends the page's part. */
@@ -44,6 +45,7 @@ const ERROR_PAGES = new Map([
   [CLOSE.REMOVED, "removed"],
   [CLOSE.EXPIRED, "expiredPlace"],
   [CLOSE.INVALID_NAME, "name"],
+  [CLOSE.LINK_IN_USE, "linkInUse"],
 ]);
 
 export function errorPageFor(code) {

@@ -39,6 +39,7 @@ from telehealth.web.admin import admin_feed
 from telehealth.web.connection import Connection
 from telehealth.web.liveness import HEARTBEAT_S
 from telehealth.web.ratelimit import TokenBucket
+from telehealth.web.seating import seat_client
 from telehealth.web.tasks import spawn
 
 log = logging.getLogger("telehealth.ws")
@@ -200,9 +201,13 @@ async def _authenticate(app: web.Application, conn: Connection, auth: m.Auth) ->
     conn.room = room
     conn.actor = msgspec.structs.replace(conn.actor, participant=conn.participant_id)
     claim_identity(app, conn)
-    joined = await service.join(
-        room, conn.actor, conn.role, name, conn.conn_id, auth.device, link=link
-    )
+    resume: str | None = None
+    if conn.role is Role.CLIENT:  # the seat decides the participant (web/seating.py)
+        joined, resume = await seat_client(app, conn, name, link, auth)
+    else:
+        joined = await service.join(
+            room, conn.actor, conn.role, name, conn.conn_id, auth.device, link=link
+        )
     conn.joined = True  # from here on, a closing socket is a drop to record
     conn.send(
         m.encode(
@@ -214,6 +219,7 @@ async def _authenticate(app: web.Application, conn: Connection, auth: m.Auth) ->
                 resumed=joined.resumed,
                 grace=settings.grace,
                 heartbeat=HEARTBEAT_S,
+                resume=resume,
             )
         )
     )
@@ -328,14 +334,14 @@ def claim_identity(app: web.Application, conn: Connection) -> None:
     if sockets.get(key, 0) >= MAX_SOCKETS_PER_IDENTITY:
         raise RapportError(Code.TOO_MANY_SOCKETS)
     sockets[key] = sockets.get(key, 0) + 1
-    conn.identity_claimed = True
+    conn.identity = key
 
 
 def release_identity(app: web.Application, conn: Connection) -> None:
-    if not conn.identity_claimed:
+    if conn.identity is None:
         return
     sockets = app[keys.IDENTITIES]
-    key = (conn.room, conn.participant_id)
+    key, conn.identity = conn.identity, None
     sockets[key] -= 1
     if sockets[key] <= 0:
         del sockets[key]

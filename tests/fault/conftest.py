@@ -91,12 +91,14 @@ class Visitor:
         return self.client.participant_id
 
     async def connect(self, node: NodeProcess) -> dict[str, Any]:
+        resume = None
         if self.client is not None:
+            resume = self.client.resume  # the same device coming back
             await self.client.close()
         self.client = SignalingClient()
         self.node = node
         welcome = await self.client.connect(
-            ws_url_for(node.url), self.role, self.token, self.room, name=self.name
+            ws_url_for(node.url), self.role, self.token, self.room, name=self.name, resume=resume
         )
         self.welcomes.append(welcome)
         return welcome
