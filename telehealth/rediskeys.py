@@ -29,6 +29,9 @@ NODES = "th:nodes"
 EXPIRIES = "th:expiries"
 # STRING "1" with a TTL until the link's own expiry: a withdrawn session link, by jti.
 REVOKED = "th:revoked:{jti}"
+# STRING integer with a TTL: one limit's counter (hits in a window, or places held), keyed by
+# an opaque hash (telehealth/web/clientaddr.py): never an address, a token or a name.
+LIMIT = "th:limit:{key}"
 # PUB/SUB channel: routing envelopes addressed to one node (sharded pub/sub on a cluster).
 NODE_INBOX = "th:{{n:{node}}}:inbox"
 

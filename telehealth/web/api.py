@@ -26,6 +26,7 @@ from telehealth.ids import client_participant_id
 from telehealth.rooms.events import Actor, ActorRole, AuditAction
 from telehealth.web import keys
 from telehealth.web.admin import room_summaries, summarize
+from telehealth.web.limiting import limit_api
 
 MAX_LINK_TTL_S = 30 * 24 * 3600
 READY_BUDGET_S = 0.8  # /readyz answers within a second, whatever Redis does
@@ -75,11 +76,14 @@ async def _principal(request: web.Request, *kinds: Kind) -> Principal:
     last: RapportError | None = None
     for kind in kinds:
         try:
-            return await verifier.verify(token, kind)  # byte-exact, as over the WebSocket
+            principal = await verifier.verify(token, kind)  # byte-exact, as over the WebSocket
         except RapportError as err:
             if err.code is not Code.WRONG_TOKEN_KIND:
                 raise
             last = err
+        else:
+            await limit_api(request, principal)  # per principal, across nodes
+            return principal
     assert last is not None
     raise last
 
