@@ -58,7 +58,7 @@ ENV_VARS: dict[str, str] = {
     "secret); required with Redis and public-key tokens",
     "TELEHEALTH_ADDRESS_MAX_PENDING": "sockets per address not yet authenticated (default 20)",
     "TELEHEALTH_ADDRESS_MAX_ATTEMPTS": "WebSocket connection attempts per address per minute "
-    "(default 120)",
+    "(default 300)",
     "TELEHEALTH_API_RATE": "REST requests per principal per minute (default 120)",
 }
 
@@ -115,7 +115,7 @@ class Settings:
     trusted_proxies: tuple[str, ...] = ()
     address_key: str | None = None
     address_max_pending: int = 20
-    address_max_attempts: int = 120  # per ATTEMPT_WINDOW_S
+    address_max_attempts: int = 300  # per ATTEMPT_WINDOW_S
     api_rate: int = 120  # per principal per API_WINDOW_S
     # Limits that are not deployment choices, kept here so tests and docs read one place.
     ws_max_msg: int = 64 * 1024
@@ -259,7 +259,7 @@ def from_env(env: Mapping[str, str] | None = None, **overrides: object) -> Setti
         "trusted_proxies": _list(env.get("TELEHEALTH_TRUSTED_PROXIES")),
         "address_key": env.get("TELEHEALTH_ADDRESS_KEY") or None,
         "address_max_pending": int(_num(env, "TELEHEALTH_ADDRESS_MAX_PENDING", 20)),
-        "address_max_attempts": int(_num(env, "TELEHEALTH_ADDRESS_MAX_ATTEMPTS", 120)),
+        "address_max_attempts": int(_num(env, "TELEHEALTH_ADDRESS_MAX_ATTEMPTS", 300)),
         "api_rate": int(_num(env, "TELEHEALTH_API_RATE", 120)),
     }
     if values["event_loop"] not in ("uvloop", "asyncio"):
