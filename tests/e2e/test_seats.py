@@ -196,3 +196,21 @@ async def test_one_link_cannot_fill_the_waiting_room_with_devices(
     # Each held device still resumes with its own secret.
     _, again = await join(http, b, "client", link, ROOM, "Alex", resume=held[2][1]["resume"])
     assert again["participant_id"] == held[2][1]["participant_id"] and again["resumed"]
+
+
+@pytest.mark.parametrize("topology", ["one-node"], indirect=True)
+async def test_a_malformed_resume_secret_is_refused_and_changes_nothing(
+    topology: Topology, http: aiohttp.ClientSession
+) -> None:
+    therapist = await therapist_in(topology, http)
+    link = topology.minter.mint_client(ROOM, ttl=600)
+    for bad in ("short", "x" * 65, "has spaces in it, sixteen+", 12345):
+        ws = await http.ws_connect(topology.client_url + "ws")
+        auth = {"type": "auth", "role": "client", "token": link, "room": ROOM, "name": "Alex"}
+        await ws.send_str(json.dumps(auth | {"resume": bad}))
+        async for _ in ws:
+            pass
+        assert ws.close_code == 4001, bad  # auth_required: not a well-formed auth
+    await therapist.send(type="ping", id=3)
+    await therapist.expect("pong", id=3)
+    assert all(not m.get("waiting") for m in therapist.seen if m["type"] == "room")
