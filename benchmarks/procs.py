@@ -193,6 +193,11 @@ class Node(Proc):
             "TELEHEALTH_JWT_SECRET": secret,
             "TELEHEALTH_LOG_LEVEL": "WARNING",
             "TELEHEALTH_NODE_ID": f"bench-{name}-{secrets.token_hex(3)}",
+            # Every simulated person connects from this one loopback address: lift the
+            # per-address caps, which are meant for one network, not for a load generator.
+            "TELEHEALTH_ADDRESS_MAX_ATTEMPTS": "100000000",
+            "TELEHEALTH_ADDRESS_MAX_PENDING": "100000000",
+            "TELEHEALTH_API_RATE": "100000000",
         }
         if redis_url:
             env["TELEHEALTH_REDIS_URL"] = redis_url

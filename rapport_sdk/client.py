@@ -91,6 +91,9 @@ class SignalingClient:
         self.bye: m.Bye | None = None
         self.close_code: int | None = None
         self.role: str | None = None
+        # A client's resume secret from the latest welcome: pass it to the next connect() of
+        # the same link, or the server seats that socket as a second device.
+        self.resume: str | None = None
 
     # -- properties ----------------------------------------------------------------------------
 
@@ -126,8 +129,10 @@ class SignalingClient:
         device: m.DeviceCheck | Mapping[str, str] | None = None,
         *,
         timeout: float = 10.0,
+        resume: str | None = None,
     ) -> m.Welcome:
-        """Open the socket, authenticate, and return the ``welcome`` message.
+        """Open the socket, authenticate, and return the ``welcome`` message. ``resume`` is
+        the resume secret of an earlier welcome of the same link (see ``self.resume``).
 
         Raises :class:`SignalingError` (with the bye ``code`` and the ``close_code``) when the
         server refuses, and ``TimeoutError`` when no answer comes within ``timeout`` seconds.
@@ -136,7 +141,14 @@ class SignalingClient:
             raise SignalingError("already connected")
         if isinstance(device, Mapping):
             device = msgspec.convert(dict(device), m.DeviceCheck)
-        auth = m.Auth(token=token, role=role, room=room, name=name, device=device)  # type: ignore[arg-type]
+        auth = m.Auth(
+            token=token,
+            role=role,  # type: ignore[arg-type]
+            room=room,
+            name=name,
+            device=device,
+            resume=resume,
+        )
         if self._http is None:
             self._http = aiohttp.ClientSession()
         try:
@@ -159,6 +171,7 @@ class SignalingClient:
             raise
         self.welcome = first
         self.role = role
+        self.resume = first.resume
         self._reader = asyncio.create_task(self._read(), name=f"signaling-{first.role}")
         log.debug("signaling connected as %s", first.participant_id)
         return first

@@ -209,6 +209,8 @@ class _Probe:
             timeout=self.remaining(),
         )
         self.client_id = welcome.participant_id
+        if self.client.resume:  # the device's resume secret: as secret as the link
+            self.secrets.append(self.client.resume)
         self.client_peer = self._peer(self.client)
 
     async def client_waiting(self) -> None:

@@ -61,9 +61,13 @@ class Code(StrEnum):
     TOO_SLOW = "too_slow"
     TOO_MANY_SOCKETS = "too_many_sockets"
     TIME_UP = "time_up"
+    LINK_IN_USE = "link_in_use"
     GOING_AWAY = "going_away"
     # Service
     RATE_LIMITED = "rate_limited"
+    TOO_MANY_ATTEMPTS = "too_many_attempts"
+    TOO_MANY_CONNECTIONS = "too_many_connections"
+    TOO_MANY_CANDIDATES = "too_many_candidates"
     NOT_CONFIGURED = "not_configured"
     UNAVAILABLE = "unavailable"
     INTERNAL = "internal"
@@ -114,8 +118,20 @@ ERRORS: dict[Code, ErrorSpec] = {
     Code.TOO_SLOW: ErrorSpec(503, 4017, "The connection fell too far behind."),
     Code.TOO_MANY_SOCKETS: ErrorSpec(429, 4029, "Too many connections for this link at once."),
     Code.TIME_UP: ErrorSpec(410, 4020, "The time for this session is over."),
+    Code.LINK_IN_USE: ErrorSpec(
+        409, 4021, "This link is already in use on another device, and it can be used on one only."
+    ),
     Code.GOING_AWAY: ErrorSpec(503, 1001, "The server is restarting; reconnect."),
     Code.RATE_LIMITED: ErrorSpec(429, None, "Too many requests; slow down."),
+    Code.TOO_MANY_ATTEMPTS: ErrorSpec(
+        429, None, "Too many connection attempts from your network; wait a moment."
+    ),
+    Code.TOO_MANY_CONNECTIONS: ErrorSpec(
+        429, None, "Too many connections from your network are still signing in."
+    ),
+    Code.TOO_MANY_CANDIDATES: ErrorSpec(
+        429, None, "Too many network candidates for one negotiation; start a new one."
+    ),
     Code.NOT_CONFIGURED: ErrorSpec(501, None, "This deployment does not offer that."),
     Code.UNAVAILABLE: ErrorSpec(
         503, 4503, "The service is temporarily unavailable; retry shortly."

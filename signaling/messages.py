@@ -37,6 +37,7 @@ class DeviceCheck(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
 
 
 RoomId = Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
+ResumeSecret = Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9_-]{16,64}$")]
 
 
 class Auth(_In, frozen=True, tag="auth"):
@@ -47,6 +48,10 @@ class Auth(_In, frozen=True, tag="auth"):
     room: RoomId | None = None
     name: Annotated[str, msgspec.Meta(max_length=200)] | None = None
     device: DeviceCheck | None = None
+    # A client's resume secret from an earlier ``welcome``: proves this is the device (tab)
+    # that holds the link's seat. Without it, a link already seated elsewhere opens as a
+    # second device and waits.
+    resume: ResumeSecret | None = None
 
 
 class Admit(_In, frozen=True, tag="admit"):
@@ -165,6 +170,7 @@ class Welcome(_Out, frozen=True, tag="welcome"):
     resumed: bool
     grace: float
     heartbeat: float
+    resume: str | None = None  # a client's resume secret: keep it for this tab only
 
 
 class ClientState(_Out, frozen=True, tag="state"):
@@ -181,6 +187,7 @@ class WaitingEntry(msgspec.Struct, frozen=True):
     since: float
     connected: bool
     device: DeviceCheck | None = None
+    second_device: bool = False  # the link is also open (seated) on another device
 
 
 class SessionEntry(msgspec.Struct, frozen=True):

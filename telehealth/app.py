@@ -16,6 +16,7 @@ from telehealth.auth.tokens import TokenMinter, TokenVerifier
 from telehealth.config import ConfigError, Settings
 from telehealth.metrics import Metrics
 from telehealth.presence.factory import create_presence, create_webhook_stores
+from telehealth.presence.limits import create_limits
 from telehealth.presence.timed import timed
 from telehealth.rooms.hub import Hub
 from telehealth.rooms.ports import PresenceUnavailable, Router
@@ -27,6 +28,7 @@ from telehealth.web import api, keys, pages, ws
 from telehealth.web import metrics as metrics_http
 from telehealth.web import monitor as monitor_http
 from telehealth.web.authority import authority_ctx
+from telehealth.web.clientaddr import address_key, trusted_networks
 from telehealth.web.errors import error_middleware
 from telehealth.web.liveness import liveness_ctx
 from telehealth.web.metrics import node_state
@@ -61,6 +63,16 @@ async def _presence_ctx(app: web.Application) -> AsyncIterator[None]:
     except PresenceUnavailable as exc:
         log.warning("could not remove this node from presence at shutdown (%s)", exc)
     await presence.close()
+
+
+async def _limits_ctx(app: web.Application) -> AsyncIterator[None]:
+    """Counters for per-address and per-principal limits (one node's, or the deployment's)."""
+    settings = app[keys.SETTINGS]
+    app[keys.LIMITS] = limits = create_limits(settings)
+    app[keys.ADDRESS_KEY] = address_key(settings)
+    app[keys.TRUSTED_PROXIES] = trusted_networks(settings)
+    yield
+    await limits.close()
 
 
 async def _router_ctx(app: web.Application) -> AsyncIterator[None]:
@@ -180,6 +192,7 @@ def create_app(settings: Settings) -> web.Application:
     # One entry per long-lived resource; they unwind in reverse order.
     app.cleanup_ctx.append(_presence_ctx)
     app.cleanup_ctx.append(_auth_ctx)  # the verifier reads withdrawals from presence
+    app.cleanup_ctx.append(_limits_ctx)
     app.cleanup_ctx.append(_router_ctx)
     app.cleanup_ctx.append(_rooms_ctx)
     app.cleanup_ctx.append(_reaper_ctx)

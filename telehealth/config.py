@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import ipaddress
 import os
 import secrets
 from collections.abc import Mapping
@@ -65,6 +66,15 @@ ENV_VARS: dict[str, str] = {
     "TELEHEALTH_WEBHOOK_BACKOFF": "seconds before a webhook's first retry, doubling (default 5)",
     "TELEHEALTH_WEBHOOK_TAKEOVER": "seconds before another node takes over a stalled delivery (30)",
     "TELEHEALTH_WEBHOOK_DEAD_LETTERS": "dead letters kept, oldest dropped first (default 1000)",
+    "TELEHEALTH_SINGLE_DEVICE_LINKS": "1 to refuse a session link's second device (link_in_use)",
+    "TELEHEALTH_TRUSTED_PROXIES": "comma-separated proxy addresses/networks whose "
+    "X-Forwarded-For is believed",
+    "TELEHEALTH_ADDRESS_KEY": "key for hashing client addresses (default: derived from the JWT "
+    "secret); required with Redis and public-key tokens",
+    "TELEHEALTH_ADDRESS_MAX_PENDING": "sockets per address not yet authenticated (default 20)",
+    "TELEHEALTH_ADDRESS_MAX_ATTEMPTS": "WebSocket connection attempts per address per minute "
+    "(default 300)",
+    "TELEHEALTH_API_RATE": "REST requests per principal per minute (default 120)",
 }
 
 MIN_SECRET_BYTES = 32
@@ -131,12 +141,19 @@ class Settings:
     webhook_backoff: float = 5.0
     webhook_takeover: float = 30.0
     webhook_dead_letters: int = 1000
+    single_device_links: bool = False
+    trusted_proxies: tuple[str, ...] = ()
+    address_key: str | None = None
+    address_max_pending: int = 20
+    address_max_attempts: int = 300  # per ATTEMPT_WINDOW_S
+    api_rate: int = 120  # per principal per API_WINDOW_S
     # Limits that are not deployment choices, kept here so tests and docs read one place.
     ws_max_msg: int = 64 * 1024
     sdp_max: int = 32 * 1024
     out_queue_max: int = 256
     name_max: int = 64
     text_max: int = 2000
+    max_candidates: int = 100  # ICE candidates one participant sends per offer/answer exchange
 
     @property
     def base_url(self) -> str:
@@ -175,6 +192,25 @@ class Settings:
         if self.wait_alert < 1:
             raise ConfigError("TELEHEALTH_WAIT_ALERT must be at least 1 second")
         self._validate_webhooks()
+        if min(self.address_max_pending, self.address_max_attempts, self.api_rate) < 1:
+            raise ConfigError(
+                "TELEHEALTH_ADDRESS_MAX_PENDING, TELEHEALTH_ADDRESS_MAX_ATTEMPTS and "
+                "TELEHEALTH_API_RATE must be at least 1"
+            )
+        if self.address_key is not None and len(self.address_key.encode()) < MIN_SECRET_BYTES:
+            raise ConfigError(f"TELEHEALTH_ADDRESS_KEY must be at least {MIN_SECRET_BYTES} bytes")
+        if self.redis_url and not (self.address_key or self.jwt_secret):
+            raise ConfigError(
+                "TELEHEALTH_ADDRESS_KEY is required with Redis when tokens are not HS256: "
+                "every node must hash client addresses with the same key"
+            )
+        for proxy in self.trusted_proxies:
+            try:
+                ipaddress.ip_network(proxy, strict=False)
+            except ValueError:
+                raise ConfigError(
+                    f"TELEHEALTH_TRUSTED_PROXIES: {proxy!r} is not an address or network"
+                ) from None
         hmac_algs = [a for a in self.jwt_algorithms if a.startswith("HS")]
         asym_algs = [a for a in self.jwt_algorithms if not a.startswith("HS")]
         if hmac_algs and asym_algs:
@@ -305,6 +341,12 @@ def from_env(env: Mapping[str, str] | None = None, **overrides: object) -> Setti
         "webhook_backoff": _num(env, "TELEHEALTH_WEBHOOK_BACKOFF", 5.0),
         "webhook_takeover": _num(env, "TELEHEALTH_WEBHOOK_TAKEOVER", 30.0),
         "webhook_dead_letters": int(_num(env, "TELEHEALTH_WEBHOOK_DEAD_LETTERS", 1000)),
+        "single_device_links": _bool(env.get("TELEHEALTH_SINGLE_DEVICE_LINKS")),
+        "trusted_proxies": _list(env.get("TELEHEALTH_TRUSTED_PROXIES")),
+        "address_key": env.get("TELEHEALTH_ADDRESS_KEY") or None,
+        "address_max_pending": int(_num(env, "TELEHEALTH_ADDRESS_MAX_PENDING", 20)),
+        "address_max_attempts": int(_num(env, "TELEHEALTH_ADDRESS_MAX_ATTEMPTS", 300)),
+        "api_rate": int(_num(env, "TELEHEALTH_API_RATE", 120)),
     }
     if values["event_loop"] not in ("uvloop", "asyncio"):
         raise ConfigError("TELEHEALTH_EVENT_LOOP must be uvloop or asyncio")

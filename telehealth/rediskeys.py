@@ -44,6 +44,9 @@ REVOKED_SUBJECT = "th:revoked-sub:{digest}"
 # ZSET Revocation JSON (telehealth.rooms.ports.Revocation) -> time made (ms): the withdrawals
 # of the last minute, polled by every node to close live sockets of withdrawn tokens.
 RECENT_REVOCATIONS = "th:revocations"
+# STRING integer with a TTL: one limit's counter (hits in a window, or places held), keyed by
+# an opaque hash (telehealth/web/clientaddr.py): never an address, a token or a name.
+LIMIT = "th:limit:{key}"
 # PUB/SUB channel: routing envelopes addressed to one node (sharded pub/sub on a cluster).
 NODE_INBOX = "th:{{n:{node}}}:inbox"
 

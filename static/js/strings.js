@@ -201,6 +201,7 @@ export const STRINGS = {
     waitingSince: (relative) => `Arrived ${relative}`,
     connected: "connected",
     dropped: "reconnecting",
+    secondDevice: "Same link, another device: admit this one instead, or deny it",
     admit: "Admit",
     admitName: (name) => `Admit ${name}`,
     addToSession: "Add to session",
@@ -416,6 +417,10 @@ export const STRINGS = {
     expiredPlace: {
       heading: "Your place has lapsed",
       text: "You were away for a while. Open your link again to return to the waiting room.",
+    },
+    linkInUse: {
+      heading: "This link is already in use",
+      text: "This link is open on another device, and it can be used on one device only.",
     },
     replaced: {
       heading: "Open in another tab",

@@ -341,6 +341,10 @@ function updateWaitingItem(item, entry) {
     el("br"),
     el("span", { className: problem ? "device device-problem" : "device", dataset: { testid: "device-result" } },
       t("media.deviceSummary", t(`media.deviceState.${device.camera}`), t(`media.deviceState.${device.microphone}`))),
+    ...(entry.second_device
+      ? [el("br"), el("span", { className: "device device-problem", dataset: { testid: "second-device" } },
+        t("therapist.secondDevice"))]
+      : []),
   );
 }
 

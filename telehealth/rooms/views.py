@@ -33,6 +33,7 @@ def room_view(snapshot: Snapshot) -> RoomView:
                 since=_seconds(p.queued_at),
                 connected=p.connected,
                 device=p.device,
+                second_device=p.second_device,
             )
             for p in snapshot.waiting()
         ],

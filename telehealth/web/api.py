@@ -29,6 +29,7 @@ from telehealth.rooms.ports import Revocation
 from telehealth.web import keys
 from telehealth.web.admin import room_summaries, summarize
 from telehealth.web.authority import close_withdrawn
+from telehealth.web.limiting import limit_api
 from telehealth.webhooks.feed import read_feed
 from telehealth.webhooks.worker import WebhookWorker
 
@@ -98,11 +99,14 @@ async def _principal(request: web.Request, *kinds: Kind) -> Principal:
     last: RapportError | None = None
     for kind in kinds:
         try:
-            return await verifier.verify(token, kind)  # byte-exact, as over the WebSocket
+            principal = await verifier.verify(token, kind)  # byte-exact, as over the WebSocket
         except RapportError as err:
             if err.code is not Code.WRONG_TOKEN_KIND:
                 raise
             last = err
+        else:
+            await limit_api(request, principal)  # per principal, across nodes
+            return principal
     assert last is not None
     raise last
 

@@ -51,7 +51,7 @@ class Connection:
         "actor",
         "authority",
         "conn_id",
-        "identity_claimed",
+        "identity",
         "joined",
         "participant_id",
         "role",
@@ -79,7 +79,9 @@ class Connection:
         self.authority: Authority | None = None  # its token's lifetime, once verified
         self.room = ""
         self.role = Role.CLIENT
-        self.identity_claimed = False
+        # (room, id) counted against MAX_SOCKETS_PER_IDENTITY, once claimed (web/ws.py); for a
+        # client, the link's id, which its second devices share.
+        self.identity: tuple[str, str] | None = None
         self.joined = False  # the participant's join committed with this socket
         self._queue: deque[bytes] | None = None  # made when first needed (~0.7 KB when empty)
         self._queue_max = queue_max

@@ -10,9 +10,11 @@ from telehealth.audit.trail import AuditTrail
 from telehealth.auth.tokens import TokenMinter, TokenVerifier
 from telehealth.config import Settings
 from telehealth.metrics import Metrics
+from telehealth.presence.limits import Limits
 from telehealth.rooms.hub import Hub
 from telehealth.rooms.ports import PresenceStore, Router
 from telehealth.rooms.service import RoomService
+from telehealth.web.clientaddr import Network
 from telehealth.web.connection import Connection
 from telehealth.webhooks.worker import WebhookWorker
 
@@ -33,4 +35,7 @@ SOCKETS: web.AppKey[set[Connection]] = web.AppKey("sockets")  # open sockets, fo
 TASKS: web.AppKey[set[asyncio.Task[None]]] = web.AppKey("tasks")  # background cleanups
 # (room, participant id) -> sockets open for it on this node (see ws.claim_identity).
 IDENTITIES: web.AppKey[dict[tuple[str, str], int]] = web.AppKey("identities")
+LIMITS = web.AppKey("limits", Limits)  # counters for limits across nodes (presence/limits.py)
+ADDRESS_KEY = web.AppKey("address_key", bytes)  # hashes client addresses (web/clientaddr.py)
+TRUSTED_PROXIES: web.AppKey[tuple[Network, ...]] = web.AppKey("trusted_proxies")
 DRAINING: web.AppKey[list[bool]] = web.AppKey("draining")  # [True] once shutdown began

@@ -35,9 +35,12 @@ from telehealth.rooms.states import Role
 from telehealth.web import keys
 from telehealth.web.admin import admin_feed
 from telehealth.web.authority import grant, ice_for, reauth, verify_client
+from telehealth.web.candidates import CandidateBudget
 from telehealth.web.connection import Connection
+from telehealth.web.limiting import PendingPlace, admit_socket
 from telehealth.web.liveness import HEARTBEAT_S
 from telehealth.web.ratelimit import TokenBucket
+from telehealth.web.seating import seat_client
 from telehealth.web.tasks import spawn
 
 log = logging.getLogger("telehealth.ws")
@@ -73,7 +76,6 @@ def clean_name(raw: str | None) -> str:
 
 async def signaling(request: web.Request) -> web.StreamResponse:
     app = request.app
-    settings = app[keys.SETTINGS]
     if app[keys.DRAINING][0]:
         raise RapportError(Code.UNAVAILABLE, "This server is restarting.", retry_after=1)
     if not app[keys.PRESENCE].healthy:
@@ -82,6 +84,16 @@ async def signaling(request: web.Request) -> web.StreamResponse:
         raise RapportError(Code.UNAVAILABLE, retry_after=RETRY_AFTER_S)
     if not origin_allowed(request):
         raise RapportError(Code.ORIGIN_NOT_ALLOWED)
+    pending = await admit_socket(request)  # per-address caps, across nodes (web/limiting.py)
+    try:
+        return await _upgraded(request, pending)
+    finally:
+        await pending.release()
+
+
+async def _upgraded(request: web.Request, pending: PendingPlace) -> web.StreamResponse:
+    app = request.app
+    settings = app[keys.SETTINGS]
     # No per-socket heartbeat timer and no autoping: one liveness sweep pings silent sockets
     # and cuts off dead ones (telehealth/web/liveness.py), and pongs must reach the reader.
     ws = web.WebSocketResponse(max_msg_size=settings.ws_max_msg, autoping=False, compress=False)
@@ -89,7 +101,7 @@ async def signaling(request: web.Request) -> web.StreamResponse:
     conn = Connection(ws, connection_id(), settings.out_queue_max, request.transport)
     app[keys.SOCKETS].add(conn)
     try:
-        if await _open(app, conn):
+        if await _open(app, conn, pending):
             await _serve_participant(app, conn)
     except RapportError as err:
         conn.close(err.code if err.spec.close_code else Code.AUTH_REQUIRED)
@@ -105,11 +117,14 @@ async def signaling(request: web.Request) -> web.StreamResponse:
     return ws
 
 
-async def _open(app: web.Application, conn: Connection) -> bool:
+async def _open(app: web.Application, conn: Connection, pending: PendingPlace) -> bool:
     """Authenticate the socket and join its room. True for a participant's socket, False when
     it ended here (refused, or the admin feed ran to its end). The first message and its
     token are dropped on return instead of living as long as the socket."""
-    auth = await _first_message(conn, app[keys.SETTINGS].auth_timeout)
+    try:
+        auth = await _first_message(conn, app[keys.SETTINGS].auth_timeout)
+    finally:
+        await pending.release()  # no longer a socket waiting to authenticate
     if auth is None:
         conn.close(Code.AUTH_REQUIRED)
         return False
@@ -203,9 +218,13 @@ async def _authenticate(app: web.Application, conn: Connection, auth: m.Auth) ->
     conn.room = room
     conn.actor = msgspec.structs.replace(conn.actor, participant=conn.participant_id)
     claim_identity(app, conn)
-    joined = await service.join(
-        room, conn.actor, conn.role, name, conn.conn_id, auth.device, link=link
-    )
+    resume: str | None = None
+    if conn.role is Role.CLIENT:  # the seat decides the participant (web/seating.py)
+        joined, resume = await seat_client(app, conn, name, link, auth)
+    else:
+        joined = await service.join(
+            room, conn.actor, conn.role, name, conn.conn_id, auth.device, link=link
+        )
     conn.joined = True  # from here on, a closing socket is a drop to record
     conn.send(
         m.encode(
@@ -217,6 +236,7 @@ async def _authenticate(app: web.Application, conn: Connection, auth: m.Auth) ->
                 resumed=joined.resumed,
                 grace=settings.grace,
                 heartbeat=HEARTBEAT_S,
+                resume=resume,
             )
         )
     )
@@ -239,6 +259,7 @@ async def _authenticate(app: web.Application, conn: Connection, auth: m.Auth) ->
 async def _serve_participant(app: web.Application, conn: Connection) -> None:
     ws = conn.ws
     bucket = TokenBucket()
+    candidates = CandidateBudget(app[keys.SETTINGS].max_candidates)
     limited = False
     async for msg in ws:
         if conn.closing is not None:
@@ -260,7 +281,9 @@ async def _serve_participant(app: web.Application, conn: Connection) -> None:
         try:
             message = m.decode(msg.data)
             ref = type(message).__struct_config__.tag  # type: ignore[assignment]
+            candidates.check(message)
             await _dispatch(app, conn, message)
+            candidates.relayed(message)
         except RapportError as err:
             _error(app, conn, err, ref)  # one refused message never ends the socket
         except PresenceUnavailable:
@@ -333,14 +356,14 @@ def claim_identity(app: web.Application, conn: Connection) -> None:
     if sockets.get(key, 0) >= MAX_SOCKETS_PER_IDENTITY:
         raise RapportError(Code.TOO_MANY_SOCKETS)
     sockets[key] = sockets.get(key, 0) + 1
-    conn.identity_claimed = True
+    conn.identity = key
 
 
 def release_identity(app: web.Application, conn: Connection) -> None:
-    if not conn.identity_claimed:
+    if conn.identity is None:
         return
     sockets = app[keys.IDENTITIES]
-    key = (conn.room, conn.participant_id)
+    key, conn.identity = conn.identity, None
     sockets[key] -= 1
     if sockets[key] <= 0:
         del sockets[key]

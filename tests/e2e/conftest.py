@@ -92,11 +92,14 @@ async def join(
     token: str,
     room: str,
     name: str | None = None,
+    resume: str | None = None,
 ) -> tuple[RawSocket, dict[str, Any]]:
     ws = await open_ws(base_url)
     auth: dict[str, Any] = {"type": "auth", "role": role, "token": token, "room": room}
     if name is not None:
         auth["name"] = name
+    if resume is not None:
+        auth["resume"] = resume
     await ws.send(**auth)
     welcome = await ws.expect("welcome")
     return ws, welcome

@@ -285,9 +285,10 @@ async def test_one_token_cannot_open_a_thousand_sockets(
 ) -> None:
     url, minter, server = node
     token = minter.mint_client(ROOM, ttl=600)
-    # Sockets that authenticate at the same moment: a few are let in (each takes over from the
-    # one before), the rest are refused with a named close code.
-    sockets = [await open_ws(url) for _ in range(30)]
+    # Sockets that authenticate at the same moment: a few are let in (the first takes the seat,
+    # the next wait as its second devices), the rest are refused with a named close code.
+    # (Fifteen: more than 20 unauthenticated sockets from one address are refused at the door.)
+    sockets = [await open_ws(url) for _ in range(15)]
     for ws in sockets:
         await ws.send(type="auth", role="client", token=token, room=ROOM, name="A")
     codes: list[int | None] = []
@@ -297,8 +298,8 @@ async def test_one_token_cannot_open_a_thousand_sockets(
         except TimeoutError:
             codes.append(None)  # still open: the tab that won
     assert codes.count(4029) > 0
-    assert codes.count(None) == 1
-    assert set(codes) <= {4029, 4010, None}
+    assert 1 <= codes.count(None) <= 3
+    assert set(codes) <= {4029, 4021, None}
     for ws in sockets:
         await ws.close()
     await asyncio.sleep(0.2)

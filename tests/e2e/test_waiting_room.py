@@ -134,7 +134,9 @@ async def test_waiting_client_drops_and_keeps_their_place(
     room = await therapist.until("room", lambda r: not r["waiting"][0]["connected"])
     assert room["waiting"][0]["participant_id"] == w1["participant_id"]
 
-    again, welcome = await join(topology.client_url, "client", tokens[0], ROOM, "First")
+    again, welcome = await join(
+        topology.client_url, "client", tokens[0], ROOM, "First", resume=w1["resume"]
+    )
     assert welcome["resumed"] is True and welcome["participant_id"] == w1["participant_id"]
     assert (await again.expect("state"))["state"] == "waiting"
     room = await therapist.until("room", lambda r: r["waiting"][0]["connected"])
@@ -152,7 +154,9 @@ async def test_admitted_client_drops_and_resumes_without_knocking(
     await client.close()
     await therapist.until("session", lambda s: bool(s["peers"]) and not s["peers"][0]["connected"])
 
-    again, welcome2 = await join(topology.client_url, "client", token, ROOM, "Alex")
+    again, welcome2 = await join(
+        topology.client_url, "client", token, ROOM, "Alex", resume=welcome["resume"]
+    )
     assert welcome2["resumed"] is True
     assert (await again.expect("state"))["state"] == "admitted"
     assert len((await again.expect("session"))["peers"]) == 1
@@ -183,8 +187,10 @@ async def test_second_tab_replaces_the_first(
     topology: Topology, http: aiohttp.ClientSession
 ) -> None:
     token = topology.minter.mint_client(ROOM, ttl=600)
-    first, _ = await join(topology.client_url, "client", token, ROOM, "Alex")
-    second, welcome = await join(topology.therapist_url, "client", token, ROOM, "Alex")
+    first, w1 = await join(topology.client_url, "client", token, ROOM, "Alex")
+    second, welcome = await join(
+        topology.therapist_url, "client", token, ROOM, "Alex", resume=w1["resume"]
+    )
     assert welcome["resumed"] is True
     assert await first.closed() == 4010
     assert first.seen[-1]["code"] == "replaced"

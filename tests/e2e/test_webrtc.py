@@ -26,11 +26,16 @@ async def clients() -> AsyncIterator[list[SignalingClient]]:
 
 
 async def connect(
-    clients: list[SignalingClient], url: str, role: str, token: str, name: str | None = None
+    clients: list[SignalingClient],
+    url: str,
+    role: str,
+    token: str,
+    name: str | None = None,
+    resume: str | None = None,
 ) -> SignalingClient:
     client = SignalingClient()
     clients.append(client)
-    await client.connect(ws_url_for(url), role, token, ROOM, name=name)
+    await client.connect(ws_url_for(url), role, token, ROOM, name=name, resume=resume)
     return client
 
 
@@ -82,7 +87,9 @@ async def test_admitted_client_drops_and_reconnects_media(
             m.SessionView, 10, where=lambda s: bool(s.peers) and not s.peers[0].connected
         )
         # The client comes back, on the other node where there are two, and is not re-admitted.
-        again = await connect(clients, topology.therapist_url, "client", token, "Alex")
+        again = await connect(
+            clients, topology.therapist_url, "client", token, "Alex", resume=client.resume
+        )
         assert again.welcome is not None and again.welcome.resumed is True
         await again.wait_for(m.ClientState, state="admitted")
         c_peer = Peer(again, loopback=True)

@@ -230,6 +230,8 @@ async def test_rolling_restart_loses_no_admission(
 
 
 async def _connect_room(visitor: Visitor, node: NodeProcess) -> None:
+    # A client's resume secret from its previous socket, if any: the same device coming back.
+    resume = visitor.client.resume if visitor.client is not None else None
     visitor.client = SignalingClient()
     visitor.node = node
     await visitor.client.connect(
@@ -238,6 +240,7 @@ async def _connect_room(visitor: Visitor, node: NodeProcess) -> None:
         visitor.token,
         visitor.room,
         name=visitor.name,
+        resume=resume,
     )
 
 
