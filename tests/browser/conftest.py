@@ -9,7 +9,9 @@
 * ``open_page`` -- ``await open_page(url, width=1280, height=800)``: a page in a fresh context
   (its own storage, like a separate person); what pages print is shown when the test fails.
 * ``screens`` -- ``await screens.capture(page, "client-waiting")``: axe-core on the screen, then
-  its pictures at desktop and phone sizes in docs/screenshots/.
+  its pictures at desktop and phone sizes in test-artifacts/screenshots/ (ignored by git), or in
+  the folder named by ``RAPPORT_SCREENSHOTS_DIR``: ``make screenshots`` sets it to
+  docs/screenshots/ to refresh the README's pictures.
 """
 
 from __future__ import annotations
@@ -31,7 +33,8 @@ from telehealth.auth.tokens import TokenMinter
 from telehealth.config import Settings, from_env
 from tests.conftest import CHROMIUM_ARGS, CHROMIUM_PATH, REPO_ROOT
 
-SCREENSHOTS = REPO_ROOT / "docs" / "screenshots"
+#: A test run leaves the tracked pictures alone; ``make screenshots`` points this at docs/.
+SCREENSHOTS = REPO_ROOT / os.environ.get("RAPPORT_SCREENSHOTS_DIR", "test-artifacts/screenshots")
 ROOM = "demo"
 DESKTOP: ViewportSize = {"width": 1280, "height": 800}
 PHONE: ViewportSize = {"width": 375, "height": 812}

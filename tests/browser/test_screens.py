@@ -1,6 +1,7 @@
 """Every screen, as people see it: axe-core (WCAG 2.x A and AA) finds no serious or critical
 violation on any, none scrolls sideways at 375 px, and each is pictured at desktop (1280x800)
-and phone (375x812) sizes in docs/screenshots/ (shown in the README).
+and phone (375x812) sizes: in test-artifacts/screenshots/ on a test run, in docs/screenshots/
+(shown in the README) with `make screenshots`.
 """
 
 from __future__ import annotations
