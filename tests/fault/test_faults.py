@@ -11,7 +11,7 @@ import urllib.request
 import aiohttp
 import pytest
 
-from rapport_sdk.peer import Peer, SignalingClient, ws_url_for
+from rapport_sdk.peer import Peer, SignalingClient, SignalingError, ws_url_for
 from signaling import messages as m
 from telehealth.auth.tokens import TokenMinter
 from tests.fault.conftest import ROOM, Cluster, Visitor, log_lines, rooms
@@ -242,14 +242,16 @@ async def _connect_room(visitor: Visitor, node) -> None:  # type: ignore[no-unty
 
 
 async def _reconnect_room(visitor: Visitor, timeout: float = 20.0) -> None:
+    """Connect again to any live node, retrying only while connecting fails: a welcome that
+    is wrong fails the test at once, with its own message, not as a timeout."""
     async with asyncio.timeout(timeout):
         while True:
             for node in visitor.cluster.live():
                 try:
                     await _connect_room(visitor, node)
-                    assert visitor.client is not None and visitor.client.welcome is not None
-                    assert visitor.client.welcome["resumed"] is True
-                    return
-                except (aiohttp.ClientError, OSError, TimeoutError, Exception):
+                except (SignalingError, aiohttp.ClientError, OSError, TimeoutError):
                     continue
+                assert visitor.client is not None and visitor.client.welcome is not None
+                assert visitor.client.welcome["resumed"] is True, visitor.client.welcome
+                return
             await asyncio.sleep(0.2)
