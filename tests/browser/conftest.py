@@ -25,7 +25,14 @@ from typing import Any
 import pytest
 import pytest_asyncio
 from aiohttp.test_utils import TestServer
-from playwright.async_api import Browser, BrowserContext, Page, ViewportSize, async_playwright
+from playwright.async_api import (
+    Browser,
+    BrowserContext,
+    Page,
+    ViewportSize,
+    async_playwright,
+    expect,
+)
 from pytest_asyncio import is_async_test
 
 from telehealth.app import create_app
@@ -49,6 +56,11 @@ BROWSER_ARGS = [
 ]
 
 HERE = Path(__file__).parent
+
+# expect() polls until its condition holds, so its deadline only matters when something is
+# broken. Playwright's 5 s is short for a 2-core machine shared with other work (see
+# join_waiting_room): every condition gets 15 s, like the polling helpers in helpers.py.
+expect.set_options(timeout=15_000)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -53,7 +53,7 @@ document.hasFocus = () => window.__inFront;
 
 
 async def page_value(
-    page: Page, js: str, check: Callable[[Any], bool], timeout: float = 8.0
+    page: Page, js: str, check: Callable[[Any], bool], timeout: float = 15.0
 ) -> Any:
     """Evaluate ``js`` on the page until ``check`` holds for its value; the value."""
     deadline = time.monotonic() + timeout

@@ -81,9 +81,7 @@ async def test_every_screen(
     await therapist.get_by_test_id("chat-input").fill("Yes, loud and clear.")
     await therapist.get_by_test_id("chat-send").click()
     await expect(alex.get_by_test_id("chat-log")).to_contain_text("loud and clear")
-    await expect(alex.get_by_test_id("remote-tile").get_by_test_id("quality")).to_be_visible(
-        timeout=10000
-    )
+    await expect(alex.get_by_test_id("remote-tile").get_by_test_id("quality")).to_be_visible()
     await screens.capture(alex, "client-call")
     await screens.capture(therapist, "therapist-call")
 
