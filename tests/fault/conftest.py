@@ -58,7 +58,7 @@ class Cluster:
 
 def _healthy(node: NodeProcess) -> bool:
     try:
-        with urllib.request.urlopen(node.url + "/readyz", timeout=1) as resp:
+        with urllib.request.urlopen(node.url + "/readyz", timeout=5) as resp:
             return resp.status == 200
     except (urllib.error.URLError, OSError):
         return False
