@@ -120,7 +120,9 @@ class Proc:
             proc.kill()
             proc.wait(timeout=10)
 
-    def wait_http(self, port: int, timeout: float = 20.0) -> None:
+    def wait_http(self, port: int, timeout: float = 60.0) -> None:
+        # Generous: it ends as soon as /healthz answers (or the process exits), and on a busy
+        # 2-core machine a node's imports alone took over 12 s.
         deadline = time.monotonic() + timeout
         last = "no answer"
         while time.monotonic() < deadline:
@@ -160,7 +162,7 @@ class Redis(Proc):
     def url(self) -> str:
         return f"redis://{LOOPBACK}:{self.port}/0"
 
-    def wait_ready(self, timeout: float = 10.0) -> None:
+    def wait_ready(self, timeout: float = 30.0) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if not self.alive():

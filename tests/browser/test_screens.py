@@ -1,6 +1,7 @@
 """Every screen, as people see it: axe-core (WCAG 2.x A and AA) finds no serious or critical
 violation on any, none scrolls sideways at 375 px, and each is pictured at desktop (1280x800)
-and phone (375x812) sizes in docs/screenshots/ (shown in the README).
+and phone (375x812) sizes: in test-artifacts/screenshots/ on a test run, in docs/screenshots/
+(shown in the README) with `make screenshots`.
 """
 
 from __future__ import annotations
@@ -83,9 +84,7 @@ async def test_every_screen(
     await therapist.get_by_test_id("chat-input").fill("Yes, loud and clear.")
     await therapist.get_by_test_id("chat-send").click()
     await expect(alex.get_by_test_id("chat-log")).to_contain_text("loud and clear")
-    await expect(alex.get_by_test_id("remote-tile").get_by_test_id("quality")).to_be_visible(
-        timeout=10000
-    )
+    await expect(alex.get_by_test_id("remote-tile").get_by_test_id("quality")).to_be_visible()
     await screens.capture(alex, "client-call")
     await screens.capture(therapist, "therapist-call")
 

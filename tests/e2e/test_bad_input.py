@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import json
 import time
 from collections.abc import AsyncIterator
@@ -27,7 +28,7 @@ Node = tuple[str, TokenMinter, TestServer]  # base URL, minter, the server
 
 @pytest.fixture
 async def node() -> AsyncIterator[Node]:
-    settings = settings_for(auth_timeout=0.5)
+    settings = settings_for()
     server = TestServer(create_app(settings), host="127.0.0.1")
     await server.start_server()
     yield str(server.make_url("/")), TokenMinter(settings), server
@@ -110,8 +111,18 @@ async def test_first_message_must_be_auth(node: Node, http: aiohttp.ClientSessio
         ws = await open_ws(url)
         ws.send_text(first)
         assert await ws.closed() == 4001
-    silent = await open_ws(url)
-    assert await silent.closed(timeout=5) == 4002  # auth deadline 0.5 s in this fixture
+
+
+async def test_no_first_message_closes_at_the_auth_deadline() -> None:
+    # A short deadline on a node of its own: with it, the other tests here would race it when
+    # the machine is busy (30 sockets opened before the first one sends its auth).
+    server = TestServer(create_app(settings_for(auth_timeout=0.5)), host="127.0.0.1")
+    await server.start_server()
+    try:
+        silent = await open_ws(str(server.make_url("/")))
+        assert await silent.closed(timeout=15) == 4002
+    finally:
+        await server.close()
 
 
 async def test_client_needs_a_display_name(node: Node, http: aiohttp.ClientSession) -> None:
@@ -291,18 +302,25 @@ async def test_one_token_cannot_open_a_thousand_sockets(
     sockets = [await open_ws(url) for _ in range(15)]
     for ws in sockets:
         await ws.send(type="auth", role="client", token=token, room=ROOM, name="A")
-    codes: list[int | None] = []
-    for ws in sockets:
-        try:
-            codes.append(await ws.closed(timeout=3))
-        except TimeoutError:
-            codes.append(None)  # still open: the tab that won
+    # Wait until all but the seated ones are closed (however long a loaded machine takes).
+    closing = [asyncio.create_task(ws.closed(timeout=30)) for ws in sockets]
+    still_open = set(closing)
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout(20):
+            while len(still_open) > 3:  # the seat and its second devices stay
+                _, still_open = await asyncio.wait(still_open, return_when=asyncio.FIRST_COMPLETED)
+    for task in still_open:
+        task.cancel()
+    await asyncio.wait(closing)
+    codes = [None if task.cancelled() else task.result() for task in closing]  # None: still open
     assert codes.count(4029) > 0
-    assert 1 <= codes.count(None) <= 3
+    assert 1 <= codes.count(None) <= 3  # the seat, and up to two second devices waiting
     assert set(codes) <= {4029, 4021, None}
     for ws in sockets:
         await ws.close()
-    await asyncio.sleep(0.2)
     from telehealth.web import keys
 
-    assert server.app[keys.IDENTITIES] == {}  # every claim was released
+    deadline = time.monotonic() + 15
+    while server.app[keys.IDENTITIES]:  # every claim is released once the node saw the closes
+        assert time.monotonic() < deadline, server.app[keys.IDENTITIES]
+        await asyncio.sleep(0.05)

@@ -66,7 +66,7 @@ class Cluster:
 
 def _healthy(node: NodeProcess) -> bool:
     try:
-        with urllib.request.urlopen(node.url + "/readyz", timeout=1) as resp:
+        with urllib.request.urlopen(node.url + "/readyz", timeout=5) as resp:
             status: int = resp.status
             return status == 200
     except (urllib.error.URLError, OSError):
