@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 # Extra arguments for pytest, e.g. `make test PYTEST_ARGS='-k redis -x'`.
 PYTEST_ARGS ?=
 
-.PHONY: venv deps run test lint fuzz bench clean distclean
+.PHONY: venv deps run test screenshots lint fuzz bench clean distclean
 
 venv: $(STAMP)
 
@@ -27,6 +27,11 @@ run: venv
 # deps first (system packages, axe-core), then the venv.
 test: deps venv lint
 	bash .ci/test-suite $(PYTEST_ARGS)
+
+# Test runs write their pictures under test-artifacts/ (ignored); this retakes the README's.
+screenshots: deps venv
+	RAPPORT_SCREENSHOTS_DIR=docs/screenshots bash .ci/test-suite tests/browser/test_screens.py \
+		$(PYTEST_ARGS)
 
 # ruff, mypy (strict) and the import-linter contracts (the layers in pyproject.toml).
 lint: venv

@@ -84,7 +84,8 @@ def findings(results: dict[str, Any]) -> list[str]:
         "(`benchmarks/loadgen.py`) is a separate process speaking the real protocol with real "
         "tokens (minted with `TokenMinter`): `auth` first, clients join, the therapist admits from "
         "its `room` view, then signaling between admitted pairs. Its sockets are a minimal "
-        "WebSocket client (`benchmarks/wsclient.py`, an asyncio Protocol with pre-encoded frames), "
+        "WebSocket client (`rapport_sdk/rawsocket.py`, an asyncio Protocol with pre-encoded "
+        "frames), "
         "so it costs much less per message than the server it measures; its CPU is reported "
         "with every step. CPU and memory come from /proc (per-thread `schedstat`, `VmRSS`).",
         "",
@@ -226,6 +227,7 @@ def findings(results: dict[str, Any]) -> list[str]:
         ("stdlib_json_offer_roundtrip_us", "stdlib json loads + dumps, offer (bare relay)"),
         ("stdlib_json_candidate_roundtrip_us", "stdlib json loads + dumps, candidate (bare relay)"),
         ("jwt_verify_us", "JWT verify (per connection, not per message)"),
+        ("metrics_per_relay_us", "metrics per relayed message (clock reads, histogram observe)"),
     ):
         out.append(f"| {label} | {_n(micro.get(key))} |")
     sdp_us = micro.get("check_sdp_offer_us")

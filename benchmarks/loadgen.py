@@ -17,7 +17,7 @@ Two wire dialects: ``rapport`` (our protocol: auth, welcome, views, relayed sign
 ``baseline`` (benchmarks/baseline_relay.py: ``/ws?id=ID``, a welcome, forward by ``to``). The
 relayed frames are the same bytes in both.
 
-Everything per message happens in ``WSClient.data_received`` callbacks, with pre-encoded frames,
+Everything per message happens in ``RawSocket.data_received`` callbacks, with pre-encoded frames,
 so the generator stays far cheaper per message than the server it measures.
 """
 
@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING, Any
 import msgspec
 
 from benchmarks.sdp_fixture import SEQ_MARKER, answer_template, offer_template
-from benchmarks.wsclient import WSClient, connect
+from rapport_sdk.rawsocket import RawSocket, connect
 
 if TYPE_CHECKING:
     from telehealth.auth.tokens import TokenMinter
@@ -89,7 +89,7 @@ class Member:
         self.room = room
         self.port = port
         self.parity = parity  # 0 for therapists, 1 for clients: originals carry their parity
-        self.ws: WSClient | None = None
+        self.ws: RawSocket | None = None
         self.pid = ""
         self.peer_pid = ""
         self.pair: Pair | None = None
@@ -121,9 +121,9 @@ class Member:
         self.ws = await connect(
             HOST, self.port, path, timeout=self.gen.connect_timeout, on_text=self.on_text
         )
-        self.ws.closed.add_done_callback(self._on_closed)
+        self.ws.disconnected.add_done_callback(self._on_closed)
         if first is not None:
-            self.ws.send(first)
+            self.ws.send_text(first)
         self.t_auth = now()
 
     def _on_closed(self, _: object) -> None:
@@ -181,9 +181,9 @@ class Member:
                     i = data.find(b'"from":"') + 8
                     self.set_peer(data[i : data.find(b'"', i)].decode())
                 assert self.ws is not None
-                self.ws.send(self.answer(0))
+                self.ws.send_text(self.answer(0))
                 for _ in range(self.gen.candidates):
-                    self.ws.send(self.candidate(1))
+                    self.ws.send_text(self.candidate(1))
                 self._check_done()
         elif b'"answer"' in head:
             if self.mode == RELAY:
@@ -230,7 +230,7 @@ class Member:
                 self.t_admit_sent = t
                 assert self.ws is not None
                 pid = waiting[0]["participant_id"]
-                self.ws.send(b'{"type":"admit","participant_ids":["' + pid.encode() + b'"]}')
+                self.ws.send_text(b'{"type":"admit","participant_ids":["' + pid.encode() + b'"]}')
         elif kind == "session":
             peers = [p for p in msg.get("peers") or [] if p.get("connected")]
             if peers and not self.in_session.done():
@@ -239,9 +239,9 @@ class Member:
                 if self.mode == NEGOTIATE and self.role == "therapist" and not self.offered:
                     self.offered = True
                     assert self.ws is not None
-                    self.ws.send(self.offer(0))
+                    self.ws.send_text(self.offer(0))
                     for _ in range(self.gen.candidates):
-                        self.ws.send(self.candidate(0))
+                        self.ws.send_text(self.candidate(0))
         elif kind == "error":
             self.errors.append(str(msg.get("code")))
             self.gen.errors[str(msg.get("code"))] = self.gen.errors.get(str(msg.get("code")), 0) + 1
@@ -266,7 +266,7 @@ def _stage(pair: Pair) -> str:
     t, c = pair.therapist, pair.client
     for m in (t, c):
         if not m.t_welcome:
-            closed = m.ws is not None and m.ws.closed.done()
+            closed = m.ws is not None and m.ws.disconnected.done()
             how = f"closed {m.ws.close_code} bye {m.bye}" if closed and m.ws else "open"
             return f"{m.role} got no welcome ({how})"
     if not c.t_state:
@@ -551,7 +551,7 @@ class Generator:
 
     def echo(self, member: Member, data: bytes) -> None:
         assert member.ws is not None
-        member.ws.send(data)
+        member.ws.send_text(data)
         t = now()
         if self.win_start <= t < self.win_end:
             self.frames_in_window += 1
@@ -609,7 +609,7 @@ class Generator:
                         frame = m.candidate(seq)
                     self.sent_at[seq] = t
                     assert m.ws is not None
-                    m.ws.send(frame)
+                    m.ws.send_text(frame)
                     if in_window:
                         originals_in_window += 1
                         self.frames_in_window += 1

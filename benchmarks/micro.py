@@ -74,7 +74,23 @@ def run(budget_s: float = 0.25) -> dict[str, Any]:
         lambda: json.dumps(json.loads(cand_in)), budget_s
     )
     out["jwt_verify_us"] = _jwt_verify_us(budget_s)
+    out["metrics_per_relay_us"] = _metrics_per_relay_us(budget_s)
     return out
+
+
+def _metrics_per_relay_us(budget_s: float) -> float:
+    """What the metrics add to one relayed message: two clock reads and a histogram observe
+    (telehealth/web/ws.py around the relay). Everything else they count is per connection or
+    per committed change, not per message."""
+    from telehealth.metrics import Metrics
+
+    relay = Metrics().relay
+
+    def instrumented() -> None:
+        started = time.perf_counter()
+        relay.observe(time.perf_counter() - started)
+
+    return _time_us(instrumented, budget_s)
 
 
 def _jwt_verify_us(budget_s: float) -> float | None:

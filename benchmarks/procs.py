@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import ctypes
 import json
+import logging
 import os
 import secrets
 import shutil
@@ -24,6 +25,8 @@ import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, BinaryIO
+
+log = logging.getLogger("benchmarks.procs")
 
 LOOPBACK = "127.0.0.1"
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -39,9 +42,13 @@ def free_port() -> int:
 
 def _child_setup(cpus: set[int] | None) -> Callable[[], None]:
     def setup() -> None:
-        with contextlib.suppress(Exception):
+        # In the child between fork and exec: no logging module (its locks may be held),
+        # a plain write to the child's stderr, which is its log file.
+        try:
             libc = ctypes.CDLL(None, use_errno=True)
             libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+        except Exception as exc:
+            os.write(2, f"benchmarks: PR_SET_PDEATHSIG not set: {type(exc).__name__}\n".encode())
         if cpus:
             with contextlib.suppress(OSError):
                 os.sched_setaffinity(0, cpus)
@@ -113,7 +120,9 @@ class Proc:
             proc.kill()
             proc.wait(timeout=10)
 
-    def wait_http(self, port: int, timeout: float = 20.0) -> None:
+    def wait_http(self, port: int, timeout: float = 60.0) -> None:
+        # Generous: it ends as soon as /healthz answers (or the process exits), and on a busy
+        # 2-core machine a node's imports alone took over 12 s.
         deadline = time.monotonic() + timeout
         last = "no answer"
         while time.monotonic() < deadline:
@@ -153,7 +162,7 @@ class Redis(Proc):
     def url(self) -> str:
         return f"redis://{LOOPBACK}:{self.port}/0"
 
-    def wait_ready(self, timeout: float = 10.0) -> None:
+    def wait_ready(self, timeout: float = 30.0) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if not self.alive():
@@ -186,6 +195,11 @@ class Node(Proc):
             "TELEHEALTH_JWT_SECRET": secret,
             "TELEHEALTH_LOG_LEVEL": "WARNING",
             "TELEHEALTH_NODE_ID": f"bench-{name}-{secrets.token_hex(3)}",
+            # Every simulated person connects from this one loopback address: lift the
+            # per-address caps, which are meant for one network, not for a load generator.
+            "TELEHEALTH_ADDRESS_MAX_ATTEMPTS": "100000000",
+            "TELEHEALTH_ADDRESS_MAX_PENDING": "100000000",
+            "TELEHEALTH_API_RATE": "100000000",
         }
         if redis_url:
             env["TELEHEALTH_REDIS_URL"] = redis_url
@@ -263,10 +277,14 @@ class Worker:
         if self.proc is None:
             return
         if self.proc.returncode is None:
-            with contextlib.suppress(Exception):
+            try:
                 assert self.proc.stdin is not None
                 self.proc.stdin.write(b'{"cmd": "exit"}\n')
                 await self.proc.stdin.drain()
+            except Exception as exc:
+                log.warning(
+                    "generator %s: could not ask it to exit: %s", self.name, type(exc).__name__
+                )
             try:
                 await asyncio.wait_for(self.proc.wait(), 5.0)
             except TimeoutError:

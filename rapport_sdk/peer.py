@@ -1,508 +1,36 @@
-"""Our own aiortc participant: the signaling client and one RTCPeerConnection per peer.
+"""Our own aiortc participant: one RTCPeerConnection per peer of a session, over a
+:class:`~rapport_sdk.client.SignalingClient`.
 
-Used by the probe (``telehealth probe``), the end-to-end tests and the benchmarks.
-
-* :func:`loopback_only` makes aioice gather only 127.0.0.1 host candidates (it never offers
-  loopback by default, so on a loopback-only machine aiortc would gather nothing and hang).
-* :func:`rtc_configuration` builds an ``RTCConfiguration`` that never falls back to aiortc's
-  default (a public Google STUN server).
-* :class:`SignalingClient` speaks docs/protocol.md over an aiohttp WebSocket.
-* :class:`Peer` runs perfect negotiation with every peer of a session, each pair with one
-  pre-negotiated datachannel (``negotiated=True, id=0``, label ``rapport``).
-
-Nothing here logs tokens, session descriptions or network addresses: only participant ids,
-message types and exception class names.
+:class:`Peer` runs perfect negotiation with every peer of a session, each pair with one
+pre-negotiated datachannel (``negotiated=True, id=0``, label ``rapport``). Nothing here logs
+session descriptions or network addresses: only participant ids, message types and exception
+class names.
 """
 
 from __future__ import annotations
 
 import asyncio
-import collections
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
-import aiohttp
-import msgspec
-from aiortc import (
-    RTCConfiguration,
-    RTCIceServer,
-    RTCPeerConnection,
-    RTCSessionDescription,
-)
+from aiortc import RTCPeerConnection, RTCSessionDescription
 from aiortc.sdp import candidate_from_sdp
 
+from rapport_sdk.client import SignalingClient, SignalingError
+from rapport_sdk.ice import rtc_configuration
+from rapport_sdk.loopback import loopback_only
 from signaling import messages as m
+from signaling import negotiation
 
 log = logging.getLogger("rapport_sdk.peer")
 
-__all__ = [
-    "DATACHANNEL_ID",
-    "DATACHANNEL_LABEL",
-    "Peer",
-    "PeerError",
-    "SignalingClient",
-    "SignalingClosed",
-    "SignalingError",
-    "loopback_only",
-    "rtc_configuration",
-    "ws_url_for",
-]
+__all__ = ["DATACHANNEL_ID", "DATACHANNEL_LABEL", "Peer", "PeerError"]
 
 DATACHANNEL_LABEL = "rapport"
 DATACHANNEL_ID = 0
-LOOPBACK_ADDRESS = "127.0.0.1"
-#: The ICE URL schemes aiortc understands (it uses the first STUN and the first TURN server).
-_ICE_SCHEMES = ("stun:", "stuns:", "turn:", "turns:")
-
-Message = dict[str, Any]
-Matcher = str | Callable[[Message], bool]
-
-
-# --- loopback-only ICE ---------------------------------------------------------------------------
-
-_loopback_depth = 0
-_saved_get_host_addresses: Any = None
-
-
-def _loopback_host_addresses(use_ipv4: bool, use_ipv6: bool) -> list[str]:
-    """Stand-in for ``aioice.ice.get_host_addresses``: only 127.0.0.1 (no IPv6 loopback)."""
-    return [LOOPBACK_ADDRESS] if use_ipv4 else []
-
-
-@contextlib.contextmanager
-def loopback_only() -> Iterator[None]:
-    """While active, aioice gathers only a 127.0.0.1 host candidate.
-
-    ``aioice.ice.Connection.gather_candidates`` looks ``get_host_addresses`` up as a module
-    global of ``aioice.ice`` at call time, so the module attribute is what is replaced.
-    Nested and overlapping uses (several peers or probes in one process) are counted: the
-    original function is put back when the last one exits. Only this process is affected.
-    Combine with ``iceServers=[]`` (see :func:`rtc_configuration`) so that no STUN or TURN
-    traffic leaves the machine either.
-    """
-    global _loopback_depth, _saved_get_host_addresses
-    import aioice.ice
-
-    if _loopback_depth == 0:
-        _saved_get_host_addresses = aioice.ice.get_host_addresses
-        aioice.ice.get_host_addresses = _loopback_host_addresses
-    _loopback_depth += 1
-    try:
-        yield
-    finally:
-        _loopback_depth -= 1
-        if _loopback_depth == 0:
-            if aioice.ice.get_host_addresses is _loopback_host_addresses:
-                aioice.ice.get_host_addresses = _saved_get_host_addresses
-            _saved_get_host_addresses = None
-
-
-def rtc_configuration(
-    ice_servers: Iterable[m.IceServer | Mapping[str, Any]] | None, loopback: bool
-) -> RTCConfiguration:
-    """An explicit ``RTCConfiguration``: never aiortc's default public STUN server.
-
-    In loopback mode the server list is ignored and empty. Otherwise each entry (an
-    ``IceServer`` struct or a dict as in the ``welcome`` message) becomes an ``RTCIceServer``;
-    URLs with schemes aiortc does not know are dropped.
-    """
-    if loopback or not ice_servers:
-        return RTCConfiguration(iceServers=[])
-    servers: list[Any] = []
-    for entry in ice_servers:
-        if isinstance(entry, m.IceServer):
-            urls: Any = entry.urls
-            username, credential = entry.username, entry.credential
-        else:
-            urls = entry.get("urls")
-            username, credential = entry.get("username"), entry.get("credential")
-        if isinstance(urls, str):
-            urls = [urls]
-        if not isinstance(urls, list):
-            continue
-        usable = [u for u in urls if isinstance(u, str) and u.lower().startswith(_ICE_SCHEMES)]
-        if not usable:
-            continue
-        servers.append(RTCIceServer(urls=usable, username=username, credential=credential))
-    return RTCConfiguration(iceServers=servers)
-
-
-def ws_url_for(base_url: str) -> str:
-    """``http(s)://host[/prefix]`` -> ``ws(s)://host[/prefix]/ws``; ws(s) URLs are kept.
-
-    Query, fragment (which may hold a token in a link) and user info are dropped.
-    """
-    parts = urlsplit(base_url.strip())
-    scheme = {"http": "ws", "https": "wss", "ws": "ws", "wss": "wss"}.get(parts.scheme.lower())
-    if scheme is None or not parts.hostname:
-        raise ValueError("expected an http(s):// or ws(s):// URL of the service")
-    netloc = parts.netloc.rpartition("@")[2]
-    path = parts.path.rstrip("/")
-    if parts.scheme.lower() in ("http", "https") or not path.endswith("/ws"):
-        path = path + "/ws"
-    return urlunsplit((scheme, netloc, path, "", ""))
-
-
-def public_url(url: str) -> str:
-    """``url`` without user info, query or fragment: safe to print in a report."""
-    parts = urlsplit(url.strip())
-    return urlunsplit((parts.scheme, parts.netloc.rpartition("@")[2], parts.path, "", ""))
-
-
-# --- the signaling client ------------------------------------------------------------------------
-
-
-class SignalingError(Exception):
-    """A signaling failure. ``code`` is the server's error/bye code, ``close_code`` the socket's."""
-
-    def __init__(
-        self, message: str, *, code: str | None = None, close_code: int | None = None
-    ) -> None:
-        super().__init__(message)
-        self.code = code
-        self.close_code = close_code
-
-
-class SignalingClosed(SignalingError):
-    """The socket is closed and no buffered message matched."""
-
-
-def _describe_matcher(match: Matcher, fields: Mapping[str, Any]) -> str:
-    what = repr(match) if isinstance(match, str) else getattr(match, "__name__", "matching")
-    if fields:
-        what += " with " + ", ".join(f"{k}={v!r}" for k, v in fields.items())
-    return what
-
-
-class SignalingClient:
-    """One participant's signaling WebSocket.
-
-    After :meth:`connect`, one reader task receives every server message as a plain dict
-    (server -> client messages are only ever encoded by the server's codec, so they are read
-    as JSON here). Each message is kept in a bounded buffer that :meth:`recv` and
-    :meth:`wait_for` take from, handed to listeners (:meth:`add_listener`), and the latest
-    ``state``, ``room`` and ``session`` messages are kept in :attr:`last_state`,
-    :attr:`last_room` and :attr:`last_session`.
-    """
-
-    def __init__(
-        self, *, http: aiohttp.ClientSession | None = None, max_buffer: int = 1000
-    ) -> None:
-        self._http = http
-        self._own_http = http is None
-        self._ws: aiohttp.ClientWebSocketResponse | None = None
-        self._reader: asyncio.Task[None] | None = None
-        self._buffer: collections.deque[Message] = collections.deque(maxlen=max_buffer)
-        self._changed = asyncio.Event()
-        self._listeners: list[Callable[[Message], None]] = []
-        self._close_listeners: list[Callable[[], None]] = []
-        self._done = False
-        self.welcome: Message | None = None
-        self.last_state: Message | None = None
-        self.last_room: Message | None = None
-        self.last_session: Message | None = None
-        self.bye: Message | None = None
-        self.close_code: int | None = None
-        self.role: str | None = None
-
-    # -- properties ----------------------------------------------------------------------------
-
-    @property
-    def participant_id(self) -> str:
-        if self.welcome is None:
-            raise SignalingError("not connected")
-        return str(self.welcome["participant_id"])
-
-    @property
-    def ice_servers(self) -> list[Message]:
-        servers = (self.welcome or {}).get("ice_servers") or []
-        return [s for s in servers if isinstance(s, dict)]
-
-    @property
-    def closed(self) -> bool:
-        """True once the socket has closed (or was never opened)."""
-        return self._done or self._ws is None
-
-    def pending(self) -> list[Message]:
-        """The received messages nobody has taken yet (oldest first), without taking them."""
-        return list(self._buffer)
-
-    # -- connecting ----------------------------------------------------------------------------
-
-    async def connect(
-        self,
-        ws_url: str,
-        role: str,
-        token: str,
-        room: str | None,
-        name: str | None = None,
-        device: m.DeviceCheck | Mapping[str, str] | None = None,
-        *,
-        timeout: float = 10.0,
-    ) -> Message:
-        """Open the socket, authenticate, and return the ``welcome`` message.
-
-        Raises :class:`SignalingError` (with the bye ``code`` and the ``close_code``) when the
-        server refuses, and ``TimeoutError`` when no answer comes within ``timeout`` seconds.
-        """
-        if self._ws is not None:
-            raise SignalingError("already connected")
-        if isinstance(device, Mapping):
-            device = msgspec.convert(dict(device), m.DeviceCheck)
-        auth = m.Auth(token=token, role=role, room=room, name=name, device=device)  # type: ignore[arg-type]
-        if self._http is None:
-            self._http = aiohttp.ClientSession()
-        try:
-            async with asyncio.timeout(timeout):
-                self._ws = await self._http.ws_connect(
-                    ws_url, autoping=True, max_msg_size=1 << 20, compress=0
-                )
-                await self._ws.send_str(msgspec.json.encode(auth).decode())
-                first = await self._first_message()
-        except TimeoutError:
-            await self._abort()
-            raise TimeoutError(f"no welcome within {timeout} s") from None
-        except aiohttp.ClientError as exc:
-            await self._abort()
-            raise SignalingError(
-                f"cannot open the signaling socket: {type(exc).__name__}: {exc}"[:300]
-            ) from None
-        except BaseException:
-            await self._abort()
-            raise
-        self.welcome = first
-        self.role = role
-        self._reader = asyncio.create_task(self._read(), name=f"signaling-{first.get('role')}")
-        log.debug("signaling connected as %s", first.get("participant_id"))
-        return first
-
-    async def _first_message(self) -> Message:
-        assert self._ws is not None
-        msg = await self._ws.receive()
-        if msg.type is aiohttp.WSMsgType.TEXT:
-            data = _decode(msg.data)
-            if data is not None and data.get("type") == "welcome":
-                return data
-            if data is not None and data.get("type") == "bye":
-                self.bye = data
-                with contextlib.suppress(TimeoutError):
-                    async with asyncio.timeout(2.0):
-                        while not self._ws.closed:
-                            if (await self._ws.receive()).type in _CLOSED_TYPES:
-                                break
-                code = self._ws.close_code
-                raise SignalingError(
-                    f"the server refused the connection: {data.get('code')} (close code {code})",
-                    code=str(data.get("code")),
-                    close_code=code,
-                )
-            kind = data.get("type") if data is not None else "non-JSON"
-            raise SignalingError(f"expected welcome first, got {kind!r}")
-        code = self._ws.close_code
-        raise SignalingError(
-            f"the socket closed before welcome (close code {code})", close_code=code
-        )
-
-    async def _abort(self) -> None:
-        with contextlib.suppress(Exception):
-            if self._ws is not None:
-                self.close_code = self._ws.close_code
-                await self._ws.close()
-        self._done = True
-        await self._close_http()
-
-    async def _close_http(self) -> None:
-        if self._own_http and self._http is not None:
-            with contextlib.suppress(Exception):
-                await self._http.close()
-            self._http = None
-
-    # -- reading -------------------------------------------------------------------------------
-
-    async def _read(self) -> None:
-        ws = self._ws
-        assert ws is not None
-        try:
-            async for msg in ws:  # one reader per socket, so pings are answered
-                if msg.type is aiohttp.WSMsgType.TEXT:
-                    data = _decode(msg.data)
-                    if data is not None:
-                        self._accept(data)
-                elif msg.type is aiohttp.WSMsgType.ERROR:
-                    break
-        except Exception as exc:  # a reset connection: the socket is simply gone
-            log.debug("signaling reader stopped: %s", type(exc).__name__)
-        finally:
-            self._done = True
-            self.close_code = ws.close_code
-            self._notify()
-            for callback in list(self._close_listeners):
-                try:
-                    callback()
-                except Exception:
-                    log.exception("signaling close listener failed")
-
-    def _accept(self, data: Message) -> None:
-        kind = data.get("type")
-        if kind == "state":
-            self.last_state = data
-        elif kind == "room":
-            self.last_room = data
-        elif kind == "session":
-            self.last_session = data
-        elif kind == "bye":
-            self.bye = data
-        self._buffer.append(data)
-        for callback in list(self._listeners):
-            try:
-                callback(data)
-            except Exception:
-                log.exception("signaling listener failed on a %s message", kind)
-        self._notify()
-
-    def _notify(self) -> None:
-        changed, self._changed = self._changed, asyncio.Event()
-        changed.set()
-
-    def add_listener(self, callback: Callable[[Message], None]) -> None:
-        """Call ``callback(message)`` for every message received from now on (synchronously)."""
-        self._listeners.append(callback)
-
-    def remove_listener(self, callback: Callable[[Message], None]) -> None:
-        with contextlib.suppress(ValueError):
-            self._listeners.remove(callback)
-
-    def add_close_listener(self, callback: Callable[[], None]) -> None:
-        self._close_listeners.append(callback)
-
-    def remove_close_listener(self, callback: Callable[[], None]) -> None:
-        with contextlib.suppress(ValueError):
-            self._close_listeners.remove(callback)
-
-    def _closed_error(self, waiting_for: str) -> SignalingClosed:
-        bye = self.bye or {}
-        code = bye.get("code")
-        return SignalingClosed(
-            f"signaling socket closed while waiting for {waiting_for} "
-            f"(bye {code or 'none'}, close code {self.close_code})",
-            code=str(code) if code is not None else None,
-            close_code=self.close_code,
-        )
-
-    async def recv(self, timeout: float = 5.0) -> Message:
-        """The oldest message not yet taken."""
-        return await self.wait_for(lambda _msg: True, timeout)
-
-    async def wait_for(self, match: Matcher, timeout: float = 5.0, **fields: Any) -> Message:
-        """Take the oldest buffered or next message of type ``match`` (or for which the
-        predicate ``match`` holds) whose ``fields`` are equal to the given ones.
-
-        Messages that do not match stay buffered. Raises ``TimeoutError`` after ``timeout``
-        seconds and :class:`SignalingClosed` when the socket is closed with no match.
-        """
-        predicate: Callable[[Message], bool]
-        if isinstance(match, str):
-            kind = match
-
-            def by_type(msg: Message) -> bool:
-                return msg.get("type") == kind
-
-            predicate = by_type
-        else:
-            predicate = match
-
-        def matches(msg: Message) -> bool:
-            return predicate(msg) and all(msg.get(k) == v for k, v in fields.items())
-
-        if self._ws is None:
-            raise SignalingError("not connected")
-        try:
-            async with asyncio.timeout(timeout):
-                while True:
-                    for index, msg in enumerate(self._buffer):
-                        if matches(msg):
-                            del self._buffer[index]
-                            return msg
-                    if self._done:
-                        raise self._closed_error(_describe_matcher(match, fields))
-                    await self._changed.wait()
-        except TimeoutError:
-            raise TimeoutError(
-                f"no {_describe_matcher(match, fields)} message within {timeout:.1f} s"
-            ) from None
-
-    async def wait_closed(self, timeout: float = 5.0) -> int | None:
-        """Wait until the server closes the socket; its close code."""
-        try:
-            async with asyncio.timeout(timeout):
-                while not self._done:
-                    await self._changed.wait()
-        except TimeoutError:
-            raise TimeoutError(f"the socket was still open after {timeout:.1f} s") from None
-        return self.close_code
-
-    # -- sending and closing -------------------------------------------------------------------
-
-    async def send(self, message: msgspec.Struct | Mapping[str, Any]) -> None:
-        """Send one message: a struct from :mod:`signaling.messages` (``Offer``, ``Admit``...)
-        or a dict with a ``type``."""
-        if self._ws is None or self._done or self._ws.closed:
-            raise self._closed_error(f"sending {_type_of(message)}")
-        await self._ws.send_str(msgspec.json.encode(message).decode())
-
-    async def close(self) -> None:
-        """Close the socket (code 1000) and the HTTP session if it is ours. Idempotent."""
-        ws = self._ws
-        if ws is not None and not ws.closed:
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(ws.close(), 2.0)
-        reader = self._reader
-        if reader is not None and not reader.done():
-            try:
-                await asyncio.wait_for(reader, 2.0)
-            except (TimeoutError, asyncio.CancelledError):
-                reader.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await reader
-        self._done = True
-        if ws is not None and self.close_code is None:
-            self.close_code = ws.close_code
-        self._notify()
-        await self._close_http()
-
-    async def __aenter__(self) -> SignalingClient:
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.close()
-
-
-_CLOSED_TYPES = (aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSING, aiohttp.WSMsgType.CLOSED)
-
-
-def _decode(data: str | bytes) -> Message | None:
-    try:
-        decoded = msgspec.json.decode(data)
-    except msgspec.DecodeError:
-        log.warning("ignored a frame that is not JSON")
-        return None
-    if not isinstance(decoded, dict):
-        log.warning("ignored a frame that is not a JSON object")
-        return None
-    return decoded
-
-
-def _type_of(message: msgspec.Struct | Mapping[str, Any]) -> str:
-    if isinstance(message, msgspec.Struct):
-        return str(type(message).__struct_config__.tag)
-    return str(message.get("type"))
-
-
-# --- the aiortc peer -----------------------------------------------------------------------------
 
 
 class PeerError(Exception):
@@ -528,13 +56,13 @@ def _ufrag(sdp: str) -> str | None:
     return None
 
 
-def _default_polite(me: str, role: str | None, other: str) -> bool:
-    """The server's rule, used only before its ``session`` message has told us."""
-    if role == "therapist":
-        return False
-    if other.startswith("t-"):
-        return True
-    return me > other
+def _role_from_id(participant_id: str) -> str:
+    """A therapist's participant id is ``t-`` + 16 hex (docs/protocol.md); a client's is not."""
+    return negotiation.THERAPIST if participant_id.startswith("t-") else "client"
+
+
+#: The server messages a Peer acts on.
+_Signal = m.SessionView | m.OfferOut | m.AnswerOut | m.CandidateOut | m.HangupOut
 
 
 class Peer:
@@ -569,7 +97,7 @@ class Peer:
         self._polite: dict[str, bool] = {}
         self._connected: dict[str, bool] = {}
         self._inboxes: dict[str, asyncio.Queue[str]] = {}
-        self._queue: asyncio.Queue[Message | None] = asyncio.Queue()
+        self._queue: asyncio.Queue[_Signal | None] = asyncio.Queue()
         self._changed = asyncio.Event()
         self._closed = False
         self._worker = asyncio.create_task(self._work(), name="peer-negotiation")
@@ -609,7 +137,7 @@ class Peer:
                     if self._closed:
                         raise PeerError("this peer is closed")
                     if self.signaling.closed:
-                        raise self.signaling._closed_error(f"a connection with {peer_id}")
+                        raise self.signaling.closed_error(f"a connection with {peer_id}")
                     await self._changed.wait()
         except TimeoutError:
             link = self._links.get(peer_id)
@@ -675,8 +203,8 @@ class Peer:
             inbox = self._inboxes[peer_id] = asyncio.Queue()
         return inbox
 
-    def _on_message(self, message: Message) -> None:
-        if message.get("type") in ("session", "offer", "answer", "candidate", "hangup"):
+    def _on_message(self, message: m.Outbound) -> None:
+        if isinstance(message, _Signal):
             self._queue.put_nowait(message)
 
     async def _work(self) -> None:
@@ -684,20 +212,20 @@ class Peer:
             message = await self._queue.get()
             if message is None:
                 return
-            kind = message.get("type")
-            sender = message.get("from")
+            kind = m.message_type(message)
+            sender = None if isinstance(message, m.SessionView) else message.sender
             try:
-                if kind == "session":
+                if isinstance(message, m.SessionView):
                     await self._on_session(message)
-                elif not isinstance(sender, str) or sender == self.participant_id:
+                elif sender is None or sender == self.participant_id:
                     continue
-                elif kind == "offer":
+                elif isinstance(message, m.OfferOut):
                     await self._on_offer(sender, message)
-                elif kind == "answer":
+                elif isinstance(message, m.AnswerOut):
                     await self._on_answer(sender, message)
-                elif kind == "candidate":
+                elif isinstance(message, m.CandidateOut):
                     await self._on_candidate(sender, message)
-                elif kind == "hangup":
+                else:
                     link = self._links.pop(sender, None)
                     if link is not None:
                         log.info("peer %s hung up", sender)
@@ -709,22 +237,22 @@ class Peer:
             except Exception as exc:
                 # Only the class name: aiortc's messages can quote SDP.
                 log.warning("could not handle %s from %s: %s", kind, sender, type(exc).__name__)
-                link = self._links.get(sender) if isinstance(sender, str) else None
+                link = self._links.get(sender) if sender is not None else None
                 if link is not None and link.failed is None:
                     link.failed = f"{kind} could not be applied ({type(exc).__name__})"
             finally:
                 self._notify()
 
-    async def _on_session(self, message: Message) -> None:
+    async def _on_session(self, message: m.SessionView) -> None:
         me = self.participant_id
         present: set[str] = set()
-        for entry in message.get("peers") or []:
-            pid = entry.get("participant_id")
-            if not isinstance(pid, str) or pid == me:
+        for entry in message.peers:
+            pid = entry.participant_id
+            if pid == me:
                 continue
             present.add(pid)
-            polite = bool(entry.get("polite"))
-            connected = bool(entry.get("connected"))
+            polite = entry.polite
+            connected = entry.connected
             was_connected = self._connected.get(pid, False)
             self._polite[pid] = polite
             self._connected[pid] = connected
@@ -812,13 +340,17 @@ class Peer:
             m.Offer(to=link.peer_id, sdp=pc.localDescription.sdp, restart=restart)
         )
 
-    async def _on_offer(self, sender: str, message: Message) -> None:
-        sdp = message.get("sdp")
-        if not isinstance(sdp, str):
-            return
+    async def _on_offer(self, sender: str, message: m.OfferOut) -> None:
+        sdp = message.sdp
         polite = self._polite.get(sender)
         if polite is None:
-            polite = _default_polite(self.participant_id, self.signaling.role, sender)
+            # The offer came before a session message listing its sender: the server's rule.
+            polite = negotiation.polite(
+                role=self.signaling.role or "",
+                participant_id=self.participant_id,
+                peer_role=_role_from_id(sender),
+                peer_id=sender,
+            )
         link = self._links.get(sender)
         if link is not None:
             collision = link.pc.signalingState != "stable"
@@ -842,10 +374,10 @@ class Peer:
         log.info("answering %s", sender)
         await self.signaling.send(m.Answer(to=sender, sdp=pc.localDescription.sdp))
 
-    async def _on_answer(self, sender: str, message: Message) -> None:
-        sdp = message.get("sdp")
+    async def _on_answer(self, sender: str, message: m.AnswerOut) -> None:
+        sdp = message.sdp
         link = self._links.get(sender)
-        if link is None or not isinstance(sdp, str):
+        if link is None:
             return
         if link.pc.signalingState != "have-local-offer":
             log.info("ignored an answer from %s in state %s", sender, link.pc.signalingState)
@@ -854,12 +386,12 @@ class Peer:
         link.remote_ufrag = _ufrag(sdp)
         await self._flush_candidates(link)
 
-    async def _on_candidate(self, sender: str, message: Message) -> None:
-        raw = message.get("candidate")
-        if not isinstance(raw, dict):
+    async def _on_candidate(self, sender: str, message: m.CandidateOut) -> None:
+        raw = message.candidate
+        if raw is None:
             return
-        text = raw.get("candidate")
-        if not isinstance(text, str) or not text.strip():
+        text = raw.candidate
+        if not text.strip():
             return  # end of candidates
         text = text.strip()
         if text.startswith("candidate:"):
@@ -869,8 +401,8 @@ class Peer:
         except Exception:
             log.info("ignored a malformed candidate from %s", sender)
             return
-        candidate.sdpMid = raw.get("sdpMid")
-        candidate.sdpMLineIndex = raw.get("sdpMLineIndex")
+        candidate.sdpMid = raw.sdpMid
+        candidate.sdpMLineIndex = raw.sdpMLineIndex
         link = self._links.get(sender)
         if link is None:
             return

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import math
 import secrets
 import time
@@ -17,19 +18,15 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from rapport_sdk.peer import (
-    Message,
-    Peer,
-    PeerError,
-    SignalingClient,
-    SignalingError,
-    loopback_only,
-    public_url,
-    ws_url_for,
-)
+from rapport_sdk.client import SignalingClient, SignalingError
+from rapport_sdk.ice import public_url, ws_url_for
+from rapport_sdk.loopback import loopback_only
+from rapport_sdk.peer import Peer, PeerError
 from signaling import messages as m
 from telehealth.auth.tokens import TokenMinter
 from telehealth.config import Settings
+
+log = logging.getLogger("rapport_sdk.probe")
 
 __all__ = ["STEPS", "ProbeOptions", "run_probe"]
 
@@ -153,19 +150,26 @@ class _Probe:
 
     async def cleanup(self) -> None:
         """Leave (so no place is held for a grace period) and close everything."""
+        # Cleanup goes on past any failure; each is one log line (the role and the class name).
         for who, client in (("client", self.client), ("therapist", self.therapist)):
             if client is not None and who not in self.left and not client.closed:
-                with contextlib.suppress(Exception):
+                try:
                     await asyncio.wait_for(client.send(m.Leave()), 1.0)
                     await client.wait_closed(1.0)
-        for peer in (self.client_peer, self.therapist_peer):
+                except Exception as exc:
+                    log.info("probe cleanup: the %s's leave: %s", who, type(exc).__name__)
+        for who, peer in (("client", self.client_peer), ("therapist", self.therapist_peer)):
             if peer is not None:
-                with contextlib.suppress(Exception):
+                try:
                     await asyncio.wait_for(peer.close(), _CLEANUP_S)
-        for client in (self.client, self.therapist):
+                except Exception as exc:
+                    log.info("probe cleanup: the %s's peer: %s", who, type(exc).__name__)
+        for who, client in (("client", self.client), ("therapist", self.therapist)):
             if client is not None:
-                with contextlib.suppress(Exception):
+                try:
                     await asyncio.wait_for(client.close(), _CLEANUP_S)
+                except Exception as exc:
+                    log.info("probe cleanup: the %s's socket: %s", who, type(exc).__name__)
 
     def _peer(self, client: SignalingClient) -> Peer:
         return Peer(
@@ -188,7 +192,7 @@ class _Probe:
             name=THERAPIST_NAME,
             timeout=self.remaining(),
         )
-        self.therapist_id = str(welcome["participant_id"])
+        self.therapist_id = welcome.participant_id
         self.therapist_peer = self._peer(self.therapist)
 
     async def client_connect(self) -> None:
@@ -204,43 +208,41 @@ class _Probe:
             device=m.DeviceCheck(camera="skipped", microphone="skipped"),
             timeout=self.remaining(),
         )
-        self.client_id = str(welcome["participant_id"])
+        self.client_id = welcome.participant_id
+        if self.client.resume:  # the device's resume secret: as secret as the link
+            self.secrets.append(self.client.resume)
         self.client_peer = self._peer(self.client)
 
     async def client_waiting(self) -> None:
         assert self.client is not None
-        await self.client.wait_for("state", self.remaining(), state="waiting")
+        await self.client.wait_for(m.ClientState, self.remaining(), state="waiting")
 
     async def therapist_sees_client(self) -> None:
         assert self.therapist is not None
         pid = self.client_id
 
-        def lists_client(msg: Message) -> bool:
-            return msg.get("type") == "room" and any(
-                w.get("participant_id") == pid for w in msg.get("waiting") or []
-            )
+        def lists_client(room: m.RoomView) -> bool:
+            return any(w.participant_id == pid for w in room.waiting)
 
-        await self.therapist.wait_for(lists_client, self.remaining())
+        await self.therapist.wait_for(m.RoomView, self.remaining(), where=lists_client)
 
     async def admit(self) -> None:
         assert self.therapist is not None
         pid = self.client_id
         await self.therapist.send(m.Admit(participant_ids=[pid]))
 
-        def admitted_or_refused(msg: Message) -> bool:
-            if msg.get("type") == "error" and msg.get("ref") == "admit":
-                return True
-            return msg.get("type") == "room" and any(
-                s.get("participant_id") == pid for s in msg.get("session") or []
-            )
+        def admitted_or_refused(msg: m.Outbound) -> bool:
+            if isinstance(msg, m.Error):
+                return msg.ref == "admit"
+            return isinstance(msg, m.RoomView) and any(s.participant_id == pid for s in msg.session)
 
         got = await self.therapist.wait_for(admitted_or_refused, self.remaining())
-        if got.get("type") == "error":
-            raise _StepFailed(f"admit refused: {got.get('code')}: {got.get('message')}")
+        if isinstance(got, m.Error):
+            raise _StepFailed(f"admit refused: {got.code}: {got.message}")
 
     async def client_admitted(self) -> None:
         assert self.client is not None
-        await self.client.wait_for("state", self.remaining(), state="admitted")
+        await self.client.wait_for(m.ClientState, self.remaining(), state="admitted")
 
     async def webrtc_connected(self) -> None:
         assert self.client_peer is not None and self.therapist_peer is not None
@@ -267,21 +269,19 @@ class _Probe:
         await self._leave("client", self.client)
         pid = self.client_id
 
-        def client_gone(msg: Message) -> bool:
-            return msg.get("type") == "room" and not any(
-                e.get("participant_id") == pid
-                for e in [*(msg.get("waiting") or []), *(msg.get("session") or [])]
-            )
+        def client_gone(room: m.RoomView) -> bool:
+            listed = [w.participant_id for w in room.waiting]
+            return pid not in listed + [s.participant_id for s in room.session]
 
-        await self.therapist.wait_for(client_gone, self.remaining())
+        await self.therapist.wait_for(m.RoomView, self.remaining(), where=client_gone)
         await self._leave("therapist", self.therapist)
 
     async def _leave(self, who: str, client: SignalingClient) -> None:
         await client.send(m.Leave())
         self.left.add(who)
-        bye = await client.wait_for("bye", self.remaining())
-        if bye.get("code") != "left":
-            raise _StepFailed(f"{who} leave answered with bye {bye.get('code')}")
+        bye = await client.wait_for(m.Bye, self.remaining())
+        if bye.code != "left":
+            raise _StepFailed(f"{who} leave answered with bye {bye.code}")
         code = await client.wait_closed(self.remaining())
         if code != 4016:
             raise _StepFailed(f"{who} socket closed with {code}, expected 4016 (left)")

@@ -40,6 +40,8 @@ class Code(StrEnum):
     WRONG_TOKEN_KIND = "wrong_token_kind"
     WRONG_ROOM = "wrong_room"
     ORIGIN_NOT_ALLOWED = "origin_not_allowed"
+    SESSION_EXPIRED = "session_expired"
+    REAUTH_REFUSED = "reauth_refused"
     # Authorization and state
     FORBIDDEN = "forbidden"
     NOT_ADMITTED = "not_admitted"
@@ -58,9 +60,14 @@ class Code(StrEnum):
     LEFT = "left"
     TOO_SLOW = "too_slow"
     TOO_MANY_SOCKETS = "too_many_sockets"
+    TIME_UP = "time_up"
+    LINK_IN_USE = "link_in_use"
     GOING_AWAY = "going_away"
     # Service
     RATE_LIMITED = "rate_limited"
+    TOO_MANY_ATTEMPTS = "too_many_attempts"
+    TOO_MANY_CONNECTIONS = "too_many_connections"
+    TOO_MANY_CANDIDATES = "too_many_candidates"
     NOT_CONFIGURED = "not_configured"
     UNAVAILABLE = "unavailable"
     INTERNAL = "internal"
@@ -82,10 +89,16 @@ ERRORS: dict[Code, ErrorSpec] = {
     Code.TOKEN_INVALID: ErrorSpec(401, 4003, "The link or token is not valid."),
     Code.TOKEN_EXPIRED: ErrorSpec(401, 4004, "The link or token has expired."),
     Code.TOKEN_NOT_YET_VALID: ErrorSpec(401, 4005, "The link is not valid yet."),
-    Code.TOKEN_REVOKED: ErrorSpec(401, 4006, "The link has been withdrawn."),
+    Code.TOKEN_REVOKED: ErrorSpec(401, 4006, "The link or token has been withdrawn."),
     Code.WRONG_TOKEN_KIND: ErrorSpec(403, 4007, "This kind of token cannot be used here."),
     Code.WRONG_ROOM: ErrorSpec(403, 4008, "The token is not for this room."),
     Code.ORIGIN_NOT_ALLOWED: ErrorSpec(403, 4009, "This page's origin is not allowed."),
+    Code.SESSION_EXPIRED: ErrorSpec(
+        401, 4019, "Your sign-in has expired; please open your sign-in link again."
+    ),
+    Code.REAUTH_REFUSED: ErrorSpec(
+        403, None, "The new token must be of the same kind, for the same person and room."
+    ),
     Code.FORBIDDEN: ErrorSpec(403, None, "You are not allowed to do that."),
     Code.NOT_ADMITTED: ErrorSpec(409, None, "That participant is not in the session."),
     Code.UNKNOWN_PARTICIPANT: ErrorSpec(404, None, "No such participant in this room."),
@@ -104,8 +117,21 @@ ERRORS: dict[Code, ErrorSpec] = {
     Code.LEFT: ErrorSpec(410, 4016, "You have left the session."),
     Code.TOO_SLOW: ErrorSpec(503, 4017, "The connection fell too far behind."),
     Code.TOO_MANY_SOCKETS: ErrorSpec(429, 4029, "Too many connections for this link at once."),
+    Code.TIME_UP: ErrorSpec(410, 4020, "The time for this session is over."),
+    Code.LINK_IN_USE: ErrorSpec(
+        409, 4021, "This link is already in use on another device, and it can be used on one only."
+    ),
     Code.GOING_AWAY: ErrorSpec(503, 1001, "The server is restarting; reconnect."),
     Code.RATE_LIMITED: ErrorSpec(429, None, "Too many requests; slow down."),
+    Code.TOO_MANY_ATTEMPTS: ErrorSpec(
+        429, None, "Too many connection attempts from your network; wait a moment."
+    ),
+    Code.TOO_MANY_CONNECTIONS: ErrorSpec(
+        429, None, "Too many connections from your network are still signing in."
+    ),
+    Code.TOO_MANY_CANDIDATES: ErrorSpec(
+        429, None, "Too many network candidates for one negotiation; start a new one."
+    ),
     Code.NOT_CONFIGURED: ErrorSpec(501, None, "This deployment does not offer that."),
     Code.UNAVAILABLE: ErrorSpec(
         503, 4503, "The service is temporarily unavailable; retry shortly."

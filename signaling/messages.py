@@ -1,12 +1,13 @@
 """Every WebSocket message, as frozen typed structs, and the one codec that reads and writes them.
 
 Inbound messages (browser -> server) reject unknown fields; outbound ones (server -> browser)
-are only ever encoded. The ``type`` field is the tag. docs/protocol.md documents each one.
+are encoded by the service and decoded by the client SDK with the same structs. The ``type``
+field is the tag. docs/protocol.md documents each one.
 """
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 import msgspec
 
@@ -36,6 +37,7 @@ class DeviceCheck(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
 
 
 RoomId = Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
+ResumeSecret = Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9_-]{16,64}$")]
 
 
 class Auth(_In, frozen=True, tag="auth"):
@@ -46,6 +48,10 @@ class Auth(_In, frozen=True, tag="auth"):
     room: RoomId | None = None
     name: Annotated[str, msgspec.Meta(max_length=200)] | None = None
     device: DeviceCheck | None = None
+    # A client's resume secret from an earlier ``welcome``: proves this is the device (tab)
+    # that holds the link's seat. Without it, a link already seated elsewhere opens as a
+    # second device and waits.
+    resume: ResumeSecret | None = None
 
 
 class Admit(_In, frozen=True, tag="admit"):
@@ -116,6 +122,13 @@ class Leave(_In, frozen=True, tag="leave"):
     pass
 
 
+class Reauth(_In, frozen=True, tag="reauth"):
+    """A fresh token for this socket: same kind, same subject, and (for a therapist) still
+    for the socket's room. The socket's expiry moves to the new token's."""
+
+    token: Annotated[str, msgspec.Meta(min_length=1, max_length=8192)]
+
+
 class Ping(_In, frozen=True, tag="ping"):
     id: Annotated[int, msgspec.Meta(ge=0)] = 0
 
@@ -136,6 +149,7 @@ Inbound = (
     | Media
     | Leave
     | Ping
+    | Reauth
 )
 RelayIn = Offer | Answer | Candidate | Hangup
 
@@ -156,6 +170,7 @@ class Welcome(_Out, frozen=True, tag="welcome"):
     resumed: bool
     grace: float
     heartbeat: float
+    resume: str | None = None  # a client's resume secret: keep it for this tab only
 
 
 class ClientState(_Out, frozen=True, tag="state"):
@@ -172,6 +187,7 @@ class WaitingEntry(msgspec.Struct, frozen=True):
     since: float
     connected: bool
     device: DeviceCheck | None = None
+    second_device: bool = False  # the link is also open (seated) on another device
 
 
 class SessionEntry(msgspec.Struct, frozen=True):
@@ -264,6 +280,35 @@ class Bye(_Out, frozen=True, tag="bye"):
     retry_after: float | None = None
 
 
+class TokenExpiring(_Out, frozen=True, tag="token_expiring"):
+    """The socket closes at ``closes_at`` (epoch seconds) with ``code``, unless a ``reauth``
+    moves it (therapists and admins) or, for a client, the session ends first."""
+
+    expires_at: float
+    closes_at: float
+    code: str
+
+
+class TokenRefreshed(_Out, frozen=True, tag="token_refreshed"):
+    """A fresh token the node minted for this socket's person, ahead of the old one's expiry.
+    The socket's expiry has moved to ``expires_at``; the page uses the token from now on."""
+
+    token: str
+    expires_at: float
+
+
+class Reauthed(_Out, frozen=True, tag="reauthed"):
+    """The answer to a ``reauth``: the socket now closes when the new token expires."""
+
+    expires_at: float
+
+
+class IceServers(_Out, frozen=True, tag="ice_servers"):
+    """Fresh ICE servers (TURN credentials) before the ones in hand expire, for ICE restarts."""
+
+    ice_servers: list[IceServer]
+
+
 class Member(msgspec.Struct, frozen=True):
     """A participant as the admin sees them: ids and roles, never names."""
 
@@ -272,6 +317,14 @@ class Member(msgspec.Struct, frozen=True):
     state: str
     since: float
     node: str
+    connected: bool
+
+
+class WaitingClient(msgspec.Struct, frozen=True):
+    """A waiting client as the admin sees them: the id and how long they have waited."""
+
+    participant_id: str
+    wait_s: float
     connected: bool
 
 
@@ -284,11 +337,17 @@ class RoomSummary(msgspec.Struct, frozen=True):
     in_session: list[Member]
     participants: list[Member]
     nodes: list[str]
+    therapist: Literal["present", "reconnecting", "absent"]
+    waiting_clients: list[WaitingClient]  # the longest wait first
+    # Someone has waited ``wait_alert_s`` or more and no therapist is connected in the room.
+    # The server decides, so that every node's monitor shows the same rooms in alert.
+    alert: bool
 
 
 class AdminRooms(_Out, frozen=True, tag="rooms"):
     rooms: list[RoomSummary]
     at: float
+    wait_alert_s: float  # TELEHEALTH_WAIT_ALERT, for the monitor's words
 
 
 Outbound = (
@@ -307,19 +366,38 @@ Outbound = (
     | Error
     | Bye
     | AdminRooms
+    | TokenExpiring
+    | TokenRefreshed
+    | Reauthed
+    | IceServers
 )
 
 # --- the codec ---------------------------------------------------------------------------------
 
 _decoder = msgspec.json.Decoder(Inbound)
+_outbound_decoder = msgspec.json.Decoder(Outbound)
 _encoder = msgspec.json.Encoder()
 
 
 def decode(data: str | bytes) -> Inbound:
     """Decode one inbound frame; every malformed input becomes one RapportError with a code."""
+    message: Inbound = _decode_with(_decoder, data)
+    return message
+
+
+def decode_outbound(data: str | bytes) -> Outbound:
+    """Decode one frame from the server, as a client does; malformed input raises RapportError.
+
+    Fields this version does not know are ignored (outbound structs do not forbid them), so a
+    client keeps working against a newer server; a message type it does not know is an error.
+    """
+    message: Outbound = _decode_with(_outbound_decoder, data)
+    return message
+
+
+def _decode_with(decoder: msgspec.json.Decoder[Any], data: str | bytes) -> Any:
     try:
-        message: Inbound = _decoder.decode(data)
-        return message
+        return decoder.decode(data)
     except msgspec.ValidationError as exc:
         text = str(exc)
         # msgspec says "<what went wrong>[ - at `<path>`]". <what> can quote the input (an enum
@@ -334,6 +412,12 @@ def decode(data: str | bytes) -> Inbound:
         raise RapportError(Code.INVALID_MESSAGE, text) from None
     except (msgspec.DecodeError, RecursionError, UnicodeDecodeError):
         raise RapportError(Code.INVALID_JSON) from None
+
+
+def message_type(message: msgspec.Struct | type[msgspec.Struct]) -> str:
+    """The ``type`` a message (or its struct) is sent with: ``"offer"`` for ``OfferOut``."""
+    cls = message if isinstance(message, type) else type(message)
+    return str(cls.__struct_config__.tag)
 
 
 def encode(message: Outbound) -> bytes:

@@ -15,7 +15,8 @@ from telehealth.auth.keys import key_source_from_settings
 from telehealth.auth.tokens import TokenMinter, TokenVerifier
 from telehealth.config import ConfigError, Settings
 from telehealth.metrics import Metrics
-from telehealth.presence.factory import create_presence
+from telehealth.presence.factory import create_presence, create_webhook_stores
+from telehealth.presence.limits import create_limits
 from telehealth.presence.timed import timed
 from telehealth.rooms.hub import Hub
 from telehealth.rooms.ports import PresenceUnavailable, Router
@@ -25,10 +26,16 @@ from telehealth.rooms.translog import TransitionLog
 from telehealth.routing.local import LocalRouter
 from telehealth.web import api, keys, pages, ws
 from telehealth.web import metrics as metrics_http
+from telehealth.web import monitor as monitor_http
+from telehealth.web.authority import authority_ctx
+from telehealth.web.clientaddr import address_key, trusted_networks
 from telehealth.web.errors import error_middleware
 from telehealth.web.liveness import liveness_ctx
 from telehealth.web.metrics import node_state
 from telehealth.web.tasks import stop, wait_all
+from telehealth.webhooks.delivery import Deliverer
+from telehealth.webhooks.sender import Sender
+from telehealth.webhooks.worker import WebhookWorker
 
 log = logging.getLogger("telehealth.app")
 
@@ -56,6 +63,16 @@ async def _presence_ctx(app: web.Application) -> AsyncIterator[None]:
     except PresenceUnavailable as exc:
         log.warning("could not remove this node from presence at shutdown (%s)", exc)
     await presence.close()
+
+
+async def _limits_ctx(app: web.Application) -> AsyncIterator[None]:
+    """Counters for per-address and per-principal limits (one node's, or the deployment's)."""
+    settings = app[keys.SETTINGS]
+    app[keys.LIMITS] = limits = create_limits(settings)
+    app[keys.ADDRESS_KEY] = address_key(settings)
+    app[keys.TRUSTED_PROXIES] = trusted_networks(settings)
+    yield
+    await limits.close()
 
 
 async def _router_ctx(app: web.Application) -> AsyncIterator[None]:
@@ -103,9 +120,43 @@ async def _reaper_ctx(app: web.Application) -> AsyncIterator[None]:
     await stop(task)
 
 
+async def _webhooks_ctx(app: web.Application) -> AsyncIterator[None]:
+    """The webhook delivery worker, when TELEHEALTH_WEBHOOK_URL is set: it reads the rooms'
+    streams through a consumer group; committed changes only ring its bell."""
+    settings = app[keys.SETTINGS]
+    if not settings.webhook_url or not settings.webhook_secret:
+        app[keys.WEBHOOKS] = None
+        yield
+        return
+    group, dead = create_webhook_stores(settings, app[keys.PRESENCE])
+    sender = Sender(settings.webhook_url, settings.webhook_secret, settings.webhook_timeout)
+    retry_for_ms = int(settings.webhook_retry_for * 1000)
+    deliverer = Deliverer(
+        sender, dead, retry_for_ms=retry_for_ms, backoff_s=settings.webhook_backoff
+    )
+    worker = app[keys.WEBHOOKS] = WebhookWorker(
+        app[keys.PRESENCE],
+        group,
+        deliverer,
+        node_id=settings.node_id,
+        retry_for_ms=retry_for_ms,
+        takeover_ms=int(settings.webhook_takeover * 1000),
+    )
+    app[keys.SERVICE].listen(worker.nudge)
+    task = asyncio.create_task(worker.run(), name="webhooks")
+    log.info("webhooks on: retried for %d s, then dead-lettered", settings.webhook_retry_for)
+    yield
+    await stop(task)
+    await sender.close()
+    await dead.close()
+    await group.close()
+
+
 async def _auth_ctx(app: web.Application) -> AsyncIterator[None]:
     settings = app[keys.SETTINGS]
-    app[keys.VERIFIER] = TokenVerifier(settings, key_source_from_settings(settings))
+    app[keys.VERIFIER] = TokenVerifier(
+        settings, key_source_from_settings(settings), app[keys.PRESENCE]
+    )
     try:
         app[keys.MINTER] = TokenMinter(settings)
     except ConfigError:
@@ -139,15 +190,19 @@ def create_app(settings: Settings) -> web.Application:
     app[keys.LIVE_NODES] = [1]
     app[keys.METRICS].watch(lambda: node_state(app))
     # One entry per long-lived resource; they unwind in reverse order.
-    app.cleanup_ctx.append(_auth_ctx)
     app.cleanup_ctx.append(_presence_ctx)
+    app.cleanup_ctx.append(_auth_ctx)  # the verifier reads withdrawals from presence
+    app.cleanup_ctx.append(_limits_ctx)
     app.cleanup_ctx.append(_router_ctx)
     app.cleanup_ctx.append(_rooms_ctx)
     app.cleanup_ctx.append(_reaper_ctx)
+    app.cleanup_ctx.append(_webhooks_ctx)
     app.cleanup_ctx.append(liveness_ctx)
+    app.cleanup_ctx.append(authority_ctx)
     app.on_shutdown.append(_close_sockets)
     app.router.add_get("/ws", ws.signaling)
     api.add_routes(app)
     metrics_http.add_routes(app)
+    monitor_http.add_routes(app)
     pages.add_routes(app)
     return app

@@ -54,8 +54,11 @@ def _print_links(settings: Settings) -> None:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
+    from rapport_sdk.loopback import forbid_in_this_process
     from telehealth.app import create_app
 
+    # The SDK's loopback ICE patch is process-wide: never inside a server.
+    forbid_in_this_process()
     settings = _settings(args)
     logs.setup(settings.log_level, settings.log_json)
     app = create_app(settings)
@@ -111,6 +114,9 @@ def cmd_token(args: argparse.Namespace) -> int:
     settings.validate()
     minter = TokenMinter(settings)
     rooms = [r for r in (args.room or []) if r]
+    if args.kind != "client" and not args.subject:
+        # A subject is who a revocation names: a shared default would withdraw everyone's.
+        raise ConfigError(f"a {args.kind} token needs --subject (the person's id)")
     if args.kind == "client":
         if len(rooms) != 1:
             raise ConfigError("a session link needs exactly one --room")
@@ -119,10 +125,10 @@ def cmd_token(args: argparse.Namespace) -> int:
     elif args.kind == "therapist":
         if not rooms:
             raise ConfigError("a therapist token needs at least one --room")
-        token = minter.mint_therapist(args.subject or "therapist", rooms, args.ttl)
+        token = minter.mint_therapist(args.subject, rooms, args.ttl)
         url = therapist_url(settings, token)
     else:
-        token = minter.mint_admin(args.subject or "admin", args.ttl)
+        token = minter.mint_admin(args.subject, args.ttl)
         url = admin_url(settings, token)
     if args.kind == "client" and settings.redis_url:
         asyncio.run(_audit_link_issued(settings, rooms[0], token))
@@ -262,7 +268,7 @@ def build_parser() -> argparse.ArgumentParser:
     token.add_argument("--room", action="append", help="room id (repeat for a therapist)")
     token.add_argument("--ttl", type=int, default=3600, help="lifetime in seconds")
     token.add_argument("--not-before", type=float, help="epoch seconds the link opens")
-    token.add_argument("--subject", help="therapist or admin id")
+    token.add_argument("--subject", help="the therapist's or admin's id (required for those kinds)")
     token.add_argument("--json", action="store_true")
     token.set_defaults(func=cmd_token)
 

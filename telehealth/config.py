@@ -6,10 +6,14 @@ can be checked against it, and docs/operations.md documents each one.
 
 from __future__ import annotations
 
+import base64
+import binascii
+import ipaddress
 import os
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
+from urllib.parse import urlsplit
 
 from telehealth.ids import new_node_id
 
@@ -34,7 +38,10 @@ ENV_VARS: dict[str, str] = {
     "TELEHEALTH_STUN_URLS": "comma-separated stun: URLs handed to browsers",
     "TELEHEALTH_TURN_URLS": "comma-separated turn:/turns: URLs handed to browsers",
     "TELEHEALTH_TURN_SECRET": "coturn static-auth-secret for time-limited TURN credentials",
-    "TELEHEALTH_TURN_TTL": "lifetime of TURN credentials in seconds (default 3600)",
+    "TELEHEALTH_TURN_TTL": "longest lifetime of TURN credentials in seconds (default 3600)",
+    "TELEHEALTH_SESSION_OVERRUN": "seconds an admitted client may stay past the link's exp (1800)",
+    "TELEHEALTH_CONSOLE_IDLE_LOGOFF": "seconds without input before a console locks (900)",
+    "TELEHEALTH_TOKEN_REFRESH": "0 to stop nodes minting fresh therapist tokens before expiry",
     "TELEHEALTH_GRACE": "seconds an admitted participant keeps admission after a drop (default 60)",
     "TELEHEALTH_WAITING_GRACE": "seconds a waiting client keeps their place after a drop (300)",
     "TELEHEALTH_AUTH_TIMEOUT": "seconds a socket has to authenticate (default 5)",
@@ -50,9 +57,29 @@ ENV_VARS: dict[str, str] = {
     "TELEHEALTH_EVENT_RETENTION": "seconds a room's event stream is kept (default 30 days)",
     "TELEHEALTH_METRICS_TOKEN": "bearer token for GET /metrics (unset: /metrics is off, 404)",
     "TELEHEALTH_EVENT_STREAM_MAX": "events kept per room, oldest trimmed first (default 10000)",
+    "TELEHEALTH_WAIT_ALERT": "seconds a client may wait with no therapist before the monitor "
+    "alerts (default 600)",
+    "TELEHEALTH_WEBHOOK_URL": "http(s) URL that webhooks are POSTed to; unset means no webhooks",
+    "TELEHEALTH_WEBHOOK_SECRET": "whsec_ + base64 of 24 to 64 random bytes: signs the webhooks",
+    "TELEHEALTH_WEBHOOK_RETRY_FOR": "seconds a webhook is retried, then dead-lettered (86400)",
+    "TELEHEALTH_WEBHOOK_TIMEOUT": "seconds one webhook request may take (default 10)",
+    "TELEHEALTH_WEBHOOK_BACKOFF": "seconds before a webhook's first retry, doubling (default 5)",
+    "TELEHEALTH_WEBHOOK_TAKEOVER": "seconds before another node takes over a stalled delivery (30)",
+    "TELEHEALTH_WEBHOOK_DEAD_LETTERS": "dead letters kept, oldest dropped first (default 1000)",
+    "TELEHEALTH_SINGLE_DEVICE_LINKS": "1 to refuse a session link's second device (link_in_use)",
+    "TELEHEALTH_TRUSTED_PROXIES": "comma-separated proxy addresses/networks whose "
+    "X-Forwarded-For is believed",
+    "TELEHEALTH_ADDRESS_KEY": "key for hashing client addresses (default: derived from the JWT "
+    "secret); required with Redis and public-key tokens",
+    "TELEHEALTH_ADDRESS_MAX_PENDING": "sockets per address not yet authenticated (default 20)",
+    "TELEHEALTH_ADDRESS_MAX_ATTEMPTS": "WebSocket connection attempts per address per minute "
+    "(default 300)",
+    "TELEHEALTH_API_RATE": "REST requests per principal per minute (default 120)",
 }
 
 MIN_SECRET_BYTES = 32
+WEBHOOK_SECRET_PREFIX = "whsec_"
+WEBHOOK_SECRET_BYTES = (24, 64)  # the Standard Webhooks specification's range
 WEAK_SECRETS = frozenset({"secret", "changeme", "change-me", "password", "dev", "test"})
 DEFAULT_CONSENT = (
     "I agree to take part in this video session. I understand it is private and is not recorded."
@@ -85,6 +112,9 @@ class Settings:
     turn_urls: tuple[str, ...] = ()
     turn_secret: str | None = None
     turn_ttl: int = 3600
+    session_overrun: float = 1800.0
+    console_idle_logoff: float = 900.0
+    token_refresh: bool = True
     grace: float = 60.0
     waiting_grace: float = 300.0
     auth_timeout: float = 5.0
@@ -101,12 +131,29 @@ class Settings:
     event_retention: float = 30 * 24 * 3600.0
     event_stream_max: int = 10_000
     metrics_token: str | None = None
+    # The admin monitor alerts on a room where a client has waited this long with no therapist.
+    wait_alert: float = 600.0
+    # Webhooks (telehealth/webhooks/): off without a URL.
+    webhook_url: str | None = None
+    webhook_secret: str | None = None
+    webhook_retry_for: float = 24 * 3600.0
+    webhook_timeout: float = 10.0
+    webhook_backoff: float = 5.0
+    webhook_takeover: float = 30.0
+    webhook_dead_letters: int = 1000
+    single_device_links: bool = False
+    trusted_proxies: tuple[str, ...] = ()
+    address_key: str | None = None
+    address_max_pending: int = 20
+    address_max_attempts: int = 300  # per ATTEMPT_WINDOW_S
+    api_rate: int = 120  # per principal per API_WINDOW_S
     # Limits that are not deployment choices, kept here so tests and docs read one place.
     ws_max_msg: int = 64 * 1024
     sdp_max: int = 32 * 1024
     out_queue_max: int = 256
     name_max: int = 64
     text_max: int = 2000
+    max_candidates: int = 100  # ICE candidates one participant sends per offer/answer exchange
 
     @property
     def base_url(self) -> str:
@@ -129,6 +176,12 @@ class Settings:
             raise ConfigError("grace periods must be positive")
         if not 0.05 <= self.presence_deadline <= 10:
             raise ConfigError("TELEHEALTH_PRESENCE_DEADLINE must be 0.05 to 10 seconds")
+        if not 0 <= self.session_overrun <= 24 * 3600:
+            raise ConfigError("TELEHEALTH_SESSION_OVERRUN must be 0 to 86400 seconds")
+        if not 1 <= self.console_idle_logoff <= 24 * 3600:
+            raise ConfigError("TELEHEALTH_CONSOLE_IDLE_LOGOFF must be 1 to 86400 seconds")
+        if not 60 <= self.turn_ttl <= 7 * 24 * 3600:
+            raise ConfigError("TELEHEALTH_TURN_TTL must be 60 to 604800 seconds")
         if self.metrics_token is not None and len(self.metrics_token) < 16:
             raise ConfigError("TELEHEALTH_METRICS_TOKEN must be at least 16 characters")
         if self.event_retention < 3600 or self.event_stream_max < 100:
@@ -136,6 +189,28 @@ class Settings:
                 "TELEHEALTH_EVENT_RETENTION must be at least 3600 s and "
                 "TELEHEALTH_EVENT_STREAM_MAX at least 100"
             )
+        if self.wait_alert < 1:
+            raise ConfigError("TELEHEALTH_WAIT_ALERT must be at least 1 second")
+        self._validate_webhooks()
+        if min(self.address_max_pending, self.address_max_attempts, self.api_rate) < 1:
+            raise ConfigError(
+                "TELEHEALTH_ADDRESS_MAX_PENDING, TELEHEALTH_ADDRESS_MAX_ATTEMPTS and "
+                "TELEHEALTH_API_RATE must be at least 1"
+            )
+        if self.address_key is not None and len(self.address_key.encode()) < MIN_SECRET_BYTES:
+            raise ConfigError(f"TELEHEALTH_ADDRESS_KEY must be at least {MIN_SECRET_BYTES} bytes")
+        if self.redis_url and not (self.address_key or self.jwt_secret):
+            raise ConfigError(
+                "TELEHEALTH_ADDRESS_KEY is required with Redis when tokens are not HS256: "
+                "every node must hash client addresses with the same key"
+            )
+        for proxy in self.trusted_proxies:
+            try:
+                ipaddress.ip_network(proxy, strict=False)
+            except ValueError:
+                raise ConfigError(
+                    f"TELEHEALTH_TRUSTED_PROXIES: {proxy!r} is not an address or network"
+                ) from None
         hmac_algs = [a for a in self.jwt_algorithms if a.startswith("HS")]
         asym_algs = [a for a in self.jwt_algorithms if not a.startswith("HS")]
         if hmac_algs and asym_algs:
@@ -158,6 +233,42 @@ class Settings:
             raise ConfigError(
                 "public-key algorithms need TELEHEALTH_JWT_PUBLIC_KEY_FILE or TELEHEALTH_JWKS_URL"
             )
+
+    def _validate_webhooks(self) -> None:
+        if not self.webhook_url:
+            return
+        url = urlsplit(self.webhook_url)
+        if url.scheme not in ("http", "https") or not url.hostname:
+            raise ConfigError("TELEHEALTH_WEBHOOK_URL must be an http:// or https:// URL")
+        secret = self.webhook_secret or ""
+        if not secret.startswith(WEBHOOK_SECRET_PREFIX):
+            raise ConfigError(
+                "TELEHEALTH_WEBHOOK_SECRET must start with whsec_ (a Standard Webhooks secret), "
+                "e.g. from: python -c 'import base64, secrets; "
+                "print(base64.b64encode(secrets.token_bytes(32)).decode())'"
+            )
+        try:
+            key = base64.b64decode(secret.removeprefix(WEBHOOK_SECRET_PREFIX), validate=True)
+        except (binascii.Error, ValueError):
+            raise ConfigError(
+                "TELEHEALTH_WEBHOOK_SECRET: the part after whsec_ is not base64"
+            ) from None
+        low, high = WEBHOOK_SECRET_BYTES
+        if not low <= len(key) <= high:
+            raise ConfigError(f"TELEHEALTH_WEBHOOK_SECRET must hold {low} to {high} bytes")
+        if not 1 <= self.webhook_retry_for <= self.event_retention:
+            raise ConfigError(
+                "TELEHEALTH_WEBHOOK_RETRY_FOR must be at least 1 s and at most "
+                "TELEHEALTH_EVENT_RETENTION (the stream must still hold what is retried)"
+            )
+        if not 0.1 <= self.webhook_timeout <= 60:
+            raise ConfigError("TELEHEALTH_WEBHOOK_TIMEOUT must be 0.1 to 60 seconds")
+        if not 0.01 <= self.webhook_backoff <= 3600:
+            raise ConfigError("TELEHEALTH_WEBHOOK_BACKOFF must be 0.01 to 3600 seconds")
+        if not 1 <= self.webhook_takeover <= 3600:
+            raise ConfigError("TELEHEALTH_WEBHOOK_TAKEOVER must be 1 to 3600 seconds")
+        if not 1 <= self.webhook_dead_letters <= 100_000:
+            raise ConfigError("TELEHEALTH_WEBHOOK_DEAD_LETTERS must be 1 to 100000")
 
 
 def _bool(value: str | None) -> bool:
@@ -204,6 +315,9 @@ def from_env(env: Mapping[str, str] | None = None, **overrides: object) -> Setti
         "turn_urls": _list(env.get("TELEHEALTH_TURN_URLS")),
         "turn_secret": env.get("TELEHEALTH_TURN_SECRET") or None,
         "turn_ttl": int(_num(env, "TELEHEALTH_TURN_TTL", 3600)),
+        "session_overrun": _num(env, "TELEHEALTH_SESSION_OVERRUN", 1800.0),
+        "console_idle_logoff": _num(env, "TELEHEALTH_CONSOLE_IDLE_LOGOFF", 900.0),
+        "token_refresh": _bool(env.get("TELEHEALTH_TOKEN_REFRESH", "1")),
         "grace": _num(env, "TELEHEALTH_GRACE", 60.0),
         "waiting_grace": _num(env, "TELEHEALTH_WAITING_GRACE", 300.0),
         "auth_timeout": _num(env, "TELEHEALTH_AUTH_TIMEOUT", 5.0),
@@ -219,6 +333,20 @@ def from_env(env: Mapping[str, str] | None = None, **overrides: object) -> Setti
         "event_retention": _num(env, "TELEHEALTH_EVENT_RETENTION", 30 * 24 * 3600.0),
         "event_stream_max": int(_num(env, "TELEHEALTH_EVENT_STREAM_MAX", 10_000)),
         "metrics_token": env.get("TELEHEALTH_METRICS_TOKEN") or None,
+        "wait_alert": _num(env, "TELEHEALTH_WAIT_ALERT", 600.0),
+        "webhook_url": env.get("TELEHEALTH_WEBHOOK_URL") or None,
+        "webhook_secret": env.get("TELEHEALTH_WEBHOOK_SECRET") or None,
+        "webhook_retry_for": _num(env, "TELEHEALTH_WEBHOOK_RETRY_FOR", 24 * 3600.0),
+        "webhook_timeout": _num(env, "TELEHEALTH_WEBHOOK_TIMEOUT", 10.0),
+        "webhook_backoff": _num(env, "TELEHEALTH_WEBHOOK_BACKOFF", 5.0),
+        "webhook_takeover": _num(env, "TELEHEALTH_WEBHOOK_TAKEOVER", 30.0),
+        "webhook_dead_letters": int(_num(env, "TELEHEALTH_WEBHOOK_DEAD_LETTERS", 1000)),
+        "single_device_links": _bool(env.get("TELEHEALTH_SINGLE_DEVICE_LINKS")),
+        "trusted_proxies": _list(env.get("TELEHEALTH_TRUSTED_PROXIES")),
+        "address_key": env.get("TELEHEALTH_ADDRESS_KEY") or None,
+        "address_max_pending": int(_num(env, "TELEHEALTH_ADDRESS_MAX_PENDING", 20)),
+        "address_max_attempts": int(_num(env, "TELEHEALTH_ADDRESS_MAX_ATTEMPTS", 300)),
+        "api_rate": int(_num(env, "TELEHEALTH_API_RATE", 120)),
     }
     if values["event_loop"] not in ("uvloop", "asyncio"):
         raise ConfigError("TELEHEALTH_EVENT_LOOP must be uvloop or asyncio")

@@ -6,6 +6,8 @@ Redis Cluster slot. Room and node ids come from verified tokens and our own conf
 
 from __future__ import annotations
 
+import hashlib
+
 # How long an idle room's records are kept (so a denied or removed link stays refused).
 ROOM_RETENTION_MS = 12 * 3600 * 1000
 
@@ -21,6 +23,12 @@ ROOM_EVENTS = "th:{{r:{room}}}:events"
 ROOM_CHAIN_HEAD = "th:{{r:{room}}}:head"
 # ZSET room -> time of its newest stream entry (ms): where to look for events (a hint).
 EVENT_ROOMS = "th:events:rooms"
+# Consumer group (on every ROOM_EVENTS stream) of the webhook deliverers: one consumer per node.
+WEBHOOK_GROUP = "webhooks"
+# STRING integer: when webhooks were first turned on (ms): where a room's group starts.
+WEBHOOKS_SINCE = "th:webhooks:since"
+# LIST of dead letters (telehealth.webhooks.delivery.DeadLetter JSON), newest first, capped.
+WEBHOOK_DEAD_LETTERS = "th:webhooks:dead"
 # ZSET room id -> time of last change (ms): the rooms with at least one active participant.
 ACTIVE_ROOMS = "th:rooms"
 # ZSET node id -> time of last heartbeat (ms): the live nodes of the deployment.
@@ -29,6 +37,16 @@ NODES = "th:nodes"
 EXPIRIES = "th:expiries"
 # STRING "1" with a TTL until the link's own expiry: a withdrawn session link, by jti.
 REVOKED = "th:revoked:{jti}"
+# STRING cut-off epoch ms, with a TTL until the subject's longest token has expired: every
+# token of the subject issued before it is withdrawn. Keyed by a hash of the subject (which
+# comes from a verified token or an admin's request), so any text makes a safe key.
+REVOKED_SUBJECT = "th:revoked-sub:{digest}"
+# ZSET Revocation JSON (telehealth.rooms.ports.Revocation) -> time made (ms): the withdrawals
+# of the last minute, polled by every node to close live sockets of withdrawn tokens.
+RECENT_REVOCATIONS = "th:revocations"
+# STRING integer with a TTL: one limit's counter (hits in a window, or places held), keyed by
+# an opaque hash (telehealth/web/clientaddr.py): never an address, a token or a name.
+LIMIT = "th:limit:{key}"
 # PUB/SUB channel: routing envelopes addressed to one node (sharded pub/sub on a cluster).
 NODE_INBOX = "th:{{n:{node}}}:inbox"
 
@@ -51,6 +69,10 @@ def room_chain_head(room: str) -> str:
 
 def revoked(jti: str) -> str:
     return REVOKED.format(jti=jti)
+
+
+def revoked_subject(subject: str) -> str:
+    return REVOKED_SUBJECT.format(digest=hashlib.sha256(subject.encode()).hexdigest())
 
 
 def node_inbox(node: str) -> str:

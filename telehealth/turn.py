@@ -25,8 +25,26 @@ def turn_credentials(secret: str, identity: str, expires: int) -> tuple[str, str
     return username, base64.b64encode(digest).decode("ascii")
 
 
-def ice_servers(settings: Settings, identity: str, now: float | None = None) -> list[IceServer]:
-    """STUN urls as one entry, TURN urls as another (with credentials when a secret is set)."""
+def turn_expiry(settings: Settings, now: float, authority_ends: float | None = None) -> int:
+    """When TURN credentials handed out at ``now`` expire (epoch seconds): with the session's
+    authority (the token's expiry plus the overrun), and never more than ``turn_ttl`` ahead;
+    the socket hands out fresh ones before then if the session goes on (an ``ice_servers``
+    message)."""
+    expires = now + settings.turn_ttl
+    if authority_ends is not None:
+        expires = min(expires, authority_ends)
+    return int(max(expires, now + 1))
+
+
+def ice_servers(
+    settings: Settings,
+    identity: str,
+    now: float | None = None,
+    authority_ends: float | None = None,
+) -> list[IceServer]:
+    """STUN urls as one entry, TURN urls as another (with credentials when a secret is set).
+
+    ``authority_ends`` (epoch seconds) bounds the credentials' life (see ``turn_expiry``)."""
     if settings.loopback:
         return []
     servers: list[IceServer] = []
@@ -35,7 +53,7 @@ def ice_servers(settings: Settings, identity: str, now: float | None = None) -> 
     # Without a secret there are no credentials, and browsers refuse a turn: URL without them
     # (InvalidAccessError), so TURN urls are handed out only with a secret.
     if settings.turn_urls and settings.turn_secret:
-        expires = int(time.time() if now is None else now) + settings.turn_ttl
+        expires = turn_expiry(settings, time.time() if now is None else now, authority_ends)
         username, credential = turn_credentials(settings.turn_secret, identity, expires)
         servers.append(
             IceServer(urls=list(settings.turn_urls), username=username, credential=credential)

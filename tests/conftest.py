@@ -121,7 +121,7 @@ class RedisServer:
     def pid(self) -> int | None:
         return self._proc.pid if self._proc is not None else None
 
-    def start(self, timeout: float = 5.0) -> None:
+    def start(self, timeout: float = 30.0) -> None:
         """Start the server (empty) on ``self.port`` and wait until it answers PING."""
         if self.running:
             raise RuntimeError(f"redis-server already running on port {self.port}")
@@ -173,7 +173,7 @@ class RedisServer:
         except subprocess.TimeoutExpired:
             self.kill()
 
-    def restart(self, timeout: float = 5.0) -> None:
+    def restart(self, timeout: float = 30.0) -> None:
         """Kill the server if it runs, then start it again on the same port, empty."""
         self.kill()
         self.start(timeout=timeout)
@@ -255,7 +255,7 @@ class RedisCluster:
         """A seed URL; the client discovers the other masters."""
         return self.servers[0].url
 
-    def start(self, timeout: float = 20.0) -> None:
+    def start(self, timeout: float = 60.0) -> None:
         for server in self.servers:
             server.start()
         cli = shutil.which("redis-cli")
@@ -386,8 +386,11 @@ class NodeProcess:
                 stderr=subprocess.STDOUT,
             )
 
-    def wait_ready(self, timeout: float = 15.0) -> None:
-        """Poll ``GET /healthz`` until it answers 200; fail early if the process exits."""
+    def wait_ready(self, timeout: float = 60.0) -> None:
+        """Poll ``GET /healthz`` until it answers 200; fail early if the process exits.
+
+        The deadline is generous: on a 2-core machine shared with other work, importing the
+        service alone took 12 s of wall time (0.6 s of CPU), and 15 s was seen to run out."""
         deadline = time.monotonic() + timeout
         last = "no answer"
         while time.monotonic() < deadline:
@@ -443,7 +446,7 @@ class StartNode:
         self.nodes: list[NodeProcess] = []
 
     def __call__(
-        self, env: Mapping[str, str], port: int | None = None, timeout: float = 15.0
+        self, env: Mapping[str, str], port: int | None = None, timeout: float = 60.0
     ) -> NodeProcess:
         """Start a node with ``env`` on ``port`` (free one if None) and wait for /healthz."""
         port = port if port is not None else free_port()

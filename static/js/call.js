@@ -57,6 +57,13 @@ export class Call {
 
   setIceServers(servers) {
     this.iceServers = cleanIceServers(servers);
+    for (const pc of this.pcs.values()) {
+      try {
+        pc.setConfiguration({ ...pc.getConfiguration(), iceServers: this.iceServers });
+      } catch (err) {
+        console.warn("could not update ICE servers", err);
+      }
+    }
   }
 
   /** Apply a `session` message: open connections to new peers, close those who left. */

@@ -72,6 +72,8 @@ export class CallView {
     this._build(root, headingLevel, extraControls);
 
     signaling.on("welcome", (msg) => this.call.setIceServers(msg.ice_servers));
+    // Fresh TURN credentials before the old ones expire: an ICE restart uses them.
+    signaling.on("ice_servers", (msg) => this.call.setIceServers(msg.ice_servers));
     signaling.on("session", (msg) => this._onSession(msg));
     for (const type of SIGNALS) signaling.on(type, (msg) => this.call.handleSignal(msg));
     signaling.on("chat", (msg) => this._addChat(msg.name, msg.text, msg.at));

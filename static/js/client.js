@@ -69,7 +69,10 @@ async function start() {
 
   const { token, changed } = takeToken(KIND);
   if (!token) return showError("noLink");
-  if (changed) remember(KIND, "name", null); // a different link: ask again
+  if (changed) {
+    remember(KIND, "name", null); // a different link: ask again
+    remember(KIND, "resume", null); // ... and this tab holds no seat of it yet
+  }
   const claims = decodePayload(token);
   const status = tokenStatus(claims);
   if (status === "invalid") return showError("invalid");
@@ -238,7 +241,13 @@ function join(name) {
     room: session.room,
     name: session.name,
     device: media.device,
+    // This tab's resume secret (from an earlier welcome): it takes this tab's seat back. The
+    // same link opened in another tab or on another device has none, and waits.
+    ...(remember(KIND, "resume") ? { resume: remember(KIND, "resume") } : {}),
   }));
+  signaling.on("welcome", (msg) => {
+    if (msg.resume) remember(KIND, "resume", msg.resume);
+  });
   session.signaling = signaling;
   window.__rapport = Object.assign(window.__rapport || {}, { signaling });
   session.view = new CallView({
@@ -251,6 +260,8 @@ function join(name) {
 
   signaling.on("state", onState);
   signaling.on("message", addTherapistMessage);
+  // The session may run a little past the booked time; say when it ends.
+  signaling.on("token_expiring", (msg) => showBanner(t("authority.sessionEnding", clockTime(msg.closes_at))));
   signaling.on("reconnecting", () => showBanner(t("common.connectionLost")));
   signaling.on("open", ({ reconnected }) => {
     if (reconnected) showBanner(t("common.connectionBack"), 3000);

@@ -2,9 +2,16 @@
 // and reconnects by itself after a network loss or when the server asks (bye reconnect:true,
 // close 1001 / 4503). It never reconnects after a close that ends this participant's part.
 
-/** Close codes after which connecting again would not help (docs/protocol.md). */
+/**
+ * The server's close codes, named as in its error table (signaling/errors.py; a unit test keeps
+ * the two equal). TERMINAL below says which of them end this participant's part.
+ */
 export const CLOSE = {
   GOING_AWAY: 1001,
+  FRAME_TOO_LARGE: 1009,
+  INTERNAL: 1011,
+  AUTH_REQUIRED: 4001,
+  AUTH_TIMEOUT: 4002,
   TOKEN_INVALID: 4003,
   TOKEN_EXPIRED: 4004,
   TOKEN_NOT_YET_VALID: 4005,
@@ -19,7 +26,13 @@ export const CLOSE = {
   ROOM_ENDED: 4014,
   EXPIRED: 4015,
   LEFT: 4016,
+  TOO_SLOW: 4017,
   INVALID_NAME: 4018,
+  SESSION_EXPIRED: 4019,
+  TIME_UP: 4020,
+  LINK_IN_USE: 4021,
+  TOO_MANY_SOCKETS: 4029,
+  WAITING_ROOM_FULL: 4030,
   UNAVAILABLE: 4503,
 };
 
@@ -27,7 +40,7 @@ const TERMINAL = new Set([
   CLOSE.TOKEN_INVALID, CLOSE.TOKEN_EXPIRED, CLOSE.TOKEN_NOT_YET_VALID, CLOSE.TOKEN_REVOKED,
   CLOSE.WRONG_TOKEN_KIND, CLOSE.WRONG_ROOM, CLOSE.ORIGIN_NOT_ALLOWED, CLOSE.REPLACED,
   CLOSE.DENIED, CLOSE.REMOVED, CLOSE.SESSION_ENDED, CLOSE.ROOM_ENDED, CLOSE.EXPIRED,
-  CLOSE.LEFT, CLOSE.INVALID_NAME,
+  CLOSE.LEFT, CLOSE.INVALID_NAME, CLOSE.SESSION_EXPIRED, CLOSE.TIME_UP, CLOSE.LINK_IN_USE,
 ]);
 
 /** The kind error page (strings.js `errors.*`) for a close code that ends the page's part. */
@@ -44,6 +57,9 @@ const ERROR_PAGES = new Map([
   [CLOSE.REMOVED, "removed"],
   [CLOSE.EXPIRED, "expiredPlace"],
   [CLOSE.INVALID_NAME, "name"],
+  [CLOSE.SESSION_EXPIRED, "signIn"],
+  [CLOSE.TIME_UP, "timeUp"],
+  [CLOSE.LINK_IN_USE, "linkInUse"],
 ]);
 
 export function errorPageFor(code) {

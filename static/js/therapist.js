@@ -5,6 +5,7 @@
 import {
   askForNotifications, chime, notificationPermission, notify, setTitle, soundAllowed, unlockAudioOnGesture,
 } from "./alerts.js";
+import { keepSignedIn, lockWhenIdle } from "./authority.js";
 import { CallView } from "./callview.js";
 import { LocalMedia } from "./media.js";
 import { mountPage } from "./page.js";
@@ -66,6 +67,7 @@ const state = {
   items: new Map(), // waiting pid -> {li, refs}
   seen: null, // waiting pids already announced (null until the first room message)
   switching: false,
+  locked: false, // locked after a quiet spell (TELEHEALTH_CONSOLE_IDLE_LOGOFF)
 };
 
 // --- start ------------------------------------------------------------------------------------
@@ -87,7 +89,9 @@ async function start() {
   state.token = token;
   state.rooms = tokenRooms(claims);
   if (state.rooms.length === 0) return showError("wrongKind");
-  state.maxParticipants = (await loadConfig()).max_participants || state.maxParticipants;
+  const config = await loadConfig();
+  state.maxParticipants = config.max_participants || state.maxParticipants;
+  lockWhenIdle(config.console_idle_logoff, lockConsole, () => state.session.length > 0);
 
   const stored = remember(KIND, "room");
   if (state.rooms.length === 1) return enterRoom(state.rooms[0]);
@@ -169,6 +173,7 @@ function connect() {
     if (reconnected) showBanner(t("common.connectionBack"), 3000);
   });
   signaling.on("closed", onClosed);
+  keepSignedIn(KIND, signaling, (token) => { state.token = token; });
   // A reload starts new connections: a hangup lets the clients drop the old ones at once.
   window.addEventListener("pagehide", () => state.view.call.closeAll(true));
   signaling.connect();
@@ -336,6 +341,10 @@ function updateWaitingItem(item, entry) {
     el("br"),
     el("span", { className: problem ? "device device-problem" : "device", dataset: { testid: "device-result" } },
       t("media.deviceSummary", t(`media.deviceState.${device.camera}`), t(`media.deviceState.${device.microphone}`))),
+    ...(entry.second_device
+      ? [el("br"), el("span", { className: "device device-problem", dataset: { testid: "second-device" } },
+        t("therapist.secondDevice"))]
+      : []),
   );
 }
 
@@ -495,7 +504,18 @@ switchRoom.addEventListener("click", () => {
   showPicker();
 });
 
+/** Nobody has used the console for a while: lock it, so the room stays private. */
+function lockConsole() {
+  state.locked = true;
+  state.token = null;
+  forget(KIND);
+  media.stop();
+  state.signaling?.close();
+  showError("idle");
+}
+
 function onClosed({ code, gaveUp }) {
+  if (state.locked) return undefined; // the lock screen stays
   if (state.switching) {
     state.switching = false;
     return undefined;

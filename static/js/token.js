@@ -28,6 +28,11 @@ function fragmentToken() {
   return decodeURIComponent(raw);
 }
 
+/** Keep `token` for this tab from now on (a fresh one the server handed the page). */
+export function replaceToken(kind, token) {
+  sessionStorage.setItem(`${PREFIX}${kind}.token`, token);
+}
+
 /** Forget everything this tab stored for `kind` (after a terminal end). */
 export function forget(kind) {
   for (const key of Object.keys(sessionStorage)) {

@@ -50,6 +50,14 @@ def parse_time(value: str) -> int:
     return int(ms)
 
 
+def query_range(since: str | None, until: str | None, now_ms: int) -> tuple[int, int]:
+    """The span a query asks for, in epoch ms: ``until`` defaults to now, ``since`` to a day
+    before ``until``."""
+    end = parse_time(until) if until is not None else now_ms
+    start = parse_time(since) if since is not None else end - DEFAULT_SPAN_MS
+    return start, end
+
+
 class Cursor(msgspec.Struct, frozen=True, array_like=True):
     room: str  # the room the page stopped in
     after: str  # the last stream id handed out in that room

@@ -6,6 +6,7 @@ acting. Nothing here reads tokens, configuration or the clock.
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 from enum import StrEnum
@@ -37,19 +38,29 @@ class ClientPrincipal:
     jti: str
     not_before: float
     expires_at: float
+    issued_at: float = 0.0
 
 
 @dataclass(frozen=True)
 class TherapistPrincipal:
+    """A therapist for ``rooms``; ``jti``, ``issued_at`` and ``expires_at`` bound the sign-in
+    (a socket closes when it ends, and a revocation names the jti or the subject)."""
+
     kind: ClassVar[Kind] = Kind.THERAPIST
     subject: str
     rooms: frozenset[str]
+    jti: str = ""
+    issued_at: float = 0.0
+    expires_at: float = math.inf
 
 
 @dataclass(frozen=True)
 class AdminPrincipal:
     kind: ClassVar[Kind] = Kind.ADMIN
     subject: str
+    jti: str = ""
+    issued_at: float = 0.0
+    expires_at: float = math.inf
 
 
 Principal = ClientPrincipal | TherapistPrincipal | AdminPrincipal

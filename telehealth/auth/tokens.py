@@ -11,7 +11,7 @@ import math
 import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import jwt
 from cryptography.hazmat.primitives.serialization import load_pem_private_key
@@ -199,10 +199,30 @@ def admin_url(settings: Settings, token: str) -> str:
 # --- verifying ---------------------------------------------------------------------------------
 
 
+class Revocations(Protocol):
+    """Where withdrawn tokens are listed (the presence store): by jti, and by subject with a
+    cut-off time before which every token of that subject counts as withdrawn."""
+
+    async def is_revoked(self, jti: str) -> bool: ...
+
+    async def subject_cutoff(self, subject: str) -> int | None:
+        """Epoch ms: tokens of ``subject`` issued before it are withdrawn (None: no cut-off)."""
+
+
+def is_withdrawn(issued_at: float, cutoff_ms: int | None) -> bool:
+    """Does a subject's cut-off cover a token issued at ``issued_at`` (epoch seconds)?
+
+    ``iat`` has whole seconds, so a token minted in the same second as the cut-off (even just
+    after it) counts as before it: the safe side."""
+    return cutoff_ms is not None and issued_at * 1000 < cutoff_ms
+
+
 class TokenVerifier:
     """Claims in, typed principal out. Every failure is a RapportError with a token code."""
 
-    def __init__(self, settings: Settings, key_source: KeySource) -> None:
+    def __init__(
+        self, settings: Settings, key_source: KeySource, revocations: Revocations | None = None
+    ) -> None:
         algorithms = list(settings.jwt_algorithms)
         if not algorithms or any(a.lower() == "none" for a in algorithms):
             raise ConfigError("TELEHEALTH_JWT_ALGORITHMS must list real signing algorithms")
@@ -210,14 +230,22 @@ class TokenVerifier:
         self._issuer = settings.jwt_issuer
         self._leeway = settings.jwt_leeway
         self._keys = key_source
+        self._revocations = revocations
 
     async def verify(
-        self, token: str, expected: Kind | Iterable[Kind], *, check_time: bool = True
+        self,
+        token: str,
+        expected: Kind | Iterable[Kind],
+        *,
+        check_time: bool = True,
+        check_revoked: bool | None = None,
     ) -> Principal:
-        """The principal for ``token``, if its kind is ``expected`` (or one of several).
+        """The principal for ``token``, if its kind is ``expected`` (or one of several) and it
+        has not been withdrawn (by jti, or by its subject's cut-off).
 
-        ``check_time=False`` skips exp/nbf only (signature, issuer and audience still count):
-        for withdrawing a link that has not opened yet or reading back one just minted.
+        ``check_time=False`` skips exp/nbf and, unless ``check_revoked`` says otherwise, the
+        revocation lists (signature, issuer and audience still count): for withdrawing a link
+        that has not opened yet or reading back one just minted.
         """
         allowed = {expected} if isinstance(expected, Kind) else set(expected)
         # Cap before any parsing: PyJWT would happily decode a 100 KB token.
@@ -229,7 +257,20 @@ class TokenVerifier:
         _check_header_type(token, kind)
         if kind not in allowed:
             raise _rejected(Code.WRONG_TOKEN_KIND, kind.value)
-        return _principal(kind, claims)
+        principal = _principal(kind, claims)
+        if check_time if check_revoked is None else check_revoked:
+            await self.ensure_not_revoked(principal.jti, principal.subject, principal.issued_at)
+        return principal
+
+    async def ensure_not_revoked(self, jti: str, subject: str, issued_at: float) -> None:
+        """Raise TOKEN_REVOKED for a token withdrawn by jti or by its subject's cut-off."""
+        if self._revocations is None:
+            return
+        if await self._revocations.is_revoked(jti):
+            raise _rejected(Code.TOKEN_REVOKED, "jti")
+        cutoff = await self._revocations.subject_cutoff(subject)
+        if is_withdrawn(issued_at, cutoff):
+            raise _rejected(Code.TOKEN_REVOKED, "subject")
 
     def _decode(self, token: str, key: Any, check_time: bool = True) -> dict[str, Any]:
         try:
@@ -289,6 +330,10 @@ def _principal(kind: Kind, claims: dict[str, Any]) -> Principal:
     subject, jti = claims["sub"], claims["jti"]
     if not (isinstance(subject, str) and subject and isinstance(jti, str) and jti):
         raise _rejected(Code.TOKEN_INVALID, "sub/jti")
+    times = [claims["iat"], claims["exp"]]
+    if not all(_is_number(t) for t in times):
+        raise _rejected(Code.TOKEN_INVALID, "iat/exp")
+    issued_at, expires_at = float(times[0]), float(times[1])
     if kind is Kind.CLIENT:
         room = claims.get("room")
         if not is_room_id(room):
@@ -298,11 +343,18 @@ def _principal(kind: Kind, claims: dict[str, Any]) -> Principal:
             room=room,
             jti=jti,
             not_before=float(claims["nbf"]),
-            expires_at=float(claims["exp"]),
+            expires_at=expires_at,
+            issued_at=issued_at,
         )
     if kind is Kind.THERAPIST:
         rooms = claims.get("rooms")
         if not (isinstance(rooms, list) and rooms and all(is_room_id(r) for r in rooms)):
             raise _rejected(Code.TOKEN_INVALID, "rooms")
-        return TherapistPrincipal(subject=subject, rooms=frozenset(rooms))
-    return AdminPrincipal(subject=subject)
+        return TherapistPrincipal(
+            subject=subject,
+            rooms=frozenset(rooms),
+            jti=jti,
+            issued_at=issued_at,
+            expires_at=expires_at,
+        )
+    return AdminPrincipal(subject=subject, jti=jti, issued_at=issued_at, expires_at=expires_at)

@@ -11,6 +11,11 @@ import msgspec
 from telehealth.rediskeys import ROOM_RETENTION_MS
 from telehealth.rooms.events import StoredEvent, StreamEntry, chain, decode_entry
 from telehealth.rooms.model import Participant, Snapshot, empty
+from telehealth.rooms.ports import REVOCATION_FEED_MS, Revocation
+
+
+def _now_ms() -> int:
+    return int(time.time() * 1000)
 
 
 class MemoryPresence:
@@ -32,6 +37,8 @@ class MemoryPresence:
         self._nodes: dict[str, int] = {}
         self._due: dict[tuple[str, str], int] = {}
         self._revoked: dict[str, int] = {}
+        self._subjects: dict[str, tuple[int, int]] = {}  # subject -> (cut-off, kept until)
+        self._recent: deque[Revocation] = deque()
         self._idle_since: dict[str, int] = {}
 
     async def load(self, room: str) -> Snapshot:
@@ -144,6 +151,29 @@ class MemoryPresence:
 
     async def revoke(self, jti: str, until_ms: int) -> None:
         self._revoked[jti] = until_ms
+
+    async def revoke_subject(self, subject: str, cutoff_ms: int, until_ms: int) -> None:
+        old = self._subjects.get(subject)
+        if old is not None and old[0] > cutoff_ms:  # a later cut-off stays
+            cutoff_ms = old[0]
+        self._subjects[subject] = (cutoff_ms, max(until_ms, old[1] if old else 0))
+
+    async def subject_cutoff(self, subject: str) -> int | None:
+        entry = self._subjects.get(subject)
+        if entry is None:
+            return None
+        if entry[1] < _now_ms():
+            del self._subjects[subject]
+            return None
+        return entry[0]
+
+    async def recent_revocations(self, since_ms: int) -> list[Revocation]:
+        return [r for r in self._recent if r.at_ms >= since_ms]
+
+    async def announce_revocation(self, revocation: Revocation) -> None:
+        self._recent.append(revocation)
+        while self._recent and self._recent[0].at_ms < revocation.at_ms - REVOCATION_FEED_MS:
+            self._recent.popleft()
 
     async def is_revoked(self, jti: str) -> bool:
         until = self._revoked.get(jti)

@@ -16,6 +16,7 @@ from functools import partial
 from importlib import resources
 from typing import Any
 
+import msgspec
 from redis.asyncio import Redis
 from redis.asyncio.cluster import RedisCluster
 
@@ -23,11 +24,21 @@ from telehealth import rediskeys as keys
 from telehealth.redisconn import UNREACHABLE
 from telehealth.rooms.events import StoredEvent, StreamEntry, chain, decode_entry
 from telehealth.rooms.model import Participant, Snapshot, decode_participant, encode_participant
-from telehealth.rooms.ports import PresenceUnavailable
+from telehealth.rooms.ports import REVOCATION_FEED_MS, PresenceUnavailable, Revocation
 
 CHAIN_ATTEMPTS = 10
 UNHEALTHY_DEADLINE_S = 0.5  # each call's deadline while Redis is known to be unreachable
 HEAD_CACHE = 10_000  # rooms whose chain head this node remembers
+
+
+# KEYS[1] a subject's cut-off; ARGV cut-off ms, kept-until ms. Keeps the later cut-off.
+_CUTOFF_SCRIPT = """
+local old = tonumber(redis.call('GET', KEYS[1]) or '0')
+local new = tonumber(ARGV[1])
+if old > new then new = old end
+redis.call('SET', KEYS[1], new, 'PXAT', ARGV[2])
+return new
+"""
 
 
 def now_ms() -> int:
@@ -58,6 +69,7 @@ class RedisPresence:
         self._heads: OrderedDict[str, str] = OrderedDict()
         self._load = client.register_script(_script("load.lua"))
         self._restore = client.register_script(_script("restore.lua"))
+        self._cutoff = client.register_script(_CUTOFF_SCRIPT)
         self.healthy = True
 
     async def _call(self, fn: Callable[[], Awaitable[Any]], budget: float | None = None) -> Any:
@@ -129,9 +141,7 @@ class RedisPresence:
                 self._remember_head(room, new_head)
             # The indexes are hints (readers re-check the room); a different slot on a
             # cluster, so they are not part of the script.
-            await self._index(keys.ACTIVE_ROOMS, room)
-            if links:
-                await self._index(keys.EVENT_ROOMS, room)
+            await self._index(room, keys.ACTIVE_ROOMS, *([keys.EVENT_ROOMS] if links else []))
             return int(value)
         raise PresenceUnavailable("the room's event chain kept moving")
 
@@ -149,12 +159,24 @@ class RedisPresence:
                 head = value.decode() if isinstance(value, bytes) else str(value)
                 continue
             self._remember_head(room, new_head)
-            await self._index(keys.EVENT_ROOMS, room)
+            await self._index(room, keys.EVENT_ROOMS)
             return
         raise PresenceUnavailable("the room's event chain kept moving")
 
-    async def _index(self, key: str, room: str) -> None:
-        await self._call(lambda: self._redis.zadd(key, {room: now_ms()}))
+    async def _index(self, room: str, *indexes: str) -> None:
+        """Mark ``room`` in each index, in one round trip (the indexes are hints)."""
+        now = now_ms()
+        if len(indexes) == 1:
+            await self._call(lambda: self._redis.zadd(indexes[0], {room: now}))
+            return
+
+        async def both() -> None:
+            pipe = self._redis.pipeline(transaction=False)
+            for key in indexes:
+                pipe.zadd(key, {room: now})
+            await pipe.execute()
+
+        await self._call(both)
 
     def _remember_head(self, room: str, head: str) -> None:
         self._heads[room] = head
@@ -254,6 +276,33 @@ class RedisPresence:
 
     async def revoke(self, jti: str, until_ms: int) -> None:
         await self._call(lambda: self._redis.set(keys.revoked(jti), b"1", pxat=until_ms))
+
+    async def revoke_subject(self, subject: str, cutoff_ms: int, until_ms: int) -> None:
+        key = keys.revoked_subject(subject)
+        # The script keeps the later of two cut-offs, atomically.
+        await self._call(lambda: self._cutoff(keys=[key], args=[cutoff_ms, until_ms]))
+
+    async def subject_cutoff(self, subject: str) -> int | None:
+        raw = await self._call(lambda: self._redis.get(keys.revoked_subject(subject)))
+        return None if raw is None else int(raw)
+
+    async def recent_revocations(self, since_ms: int) -> list[Revocation]:
+        raw: list[bytes] = await self._call(
+            lambda: self._redis.zrangebyscore(keys.RECENT_REVOCATIONS, since_ms, "+inf")
+        )
+        return [msgspec.json.decode(r, type=Revocation) for r in raw]
+
+    async def announce_revocation(self, revocation: Revocation) -> None:
+        member = msgspec.json.encode(revocation)
+        oldest = revocation.at_ms - REVOCATION_FEED_MS
+
+        async def write() -> None:
+            async with self._redis.pipeline(transaction=False) as pipe:
+                pipe.zadd(keys.RECENT_REVOCATIONS, {member: revocation.at_ms})
+                pipe.zremrangebyscore(keys.RECENT_REVOCATIONS, "-inf", f"({oldest}")
+                await pipe.execute()
+
+        await self._call(write)
 
     async def is_revoked(self, jti: str) -> bool:
         return bool(await self._call(lambda: self._redis.exists(keys.revoked(jti))))

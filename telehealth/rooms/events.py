@@ -53,6 +53,8 @@ class Reason(StrEnum):
     NODE_LOST = "node_lost"  # the node holding the socket stopped heartbeating
     RECONCILED = "reconciled"  # after an outage, records made to match the live sockets
     REPLACED = "replaced"  # a newer socket of the same participant took over
+    SECOND_DEVICE = "second_device"  # a link already seated elsewhere opened on another device
+    OTHER_DEVICE = "other_device"  # another device of the same link was admitted instead
 
 
 class RoomEvent(msgspec.Struct, frozen=True, kw_only=True, tag="move"):

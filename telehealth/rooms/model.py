@@ -30,6 +30,12 @@ class Participant(msgspec.Struct, frozen=True, kw_only=True):
     dropped_at: int = 0  # when the socket dropped (0 while connected)
     device: DeviceCheck | None = None
     link: str = ""  # a client's session link id (jti); "" for the therapist
+    # A hash of the resume secret the client's device (browser tab) was given; only a socket
+    # that proves the secret resumes this record. "" for the therapist (and older records).
+    secret: str = ""
+    # True for a later device of a link whose seat another device held when it came: it waits
+    # for the therapist's decision (rooms/seats.py).
+    second_device: bool = False
 
     def with_(self, **changes: object) -> Participant:
         return msgspec.structs.replace(self, **changes)
@@ -111,16 +117,6 @@ class Snapshot(msgspec.Struct, frozen=True, dict=True):
 
     def nodes(self) -> set[str]:
         return {p.node for p in self.participants.values() if p.node and p.active}
-
-
-def polite(me: Participant, peer: Participant) -> bool:
-    """Perfect-negotiation role of ``me`` towards ``peer``: the therapist is never polite;
-    between two clients the larger id is polite. Both sides compute the same answer."""
-    if me.role is Role.THERAPIST:
-        return False
-    if peer.role is Role.THERAPIST:
-        return True
-    return me.id > peer.id
 
 
 def empty(room: str) -> Snapshot:

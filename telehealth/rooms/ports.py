@@ -7,6 +7,7 @@ the adapters (in-memory and Redis), chosen at wiring. Nothing here imports aioht
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import Protocol
 
@@ -20,6 +21,21 @@ from telehealth.rooms.states import Role
 
 class PresenceUnavailable(Exception):
     """The backing store cannot be reached; callers answer "temporarily unavailable"."""
+
+
+class Revocation(msgspec.Struct, frozen=True, array_like=True):
+    """A withdrawal, as every node hears of it: one token (``jti``), or every token of
+    ``subject`` issued before ``cutoff_ms``. ``at_ms`` is when it was made."""
+
+    at_ms: int
+    jti: str = ""
+    subject: str = ""
+    cutoff_ms: int = 0
+
+
+# How long a withdrawal stays in the recent list that every node polls (a hint for closing
+# live sockets; the lists the verifier reads are what refuse the token afterwards).
+REVOCATION_FEED_MS = 60_000
 
 
 class PresenceStore(Protocol):
@@ -92,12 +108,90 @@ class PresenceStore(Protocol):
     async def clear_expiry(self, room: str, pid: str) -> None: ...
 
     async def revoke(self, jti: str, until_ms: int) -> None:
-        """Withdraw a session link until its own expiry."""
+        """Withdraw a token (by jti) until ``until_ms`` (its own expiry)."""
 
     async def is_revoked(self, jti: str) -> bool: ...
 
+    async def revoke_subject(self, subject: str, cutoff_ms: int, until_ms: int) -> None:
+        """Withdraw every token of ``subject`` issued before ``cutoff_ms`` (a later cut-off
+        already there stays), remembered until ``until_ms``, when the longest such token has
+        expired."""
+
+    async def subject_cutoff(self, subject: str) -> int | None:
+        """The subject's cut-off (epoch ms), or None."""
+
+    async def announce_revocation(self, revocation: Revocation) -> None:
+        """List a withdrawal among the recent ones, which every node polls."""
+
+    async def recent_revocations(self, since_ms: int) -> list[Revocation]:
+        """Withdrawals made at or after ``since_ms`` (at most the last REVOCATION_FEED_MS)."""
+
     async def ping(self, budget: float | None = None) -> bool:
         """True when the store answers within ``budget`` seconds (default: a call's deadline)."""
+
+    async def close(self) -> None: ...
+
+
+@dataclass(frozen=True)
+class Claimed:
+    """What :meth:`EventGroup.claim` hands a consumer: the room's entries that are now its to
+    deliver, oldest first; or none, and ``busy`` when another consumer is still at the room."""
+
+    entries: list[StoredEvent]
+    busy: bool = False
+
+
+class EventGroup(Protocol):
+    """One consumer group over the rooms' event streams: how the webhook deliverers of all the
+    nodes share the work, so that each entry is delivered by one node and acknowledged once.
+
+    A room is worked on by one consumer at a time, which keeps its entries in order: ``claim``
+    hands out new entries only while none of the room's are pending, and takes pending ones
+    over only from a consumer that has not kept them for ``idle_ms`` (it stopped or died).
+    """
+
+    async def begin(self, now_ms: int) -> int:
+        """The time (ms) delivery began in this deployment: ``now_ms`` the first time ever.
+        A room's group starts there (or ``retry_for`` ago, if later), not at its first entry."""
+
+    async def claim(
+        self, room: str, consumer: str, *, count: int, idle_ms: int, start_ms: int
+    ) -> Claimed:
+        """Up to ``count`` entries of ``room`` for ``consumer``: the room's pending ones if they
+        are its own or were left idle for ``idle_ms``, else new ones (the group is created at
+        ``start_ms`` the first time). Every entry handed out is pending until ``ack``."""
+
+    async def keep(self, room: str, consumer: str, ids: Sequence[str]) -> bool:
+        """Tell the group that ``consumer`` is still at these entries (resets their idle time;
+        ones acknowledged meanwhile are skipped). False when another consumer has taken some
+        of them over: this one lost the room."""
+
+    async def ack(self, room: str, ids: Sequence[str]) -> None:
+        """These entries are done (delivered or dead-lettered): no longer pending."""
+
+    async def pending(self, room: str) -> int:
+        """How many of the room's entries were handed out and not acknowledged."""
+
+    async def previous(self, room: str, stream_id: str) -> StoredEvent | None:
+        """The room's entry just before ``stream_id``, if the stream still holds it."""
+
+    async def close(self) -> None: ...
+
+
+class DeadLetters(Protocol):
+    """A bounded list of what could not be delivered, newest first, shared by every node.
+    Letters are opaque bytes to the store; adding one to a full list drops the oldest."""
+
+    async def add(self, letter: bytes) -> bool:
+        """Keep ``letter``; True when the oldest letter was dropped to make room."""
+
+    async def list(self, limit: int) -> list[bytes]:
+        """The newest ``limit`` letters, newest first."""
+
+    async def take(self, letter: bytes) -> bool:
+        """Remove ``letter``; False when it is not there (another admin took it first)."""
+
+    async def count(self) -> int: ...
 
     async def close(self) -> None: ...
 

@@ -21,6 +21,8 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
+import msgspec
+
 from signaling.errors import Code, RapportError
 from signaling.messages import Answer as AnswerIn
 from signaling.messages import (
@@ -38,6 +40,7 @@ from signaling.messages import (
 )
 from signaling.messages import Candidate as CandidateIn
 from signaling.messages import Offer as OfferIn
+from telehealth.rooms import seats
 from telehealth.rooms.events import (
     Actor,
     ChangeListener,
@@ -61,6 +64,7 @@ from telehealth.rooms.ports import (
     PresenceUnavailable,
     Router,
 )
+from telehealth.rooms.seats import Seat, SeatClaim
 from telehealth.rooms.states import TERMINAL_CODES, Event, Role, State, transition
 
 log = logging.getLogger("telehealth.rooms")
@@ -190,49 +194,103 @@ class RoomService:
         link: str = "",
     ) -> Joined:
         """``actor.participant`` joins (or resumes in) the room on socket ``conn``; ``link``
-        is a client's session link id."""
+        is a client's session link id. Clients' sockets come through ``join_client``."""
         pid = actor.participant
 
         def decide(s: Snapshot) -> Decision:
-            now = self.clock()
-            old = s.get(pid)
-            state = old.state if old else State.NEW
-            if role is Role.CLIENT and state in (
-                State.DENIED,
-                State.REMOVED,
-                State.ENDED,
-                State.CLOSED,
-            ):
-                raise RapportError(TERMINAL_CODES[state])
-            target = transition(role, Event.JOIN, state)
-            resumed = old is not None and old.active
-            if role is Role.CLIENT and not resumed and len(s.waiting()) >= self.rules.max_waiting:
-                raise RapportError(Code.WAITING_ROOM_FULL)
-            fresh = old is None or not resumed
-            base = old or Participant(id=pid, role=role, state=target, name=name, link=link)
-            after = base.with_(
-                state=target,
-                name=name or base.name,
-                queued_at=now if fresh else base.queued_at,
-                since=now if fresh else base.since,
-                node=self.rules.node_id,
-                conn=conn,
-                connected=True,
-                dropped_at=0,
-                device=device or base.device,
-            )
-            decision = Decision()
-            if resumed:
-                replaced = old is not None and old.connected
-                reason = Reason.REPLACED if replaced else Reason.NONE
-                decision.record(old, after, Event.RESUME, actor, reason)
-            else:
-                decision.record(old, after, Event.JOIN, actor)
-            return decision
+            return self._join(s, pid, actor, role, name, conn, device, link)
 
+        return await self._joined(room, pid, decide)
+
+    async def join_client(
+        self,
+        room: str,
+        actor: Actor,
+        name: str,
+        conn: str,
+        claim: SeatClaim,
+        device: DeviceCheck | None = None,
+    ) -> tuple[Joined, Seat]:
+        """A client's socket takes the seat its claim proves, or a new one (rooms/seats.py).
+        ``actor.participant`` is ignored: the seat decides the participant."""
+        chosen: list[Seat] = []
+
+        def decide(s: Snapshot) -> Decision:
+            seat = seats.choose(s, claim)
+            chosen[:] = [seat]
+            me = msgspec.structs.replace(actor, participant=seat.participant)
+            return self._join(
+                s, seat.participant, me, Role.CLIENT, name, conn, device, claim.link, seat
+            )
+
+        # Decided on the room as committed (or as it stands, when nothing changed).
+        joined = await self._joined(room, None, decide, chosen)
+        return joined, chosen[0]
+
+    async def _joined(
+        self,
+        room: str,
+        pid: str | None,
+        decide: Callable[[Snapshot], Decision],
+        chosen: list[Seat] | None = None,
+    ) -> Joined:
         snapshot, events = await self._change(room, decide)
-        resumed = any(e.event is Event.RESUME for e in events)
+        if pid is None:
+            assert chosen
+            pid = chosen[0].participant
+        resumed = any(e.event is Event.RESUME and e.participant == pid for e in events)
         return Joined(snapshot, snapshot.participants[pid], resumed)
+
+    def _join(
+        self,
+        s: Snapshot,
+        pid: str,
+        actor: Actor,
+        role: Role,
+        name: str,
+        conn: str,
+        device: DeviceCheck | None,
+        link: str,
+        seat: Seat | None = None,
+    ) -> Decision:
+        now = self.clock()
+        old = s.get(pid)
+        state = old.state if old else State.NEW
+        if role is Role.CLIENT and state in (
+            State.DENIED,
+            State.REMOVED,
+            State.ENDED,
+            State.CLOSED,
+        ):
+            raise RapportError(TERMINAL_CODES[state])
+        target = transition(role, Event.JOIN, state)
+        resumed = old is not None and old.active
+        if role is Role.CLIENT and not resumed and len(s.waiting()) >= self.rules.max_waiting:
+            raise RapportError(Code.WAITING_ROOM_FULL)
+        fresh = old is None or not resumed
+        base = old or Participant(id=pid, role=role, state=target, name=name, link=link)
+        after = base.with_(
+            state=target,
+            name=name or base.name,
+            queued_at=now if fresh else base.queued_at,
+            since=now if fresh else base.since,
+            node=self.rules.node_id,
+            conn=conn,
+            connected=True,
+            dropped_at=0,
+            device=device or base.device,
+        )
+        if seat is not None:
+            after = after.with_(secret=seat.secret, second_device=seat.second_device)
+        decision = Decision()
+        if resumed:
+            replaced = old is not None and old.connected
+            reason = Reason.REPLACED if replaced else Reason.NONE
+            decision.record(old, after, Event.RESUME, actor, reason)
+        else:
+            reason = Reason.SECOND_DEVICE if seat and seat.second_device else Reason.NONE
+            decision.record(old, after, Event.JOIN, actor, reason)
+        return decision
 
     async def leave(self, room: str, actor: Actor, conn: str) -> None:
         pid = actor.participant
@@ -346,10 +404,19 @@ class RoomService:
         def decide(s: Snapshot) -> Decision:
             self._ensure_therapist(s, actor)
             decision = Decision()
+            links = [self._client(s, pid).link for pid in wanted]
+            if len([x for x in links if x]) != len({x for x in links if x}):
+                raise RapportError(
+                    Code.INVALID_TRANSITION, "Admit one device of a session link, not two."
+                )
             for pid in wanted:
-                self._move(decision, self._client(s, pid), Event.ADMIT, actor)
-            seats = self.rules.max_participants - 1  # the therapist takes one
-            if len(s.admitted()) + len(decision.changes) > seats:
+                p = self._client(s, pid)
+                self._move(decision, p, Event.ADMIT, actor)
+                # One seat per link: admitting one of its devices turns the others away.
+                for other in seats.other_devices(s, p):
+                    self._move(decision, other, Event.REMOVE, actor, Reason.OTHER_DEVICE)
+            places = self.rules.max_participants - 1  # the therapist takes one
+            if len(merge(s, s.version, decision.changes.values()).admitted()) > places:
                 raise RapportError(
                     Code.ROOM_FULL,
                     f"A session holds at most {self.rules.max_participants} participants.",
@@ -383,8 +450,12 @@ class RoomService:
         def decide(s: Snapshot) -> Decision:
             p = s.get(pid)
             decision = Decision()
-            if p and p.role is Role.CLIENT and p.active:
-                self._move(decision, p, Event.REMOVE, actor, Reason.LINK_WITHDRAWN)
+            if p is None or p.role is not Role.CLIENT:
+                return decision
+            # The link's second devices go with it.
+            for q in [p, *seats.other_devices(s, p)]:
+                if q.active:
+                    self._move(decision, q, Event.REMOVE, actor, Reason.LINK_WITHDRAWN)
             return decision
 
         _, events = await self._change(room, decide)

@@ -15,7 +15,8 @@ from signaling.messages import (
     SessionView,
     WaitingEntry,
 )
-from telehealth.rooms.model import Participant, Snapshot, polite
+from signaling.negotiation import polite
+from telehealth.rooms.model import Participant, Snapshot
 from telehealth.rooms.states import Role, State
 
 
@@ -32,6 +33,7 @@ def room_view(snapshot: Snapshot) -> RoomView:
                 since=_seconds(p.queued_at),
                 connected=p.connected,
                 device=p.device,
+                second_device=p.second_device,
             )
             for p in snapshot.waiting()
         ],
@@ -56,7 +58,7 @@ def session_view(snapshot: Snapshot, me: Participant) -> SessionView:
                 participant_id=p.id,
                 role=p.role.value,
                 name=p.name,
-                polite=polite(me, p),
+                polite=polite(role=me.role, participant_id=me.id, peer_role=p.role, peer_id=p.id),
                 connected=p.connected,
             )
             for p in snapshot.in_session()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from typing import Literal
 
 from aiohttp import WSMsgType, web
 
@@ -12,6 +13,7 @@ from signaling.errors import Code, RapportError
 from telehealth.rooms.model import Participant, Snapshot
 from telehealth.rooms.states import State
 from telehealth.web import keys
+from telehealth.web.authority import reauth
 from telehealth.web.connection import Connection
 
 FEED_INTERVAL_S = 2.0
@@ -28,27 +30,54 @@ def _member(p: Participant) -> m.Member:
     )
 
 
-def summarize(snapshot: Snapshot, now: float) -> m.RoomSummary:
-    waiting = snapshot.waiting()
+def therapist_presence(snapshot: Snapshot) -> Literal["present", "reconnecting", "absent"]:
+    """The room's therapist as the monitor shows them: here and connected, here but dropped
+    (within their grace period), or not here."""
+    therapist = snapshot.therapist()
+    if therapist is None:
+        return "absent"
+    return "present" if therapist.connected else "reconnecting"
+
+
+def summarize(snapshot: Snapshot, now: float, *, wait_alert_s: float) -> m.RoomSummary:
+    """The admin's view of one room at ``now`` (epoch seconds): ids and roles, never names.
+
+    The room is in alert when a client has waited ``wait_alert_s`` or more and no therapist is
+    connected in it: one who dropped cannot see the waiting room either."""
+    waiting = snapshot.waiting()  # arrival order: the longest wait first
     therapist = snapshot.therapist()
     active = [p for p in snapshot.participants.values() if p.active]
+    waits = [
+        m.WaitingClient(
+            participant_id=p.id,
+            wait_s=round(max(0.0, now - p.queued_at / 1000), 1),
+            connected=p.connected,
+        )
+        for p in waiting
+    ]
+    longest = max((w.wait_s for w in waits), default=0.0)
+    presence = therapist_presence(snapshot)
     return m.RoomSummary(
         room=snapshot.room,
         therapist_present=therapist is not None,
         therapist_connected=bool(therapist and therapist.connected),
         waiting=len(waiting),
-        longest_wait_s=round(max((now - p.queued_at / 1000 for p in waiting), default=0.0), 1),
+        longest_wait_s=longest,
         in_session=[_member(p) for p in snapshot.in_session()],
         participants=[_member(p) for p in sorted(active, key=lambda p: p.id)],
         nodes=sorted(snapshot.nodes()),
+        therapist=presence,
+        waiting_clients=waits,
+        alert=bool(waits) and presence != "present" and longest >= wait_alert_s,
     )
 
 
 async def room_summaries(app: web.Application) -> list[m.RoomSummary]:
     now = time.time()
+    wait_alert_s = app[keys.SETTINGS].wait_alert
     snapshots = await app[keys.PRESENCE].rooms()
     return sorted(
-        (summarize(s, now) for s in snapshots),
+        (summarize(s, now, wait_alert_s=wait_alert_s) for s in snapshots),
         key=lambda r: (-r.longest_wait_s, r.room),
     )
 
@@ -61,7 +90,9 @@ async def admin_feed(app: web.Application, conn: Connection) -> None:
     while not ws.closed and conn.closing is None:
         if loop.time() >= next_push:  # on its own clock: pings do not make extra queries
             rooms = await room_summaries(app)
-            conn.send(m.encode(m.AdminRooms(rooms=rooms, at=round(time.time(), 3))))
+            at = round(time.time(), 3)
+            wait_alert_s = app[keys.SETTINGS].wait_alert
+            conn.send(m.encode(m.AdminRooms(rooms=rooms, at=at, wait_alert_s=wait_alert_s)))
             next_push = loop.time() + FEED_INTERVAL_S
         try:  # (never a timeout of 0: aiohttp reads that as "none")
             msg = await ws.receive(timeout=max(0.01, next_push - loop.time()))
@@ -75,9 +106,11 @@ async def admin_feed(app: web.Application, conn: Connection) -> None:
             message = m.decode(msg.data) if msg.type is WSMsgType.TEXT else None
             if isinstance(message, m.Ping):
                 conn.send(m.encode(m.Pong(id=message.id)))
+            elif isinstance(message, m.Reauth):
+                await reauth(app, conn, message.token)
             else:
                 raise RapportError(
-                    Code.FORBIDDEN, "The admin feed only answers pings; use the API."
+                    Code.FORBIDDEN, "The admin feed only answers pings and reauth; use the API."
                 )
         except RapportError as err:
             conn.send(m.encode(m.Error(code=err.code.value, message=err.message)))

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from importlib import resources
-from typing import Any
+from typing import Annotated, Any
 
 import msgspec
 from aiohttp import web
@@ -22,15 +23,22 @@ from telehealth.auth.principal import (
     ensure_room,
     is_room_id,
 )
-from telehealth.auth.tokens import session_link_url
+from telehealth.auth.tokens import MAX_TTL, session_link_url
 from telehealth.ids import client_participant_id
 from telehealth.rooms.events import Actor, ActorRole, AuditAction
+from telehealth.rooms.ports import Revocation
 from telehealth.web import keys
 from telehealth.web.admin import room_summaries, summarize
+from telehealth.web.authority import close_withdrawn
+from telehealth.web.limiting import limit_api
+from telehealth.webhooks.feed import read_feed
+from telehealth.webhooks.worker import WebhookWorker
 
 MAX_LINK_TTL_S = 30 * 24 * 3600
 READY_BUDGET_S = 0.8  # /readyz answers within a second, whatever Redis does
 MAX_BODY = 16 * 1024
+DEAD_LETTER_PAGE = 1000
+REPLAY_MAX = 100  # dead letters replayed by one request
 
 
 class SessionLinkRequest(msgspec.Struct, forbid_unknown_fields=True):
@@ -41,6 +49,22 @@ class SessionLinkRequest(msgspec.Struct, forbid_unknown_fields=True):
 
 class RevokeRequest(msgspec.Struct, forbid_unknown_fields=True):
     token: str
+
+
+TokenId = Annotated[str, msgspec.Meta(min_length=1, max_length=128)]
+Subject = Annotated[str, msgspec.Meta(min_length=1, max_length=256)]
+
+
+class RevocationRequest(msgspec.Struct, forbid_unknown_fields=True):
+    """Withdraw one token (``jti``) or every token of ``subject`` issued until now."""
+
+    jti: TokenId | None = None
+    subject: Subject | None = None
+
+
+class ReplayRequest(msgspec.Struct, forbid_unknown_fields=True):
+    ids: list[str] | None = None  # which dead letters; all of them (oldest first) if absent
+    limit: int = REPLAY_MAX
 
 
 def _json(data: Any, status: int = 200) -> web.Response:
@@ -76,11 +100,14 @@ async def _principal(request: web.Request, *kinds: Kind) -> Principal:
     last: RapportError | None = None
     for kind in kinds:
         try:
-            return await verifier.verify(token, kind)  # byte-exact, as over the WebSocket
+            principal = await verifier.verify(token, kind)  # byte-exact, as over the WebSocket
         except RapportError as err:
             if err.code is not Code.WRONG_TOKEN_KIND:
                 raise
             last = err
+        else:
+            await limit_api(request, principal)  # per principal, across nodes
+            return principal
     assert last is not None
     raise last
 
@@ -111,6 +138,7 @@ async def page_config(request: web.Request) -> web.Response:
             "show_queue_position": settings.show_queue_position,
             "grace": settings.grace,
             "max_participants": settings.max_participants,
+            "console_idle_logoff": settings.console_idle_logoff,
         }
     )
 
@@ -167,11 +195,45 @@ async def revoke_session_link(request: web.Request) -> web.Response:
     return _json({"revoked": client.jti, "removed": removed})
 
 
+async def revoke_tokens(request: web.Request) -> web.Response:
+    """An admin withdraws a token by jti, or every token of a subject issued until now. Live
+    sockets of those tokens close on every node within a couple of seconds."""
+    principal = await _principal(request, Kind.ADMIN)
+    body: RevocationRequest = await _body(request, RevocationRequest)
+    if (body.jti is None) == (body.subject is None):
+        raise RapportError(Code.INVALID_MESSAGE, "Give exactly one of jti and subject.")
+    app = request.app
+    presence = app[keys.PRESENCE]
+    now_ms = int(time.time() * 1000)
+    # Any token withdrawn here was issued at most MAX_TTL ago, so it is expired by then.
+    until_ms = now_ms + (MAX_TTL + app[keys.SETTINGS].jwt_leeway) * 1000
+    if body.jti is not None:
+        await presence.revoke(body.jti, until_ms)
+        revocation = Revocation(at_ms=now_ms, jti=body.jti)
+    else:
+        assert body.subject is not None
+        await presence.revoke_subject(body.subject, now_ms, until_ms)
+        revocation = Revocation(at_ms=now_ms, subject=body.subject, cutoff_ms=now_ms)
+    await app[keys.AUDIT].record(
+        AuditAction.TOKEN_REVOKED,
+        actor_of(principal),
+        link=body.jti or "",
+        reason="jti" if body.subject is None else f"subject:{body.subject}",
+    )
+    await presence.announce_revocation(revocation)
+    closed = close_withdrawn(app, [revocation])
+    return _json(
+        {"jti": body.jti, "subject": body.subject, "cutoff": now_ms / 1000, "closed_here": closed}
+    )
+
+
 async def list_rooms(request: web.Request) -> web.Response:
     principal = await _principal(request, Kind.ADMIN)
     assert isinstance(principal, AdminPrincipal)
     await request.app[keys.AUDIT].record(AuditAction.ROOM_VIEWED, actor_of(principal))
-    return _json({"rooms": await room_summaries(request.app), "at": round(time.time(), 3)})
+    rooms = await room_summaries(request.app)
+    wait_alert_s = request.app[keys.SETTINGS].wait_alert
+    return _json({"rooms": rooms, "at": round(time.time(), 3), "wait_alert_s": wait_alert_s})
 
 
 async def get_room(request: web.Request) -> web.Response:
@@ -185,7 +247,8 @@ async def get_room(request: web.Request) -> web.Response:
         )
     if not snapshot.active:
         raise RapportError(Code.NOT_FOUND, "No active room by that id.")
-    return _json(summarize(snapshot, time.time()))
+    wait_alert_s = request.app[keys.SETTINGS].wait_alert
+    return _json(summarize(snapshot, time.time(), wait_alert_s=wait_alert_s))
 
 
 async def end_room(request: web.Request) -> web.Response:
@@ -200,11 +263,20 @@ async def end_room(request: web.Request) -> web.Response:
     return _json({"room": room, "ended": ended})
 
 
-async def export_audit(request: web.Request) -> web.StreamResponse:
-    """The audit trail as JSON Lines of ECS documents, a page at a time (admin only)."""
-    principal = await _principal(request, Kind.ADMIN)
+@dataclass(frozen=True)
+class RangeQuery:
+    """A time range over one room or every room, or where a cursor left off."""
+
+    room: str | None
+    since: int
+    until: int
+    cursor: audit_export.Cursor | None
+    limit: int
+
+
+def _range_query(request: web.Request, cursor_param: str) -> RangeQuery:
     query = request.query
-    unknown = set(query) - {"room", "since", "until", "cursor", "limit"}
+    unknown = set(query) - {"room", "since", "until", cursor_param, "limit"}
     if unknown:
         raise RapportError(Code.UNKNOWN_FIELD, f"Unknown parameter: {sorted(unknown)[0]}.")
     room = query.get("room") or None
@@ -212,25 +284,78 @@ async def export_audit(request: web.Request) -> web.StreamResponse:
         raise RapportError(Code.INVALID_MESSAGE, "room must be a room id.")
     limit = _int_param(query.get("limit"), "limit", 1, audit_export.PAGE, audit_export.PAGE)
     now = int(time.time() * 1000)
-    until = audit_export.parse_time(query["until"]) if "until" in query else now
-    since = (
-        audit_export.parse_time(query["since"])
-        if "since" in query
-        else until - audit_export.DEFAULT_SPAN_MS
-    )
-    cursor = audit_export.decode_cursor(query["cursor"]) if query.get("cursor") else None
+    since, until = audit_export.query_range(query.get("since"), query.get("until"), now)
+    raw = query.get(cursor_param)
+    cursor = audit_export.decode_cursor(raw) if raw else None
+    return RangeQuery(room, since, until, cursor, limit)
+
+
+async def export_audit(request: web.Request) -> web.StreamResponse:
+    """The audit trail as JSON Lines of ECS documents, a page at a time (admin only)."""
+    principal = await _principal(request, Kind.ADMIN)
+    q = _range_query(request, "cursor")
     page = await audit_export.read_page(
         request.app[keys.PRESENCE],
-        room=room,
-        since_ms=since,
-        until_ms=until,
-        cursor=cursor,
-        limit=limit,
+        room=q.room,
+        since_ms=q.since,
+        until_ms=q.until,
+        cursor=q.cursor,
+        limit=q.limit,
     )
-    await request.app[keys.AUDIT].record(AuditAction.AUDIT_EXPORTED, actor_of(principal), room=room)
+    await request.app[keys.AUDIT].record(
+        AuditAction.AUDIT_EXPORTED, actor_of(principal), room=q.room
+    )
     body = b"".join(msgspec.json.encode(to_ecs(e)) + b"\n" for e in page.entries)
     headers = {"Rapport-Next-Cursor": page.cursor} if page.cursor else {}
     return web.Response(body=body, content_type="application/x-ndjson", headers=headers)
+
+
+async def webhook_events(request: web.Request) -> web.Response:
+    """The webhook events of a time range, delivered or not, for a receiver that missed some:
+    the same ids and payloads, a page at a time (admin only)."""
+    await _principal(request, Kind.ADMIN)
+    q = _range_query(request, "after")
+    page = await read_feed(
+        request.app[keys.PRESENCE],
+        room=q.room,
+        since_ms=q.since,
+        until_ms=q.until,
+        cursor=q.cursor,
+        limit=q.limit,
+    )
+    events = [{"webhook_id": e.id, "payload": msgspec.Raw(e.body)} for e in page.events]
+    return _json({"events": events, "next": page.cursor})
+
+
+def _webhooks(request: web.Request) -> WebhookWorker:
+    worker = request.app[keys.WEBHOOKS]
+    if worker is None:
+        raise RapportError(Code.NOT_CONFIGURED, "Webhooks are off (no TELEHEALTH_WEBHOOK_URL).")
+    return worker
+
+
+async def list_dead_letters(request: web.Request) -> web.Response:
+    await _principal(request, Kind.ADMIN)
+    unknown = set(request.query) - {"limit"}
+    if unknown:
+        raise RapportError(Code.UNKNOWN_FIELD, f"Unknown parameter: {sorted(unknown)[0]}.")
+    limit = _int_param(request.query.get("limit"), "limit", 1, DEAD_LETTER_PAGE, 100)
+    deliverer = _webhooks(request).deliverer
+    letters = await deliverer.dead_letters(limit)
+    total = await deliverer.dead.count()
+    return _json({"dead_letters": [letter for _, letter in letters], "total": total})
+
+
+async def replay_dead_letters(request: web.Request) -> web.Response:
+    await _principal(request, Kind.ADMIN)
+    body: ReplayRequest = await _body(request, ReplayRequest)
+    if not 1 <= body.limit <= REPLAY_MAX:
+        raise RapportError(Code.INVALID_MESSAGE, f"limit must be 1 to {REPLAY_MAX}.")
+    if body.ids is not None and len(body.ids) > REPLAY_MAX:
+        raise RapportError(Code.INVALID_MESSAGE, f"Give at most {REPLAY_MAX} ids at a time.")
+    done = await _webhooks(request).deliverer.replay(body.ids, body.limit)
+    remaining = await _webhooks(request).deliverer.dead.count()
+    return _json({"replayed": done.delivered, "failed": done.failed, "remaining": remaining})
 
 
 def _int_param(raw: str | None, name: str, low: int, high: int, default: int) -> int:
@@ -262,7 +387,11 @@ def add_routes(app: web.Application) -> None:
     app.router.add_get("/api/config", page_config)
     app.router.add_post("/api/session-links", create_session_link)
     app.router.add_post("/api/session-links/revoke", revoke_session_link)
+    app.router.add_post("/api/revocations", revoke_tokens)
     app.router.add_get("/api/rooms", list_rooms)
     app.router.add_get("/api/rooms/{room}", get_room)
     app.router.add_post("/api/rooms/{room}/end", end_room)
     app.router.add_get("/api/audit", export_audit)
+    app.router.add_get("/api/events", webhook_events)
+    app.router.add_get("/api/webhooks/dead-letters", list_dead_letters)
+    app.router.add_post("/api/webhooks/dead-letters/replay", replay_dead_letters)

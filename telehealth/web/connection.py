@@ -19,6 +19,7 @@ from aiohttp import WSMessage, WSMsgType, web
 
 from signaling.errors import ERRORS, Code
 from signaling.messages import Bye, encode
+from telehealth.auth.authority import Authority
 from telehealth.rooms.events import Actor
 from telehealth.rooms.states import Role
 
@@ -48,8 +49,9 @@ class Connection:
         "_sending",
         "_writer",
         "actor",
+        "authority",
         "conn_id",
-        "identity_claimed",
+        "identity",
         "joined",
         "participant_id",
         "role",
@@ -74,9 +76,12 @@ class Connection:
         self.conn_id = conn_id
         self.participant_id = ""
         self.actor: Actor | None = None  # who this socket acts as, once it has joined
+        self.authority: Authority | None = None  # its token's lifetime, once verified
         self.room = ""
         self.role = Role.CLIENT
-        self.identity_claimed = False
+        # (room, id) counted against MAX_SOCKETS_PER_IDENTITY, once claimed (web/ws.py); for a
+        # client, the link's id, which its second devices share.
+        self.identity: tuple[str, str] | None = None
         self.joined = False  # the participant's join committed with this socket
         self._queue: deque[bytes] | None = None  # made when first needed (~0.7 KB when empty)
         self._queue_max = queue_max

@@ -10,10 +10,13 @@ from telehealth.audit.trail import AuditTrail
 from telehealth.auth.tokens import TokenMinter, TokenVerifier
 from telehealth.config import Settings
 from telehealth.metrics import Metrics
+from telehealth.presence.limits import Limits
 from telehealth.rooms.hub import Hub
 from telehealth.rooms.ports import PresenceStore, Router
 from telehealth.rooms.service import RoomService
+from telehealth.web.clientaddr import Network
 from telehealth.web.connection import Connection
+from telehealth.webhooks.worker import WebhookWorker
 
 SETTINGS = web.AppKey("settings", Settings)
 PRESENCE = web.AppKey("presence", PresenceStore)
@@ -24,10 +27,15 @@ AUDIT = web.AppKey("audit", AuditTrail)
 METRICS = web.AppKey("metrics", Metrics)
 LIVE_NODES: web.AppKey[list[int]] = web.AppKey("live_nodes")  # [n] at the last /metrics scrape
 VERIFIER = web.AppKey("verifier", TokenVerifier)
+# None where no TELEHEALTH_WEBHOOK_URL is set.
+WEBHOOKS: web.AppKey[WebhookWorker | None] = web.AppKey("webhooks")
 # None where this node only verifies (public-key tokens minted by the practice's system).
 MINTER: web.AppKey[TokenMinter | None] = web.AppKey("minter")
 SOCKETS: web.AppKey[set[Connection]] = web.AppKey("sockets")  # open sockets, for the drain
 TASKS: web.AppKey[set[asyncio.Task[None]]] = web.AppKey("tasks")  # background cleanups
 # (room, participant id) -> sockets open for it on this node (see ws.claim_identity).
 IDENTITIES: web.AppKey[dict[tuple[str, str], int]] = web.AppKey("identities")
+LIMITS = web.AppKey("limits", Limits)  # counters for limits across nodes (presence/limits.py)
+ADDRESS_KEY = web.AppKey("address_key", bytes)  # hashes client addresses (web/clientaddr.py)
+TRUSTED_PROXIES: web.AppKey[tuple[Network, ...]] = web.AppKey("trusted_proxies")
 DRAINING: web.AppKey[list[bool]] = web.AppKey("draining")  # [True] once shutdown began

@@ -23,7 +23,6 @@ from signaling.errors import Code, RapportError
 from signaling.sdp import check_sdp
 from telehealth.auth.principal import (
     AdminPrincipal,
-    ClientPrincipal,
     Kind,
     TherapistPrincipal,
     ensure_room,
@@ -33,12 +32,15 @@ from telehealth.rooms.events import Actor, ActorRole, AuditAction, Outcome
 from telehealth.rooms.model import Snapshot
 from telehealth.rooms.ports import PresenceUnavailable
 from telehealth.rooms.states import Role
-from telehealth.turn import ice_servers
 from telehealth.web import keys
 from telehealth.web.admin import admin_feed
+from telehealth.web.authority import grant, ice_for, reauth, verify_client
+from telehealth.web.candidates import CandidateBudget
 from telehealth.web.connection import Connection
+from telehealth.web.limiting import PendingPlace, admit_socket
 from telehealth.web.liveness import HEARTBEAT_S
 from telehealth.web.ratelimit import TokenBucket
+from telehealth.web.seating import seat_client
 from telehealth.web.tasks import spawn
 
 log = logging.getLogger("telehealth.ws")
@@ -74,7 +76,6 @@ def clean_name(raw: str | None) -> str:
 
 async def signaling(request: web.Request) -> web.StreamResponse:
     app = request.app
-    settings = app[keys.SETTINGS]
     if app[keys.DRAINING][0]:
         raise RapportError(Code.UNAVAILABLE, "This server is restarting.", retry_after=1)
     if not app[keys.PRESENCE].healthy:
@@ -83,6 +84,16 @@ async def signaling(request: web.Request) -> web.StreamResponse:
         raise RapportError(Code.UNAVAILABLE, retry_after=RETRY_AFTER_S)
     if not origin_allowed(request):
         raise RapportError(Code.ORIGIN_NOT_ALLOWED)
+    pending = await admit_socket(request)  # per-address caps, across nodes (web/limiting.py)
+    try:
+        return await _upgraded(request, pending)
+    finally:
+        await pending.release()
+
+
+async def _upgraded(request: web.Request, pending: PendingPlace) -> web.StreamResponse:
+    app = request.app
+    settings = app[keys.SETTINGS]
     # No per-socket heartbeat timer and no autoping: one liveness sweep pings silent sockets
     # and cuts off dead ones (telehealth/web/liveness.py), and pongs must reach the reader.
     ws = web.WebSocketResponse(max_msg_size=settings.ws_max_msg, autoping=False, compress=False)
@@ -90,7 +101,7 @@ async def signaling(request: web.Request) -> web.StreamResponse:
     conn = Connection(ws, connection_id(), settings.out_queue_max, request.transport)
     app[keys.SOCKETS].add(conn)
     try:
-        if await _open(app, conn):
+        if await _open(app, conn, pending):
             await _serve_participant(app, conn)
     except RapportError as err:
         conn.close(err.code if err.spec.close_code else Code.AUTH_REQUIRED)
@@ -106,11 +117,14 @@ async def signaling(request: web.Request) -> web.StreamResponse:
     return ws
 
 
-async def _open(app: web.Application, conn: Connection) -> bool:
+async def _open(app: web.Application, conn: Connection, pending: PendingPlace) -> bool:
     """Authenticate the socket and join its room. True for a participant's socket, False when
     it ended here (refused, or the admin feed ran to its end). The first message and its
     token are dropped on return instead of living as long as the socket."""
-    auth = await _first_message(conn, app[keys.SETTINGS].auth_timeout)
+    try:
+        auth = await _first_message(conn, app[keys.SETTINGS].auth_timeout)
+    finally:
+        await pending.release()  # no longer a socket waiting to authenticate
     if auth is None:
         conn.close(Code.AUTH_REQUIRED)
         return False
@@ -125,7 +139,11 @@ async def _audit_refusal(
     app: web.Application, conn: Connection, auth: m.Auth, err: RapportError
 ) -> None:
     """Every refused join goes into the audit trail with its code: the room it asked for
-    (when that is a room id), and who asked, as far as the token was proved."""
+    (when that is a room id), and who asked, as far as the token was proved. A missing display
+    name is not a refusal of the person: the client page checks its link before anyone types,
+    with an `auth` that has no name yet, and that check is not an event."""
+    if err.code is Code.INVALID_NAME:
+        return
     actor = conn.actor or Actor(role=ActorRole(auth.role), sub="")  # nothing proved
     app[keys.METRICS].joins_refused.labels(err.code.value).inc()
     await app[keys.AUDIT].record(
@@ -171,6 +189,7 @@ async def _authenticate(app: web.Application, conn: Connection, auth: m.Auth) ->
     if auth.role == "admin":
         principal = await verifier.verify(auth.token, Kind.ADMIN)
         assert isinstance(principal, AdminPrincipal)
+        grant(conn, principal)
         log.info("admin feed %s opened", conn.conn_id)
         await app[keys.AUDIT].record(
             AuditAction.ROOM_VIEWED, Actor(role=ActorRole.ADMIN, sub=principal.subject)
@@ -181,12 +200,10 @@ async def _authenticate(app: web.Application, conn: Connection, auth: m.Auth) ->
         raise RapportError(Code.WRONG_ROOM, "Say which room to join.")
     room = auth.room
     if auth.role == "client":
-        client = await verifier.verify(auth.token, Kind.CLIENT)
-        assert isinstance(client, ClientPrincipal)
+        client = await verify_client(app, auth.token, room)
         conn.actor = Actor(role=ActorRole.CLIENT, sub=client.subject)  # proved, for the audit
-        ensure_room(client, room)
-        if await app[keys.PRESENCE].is_revoked(client.jti):
-            raise RapportError(Code.TOKEN_REVOKED)
+        ensure_room(client, room)  # (the verifier refused a withdrawn link)
+        grant(conn, client)
         conn.role, conn.participant_id = Role.CLIENT, client_participant_id(room, client.jti)
         name, link = clean_name(auth.name), client.jti
     else:
@@ -194,15 +211,20 @@ async def _authenticate(app: web.Application, conn: Connection, auth: m.Auth) ->
         assert isinstance(therapist, TherapistPrincipal)
         conn.actor = Actor(role=ActorRole.THERAPIST, sub=therapist.subject)
         ensure_room(therapist, room)
+        grant(conn, therapist)
         conn.role = Role.THERAPIST
         conn.participant_id = therapist_participant_id(room, therapist.subject)
         name, link = clean_name(auth.name) if auth.name else "Your therapist", ""
     conn.room = room
     conn.actor = msgspec.structs.replace(conn.actor, participant=conn.participant_id)
     claim_identity(app, conn)
-    joined = await service.join(
-        room, conn.actor, conn.role, name, conn.conn_id, auth.device, link=link
-    )
+    resume: str | None = None
+    if conn.role is Role.CLIENT:  # the seat decides the participant (web/seating.py)
+        joined, resume = await seat_client(app, conn, name, link, auth)
+    else:
+        joined = await service.join(
+            room, conn.actor, conn.role, name, conn.conn_id, auth.device, link=link
+        )
     conn.joined = True  # from here on, a closing socket is a drop to record
     conn.send(
         m.encode(
@@ -210,10 +232,11 @@ async def _authenticate(app: web.Application, conn: Connection, auth: m.Auth) ->
                 participant_id=conn.participant_id,
                 role=conn.role.value,
                 room=room,
-                ice_servers=ice_servers(settings, conn.participant_id),
+                ice_servers=ice_for(app, conn),
                 resumed=joined.resumed,
                 grace=settings.grace,
                 heartbeat=HEARTBEAT_S,
+                resume=resume,
             )
         )
     )
@@ -236,6 +259,7 @@ async def _authenticate(app: web.Application, conn: Connection, auth: m.Auth) ->
 async def _serve_participant(app: web.Application, conn: Connection) -> None:
     ws = conn.ws
     bucket = TokenBucket()
+    candidates = CandidateBudget(app[keys.SETTINGS].max_candidates)
     limited = False
     async for msg in ws:
         if conn.closing is not None:
@@ -257,7 +281,9 @@ async def _serve_participant(app: web.Application, conn: Connection) -> None:
         try:
             message = m.decode(msg.data)
             ref = type(message).__struct_config__.tag  # type: ignore[assignment]
+            candidates.check(message)
             await _dispatch(app, conn, message)
+            candidates.relayed(message)
         except RapportError as err:
             _error(app, conn, err, ref)  # one refused message never ends the socket
         except PresenceUnavailable:
@@ -316,6 +342,8 @@ async def _dispatch(app: web.Application, conn: Connection, message: m.Inbound) 
             conn.send(m.encode(m.Pong(id=ping_id)))
         case m.Auth():
             raise RapportError(Code.INVALID_MESSAGE, "This socket is already authenticated.")
+        case m.Reauth(token=token):
+            await reauth(app, conn, token)
         case _:  # every inbound type has a case: mypy fails here on a new one left out
             assert_never(message)
 
@@ -328,14 +356,14 @@ def claim_identity(app: web.Application, conn: Connection) -> None:
     if sockets.get(key, 0) >= MAX_SOCKETS_PER_IDENTITY:
         raise RapportError(Code.TOO_MANY_SOCKETS)
     sockets[key] = sockets.get(key, 0) + 1
-    conn.identity_claimed = True
+    conn.identity = key
 
 
 def release_identity(app: web.Application, conn: Connection) -> None:
-    if not conn.identity_claimed:
+    if conn.identity is None:
         return
     sockets = app[keys.IDENTITIES]
-    key = (conn.room, conn.participant_id)
+    key, conn.identity = conn.identity, None
     sockets[key] -= 1
     if sockets[key] <= 0:
         del sockets[key]

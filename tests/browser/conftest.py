@@ -9,7 +9,9 @@
 * ``open_page`` -- ``await open_page(url, width=1280, height=800)``: a page in a fresh context
   (its own storage, like a separate person); what pages print is shown when the test fails.
 * ``screens`` -- ``await screens.capture(page, "client-waiting")``: axe-core on the screen, then
-  its pictures at desktop and phone sizes in docs/screenshots/.
+  its pictures at desktop and phone sizes in test-artifacts/screenshots/ (ignored by git), or in
+  the folder named by ``RAPPORT_SCREENSHOTS_DIR``: ``make screenshots`` sets it to
+  docs/screenshots/ to refresh the README's pictures.
 """
 
 from __future__ import annotations
@@ -23,7 +25,14 @@ from typing import Any
 import pytest
 import pytest_asyncio
 from aiohttp.test_utils import TestServer
-from playwright.async_api import Browser, BrowserContext, Page, ViewportSize, async_playwright
+from playwright.async_api import (
+    Browser,
+    BrowserContext,
+    Page,
+    ViewportSize,
+    async_playwright,
+    expect,
+)
 from pytest_asyncio import is_async_test
 
 from telehealth.app import create_app
@@ -31,7 +40,8 @@ from telehealth.auth.tokens import TokenMinter
 from telehealth.config import Settings, from_env
 from tests.conftest import CHROMIUM_ARGS, CHROMIUM_PATH, REPO_ROOT
 
-SCREENSHOTS = REPO_ROOT / "docs" / "screenshots"
+#: A test run leaves the tracked pictures alone; ``make screenshots`` points this at docs/.
+SCREENSHOTS = REPO_ROOT / os.environ.get("RAPPORT_SCREENSHOTS_DIR", "test-artifacts/screenshots")
 ROOM = "demo"
 DESKTOP: ViewportSize = {"width": 1280, "height": 800}
 PHONE: ViewportSize = {"width": 375, "height": 812}
@@ -46,6 +56,11 @@ BROWSER_ARGS = [
 ]
 
 HERE = Path(__file__).parent
+
+# expect() polls until its condition holds, so its deadline only matters when something is
+# broken. Playwright's 5 s is short for a 2-core machine shared with other work (see
+# join_waiting_room): every condition gets 15 s, like the polling helpers in helpers.py.
+expect.set_options(timeout=15_000)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

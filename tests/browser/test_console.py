@@ -92,7 +92,7 @@ async def test_admin_monitor_shows_rooms_and_ends_one(
     await expect(admin.get_by_test_id("admin-status")).to_contain_text("ended")
     await expect(client.get_by_test_id("closing")).to_be_visible()
     await expect(therapist.get_by_test_id("error-page")).to_contain_text("closed")
-    await expect(row).to_have_count(0, timeout=8000)
+    await expect(row).to_have_count(0)
 
 
 @pytest.mark.parametrize("path", ["/", "/join", "/therapist", "/admin"])

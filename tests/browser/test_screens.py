@@ -1,6 +1,7 @@
 """Every screen, as people see it: axe-core (WCAG 2.x A and AA) finds no serious or critical
 violation on any, none scrolls sideways at 375 px, and each is pictured at desktop (1280x800)
-and phone (375x812) sizes in docs/screenshots/ (shown in the README).
+and phone (375x812) sizes: in test-artifacts/screenshots/ on a test run, in docs/screenshots/
+(shown in the README) with `make screenshots`.
 """
 
 from __future__ import annotations
@@ -26,7 +27,8 @@ pytestmark = pytest.mark.browser
 async def test_every_screen(
     start_service: StartService, open_page: OpenPage, screens: Screens
 ) -> None:
-    service = await start_service(show_queue_position=True)
+    # A wait alert after 1 s, so that the monitor shows one (room-2 has no therapist).
+    service = await start_service(show_queue_position=True, wait_alert=1)
 
     landing = await open_page(service.url + "/", label="landing")
     await screens.capture(landing, "landing")
@@ -69,6 +71,8 @@ async def test_every_screen(
     admin = await open_page(service.admin_link(), label="admin")
     await expect(admin.get_by_test_id(f"room-{ROOM}")).to_be_visible()
     await expect(admin.get_by_test_id("room-room-2")).to_be_visible()
+    await expect(admin.get_by_test_id("alert-room-2")).to_be_visible()
+    await expect(admin.get_by_test_id("chart-waiting")).to_have_count(3)
     await screens.capture(admin, "admin-monitor")
 
     # The call, with a little chat.
@@ -80,11 +84,16 @@ async def test_every_screen(
     await therapist.get_by_test_id("chat-input").fill("Yes, loud and clear.")
     await therapist.get_by_test_id("chat-send").click()
     await expect(alex.get_by_test_id("chat-log")).to_contain_text("loud and clear")
-    await expect(alex.get_by_test_id("remote-tile").get_by_test_id("quality")).to_be_visible(
-        timeout=10000
-    )
+    await expect(alex.get_by_test_id("remote-tile").get_by_test_id("quality")).to_be_visible()
     await screens.capture(alex, "client-call")
     await screens.capture(therapist, "therapist-call")
+
+    # The monitor again: Alex's wait is on the chart, and the room's timeline is open.
+    await expect(admin.get_by_test_id("chart-admitted")).to_have_count(1)
+    await admin.get_by_test_id(f"timeline-{ROOM}").click()
+    admitted = admin.get_by_test_id("timeline-entry").filter(has_text="Admitted")
+    await expect(admitted).to_have_count(1)
+    await screens.capture(admin, "admin-timeline")
 
     # The therapist's connection drops for a moment.
     await therapist.evaluate(CUT_SIGNALING)

@@ -15,7 +15,7 @@ from telehealth.audit.export import check_chain
 from telehealth.rooms.events import Actor, ActorRole, AuditAction, Audited, StreamEntry
 from telehealth.rooms.hub import Hub
 from telehealth.rooms.model import Participant
-from telehealth.rooms.ports import PresenceStore
+from telehealth.rooms.ports import REVOCATION_FEED_MS, PresenceStore, Revocation
 from telehealth.rooms.service import RoomRules, RoomService
 from telehealth.rooms.states import Role, State
 from telehealth.routing.local import LocalRouter
@@ -298,6 +298,37 @@ async def test_revocation(presence: PresenceStore) -> None:
     await presence.revoke("jti-1", int(time.time() * 1000) + 60_000)
     assert await presence.is_revoked("jti-1")
     assert not await presence.is_revoked("jti-2")
+
+
+async def test_subject_revocation_keeps_the_later_cutoff(presence: PresenceStore) -> None:
+    import time
+
+    now = int(time.time() * 1000)
+    assert await presence.subject_cutoff("dr-1") is None
+    await presence.revoke_subject("dr-1", now, now + 60_000)
+    assert await presence.subject_cutoff("dr-1") == now
+    await presence.revoke_subject("dr-1", now - 5_000, now + 60_000)  # an older one loses
+    assert await presence.subject_cutoff("dr-1") == now
+    await presence.revoke_subject("dr-1", now + 1, now + 60_000)
+    assert await presence.subject_cutoff("dr-1") == now + 1
+    assert await presence.subject_cutoff("dr-2") is None
+    # Any text is a subject: it never becomes part of a key as it is.
+    await presence.revoke_subject("{r:x}:p *\n", now, now + 60_000)
+    assert await presence.subject_cutoff("{r:x}:p *\n") == now
+
+
+async def test_recent_revocations(presence: PresenceStore) -> None:
+    import time
+
+    now = int(time.time() * 1000)
+    old = Revocation(at_ms=now - REVOCATION_FEED_MS - 1, jti="old")
+    by_jti = Revocation(at_ms=now - 10, jti="jti-1")
+    by_subject = Revocation(at_ms=now, subject="dr-1", cutoff_ms=now)
+    for revocation in (old, by_jti, by_subject):
+        await presence.announce_revocation(revocation)
+    assert await presence.recent_revocations(now - 5) == [by_subject]
+    assert await presence.recent_revocations(now - 1000) == [by_jti, by_subject]
+    assert old not in await presence.recent_revocations(0)  # trimmed
 
 
 async def test_rooms_lists_active_rooms(

@@ -6,16 +6,17 @@ the client on node A and the therapist on node B, both on a redis-server the fix
 
 from __future__ import annotations
 
-import asyncio
-import json
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 import aiohttp
 import pytest
 from aiohttp.test_utils import TestServer
 
+from rapport_sdk import rawsocket
+from rapport_sdk.rawsocket import RawSocket
 from telehealth.app import create_app
 from telehealth.auth.tokens import TokenMinter
 from telehealth.config import Settings, from_env
@@ -78,79 +79,27 @@ async def http() -> AsyncIterator[aiohttp.ClientSession]:
         yield session
 
 
-class Ws:
-    """A raw signaling socket for protocol-level tests."""
-
-    def __init__(self, ws: aiohttp.ClientWebSocketResponse) -> None:
-        self.ws = ws
-        self.seen: list[dict[str, Any]] = []
-
-    async def send(self, **message: Any) -> None:
-        await self.ws.send_str(json.dumps(message))
-
-    async def recv(self, timeout: float = 5.0) -> dict[str, Any]:
-        msg = await self.ws.receive(timeout=timeout)
-        if msg.type is not aiohttp.WSMsgType.TEXT:
-            raise AssertionError(f"socket closed: {msg.type} {self.ws.close_code}")
-        data: dict[str, Any] = json.loads(msg.data)
-        self.seen.append(data)
-        return data
-
-    async def expect(self, type_: str, timeout: float = 5.0, **fields: Any) -> dict[str, Any]:
-        """The next message of ``type_`` whose fields match (others are skipped, kept in seen)."""
-        async with asyncio.timeout(timeout):
-            while True:
-                data = await self.recv(timeout)
-                if data["type"] == type_ and all(data.get(k) == v for k, v in fields.items()):
-                    return data
-
-    async def until(
-        self, type_: str, check: Callable[[dict[str, Any]], bool], timeout: float = 5.0
-    ) -> dict[str, Any]:
-        """The next message of ``type_`` for which ``check`` holds."""
-        async with asyncio.timeout(timeout):
-            while True:
-                data = await self.expect(type_, timeout)
-                if check(data):
-                    return data
-
-    async def closed(self, timeout: float = 5.0) -> int | None:
-        """Read until the server closes; the close code."""
-        async with asyncio.timeout(timeout):
-            while True:
-                msg = await self.ws.receive()
-                if msg.type is aiohttp.WSMsgType.TEXT:
-                    self.seen.append(json.loads(msg.data))
-                    continue
-                if msg.type is aiohttp.WSMsgType.CLOSE:
-                    # The code in the server's close frame: the client's own close_code turns
-                    # into 1006 when the server has already gone by the time it replies.
-                    return int(msg.data)
-                if msg.type in (aiohttp.WSMsgType.CLOSED, aiohttp.WSMsgType.CLOSING):
-                    return self.ws.close_code
-                if msg.type is aiohttp.WSMsgType.ERROR:
-                    return self.ws.close_code
-
-    def types(self) -> list[str]:
-        return [m["type"] for m in self.seen]
-
-
-async def open_ws(http: aiohttp.ClientSession, base_url: str) -> Ws:
-    return Ws(await http.ws_connect(base_url.rstrip("/") + "/ws"))
+async def open_ws(base_url: str) -> RawSocket:
+    """A raw signaling socket (protocol-level tests) to the node at ``http://127.0.0.1:PORT/``."""
+    url = urlsplit(base_url)
+    assert url.hostname is not None and url.port is not None, base_url
+    return await rawsocket.connect(url.hostname, url.port, url.path.rstrip("/") + "/ws")
 
 
 async def join(
-    http: aiohttp.ClientSession,
     base_url: str,
     role: str,
     token: str,
     room: str,
     name: str | None = None,
-) -> tuple[Ws, dict[str, Any]]:
-    ws = await open_ws(http, base_url)
+    resume: str | None = None,
+) -> tuple[RawSocket, dict[str, Any]]:
+    ws = await open_ws(base_url)
     auth: dict[str, Any] = {"type": "auth", "role": role, "token": token, "room": room}
     if name is not None:
         auth["name"] = name
+    if resume is not None:
+        auth["resume"] = resume
     await ws.send(**auth)
     welcome = await ws.expect("welcome")
     return ws, welcome

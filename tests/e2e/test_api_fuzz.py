@@ -73,8 +73,8 @@ def live(
     async def seed() -> None:
         assert harness.http is not None
         url = harness.base_url()
-        await join(harness.http, url, "therapist", tokens["therapist"], ROOM)
-        await join(harness.http, url, "client", minter.mint_client(ROOM), ROOM, name="Alex")
+        await join(url, "therapist", tokens["therapist"], ROOM)
+        await join(url, "client", minter.mint_client(ROOM), ROOM, name="Alex")
 
     try:
         harness.run(seed())

@@ -50,13 +50,13 @@ def cli(settings: Settings, *args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-async def visit(http: aiohttp.ClientSession, url: str, minter: TokenMinter) -> tuple[str, str, str]:
+async def visit(url: str, minter: TokenMinter) -> tuple[str, str, str]:
     """A client waits, is admitted, and leaves. The client's participant id, its link's
     token, and the therapist's token."""
     therapist_token = minter.mint_therapist("dr-audit", [ROOM])
-    therapist, _ = await join(http, url, "therapist", therapist_token, ROOM)
+    therapist, _ = await join(url, "therapist", therapist_token, ROOM)
     link = minter.mint_client(ROOM)
-    client, welcome = await join(http, url, "client", link, ROOM, name=NAME)
+    client, welcome = await join(url, "client", link, ROOM, name=NAME)
     pid = welcome["participant_id"]
     await therapist.until("room", lambda m: [w["participant_id"] for w in m["waiting"]] == [pid])
     await therapist.send(type="admit", participant_ids=[pid])
@@ -64,7 +64,7 @@ async def visit(http: aiohttp.ClientSession, url: str, minter: TokenMinter) -> t
     await client.send(type="leave")
     await client.closed()
     await therapist.until("room", lambda m: not m["session"])
-    await therapist.ws.close()
+    await therapist.close()
     return pid, link, therapist_token
 
 
@@ -77,7 +77,7 @@ async def test_a_visit_is_exported_with_its_actors_and_nothing_personal(
 ) -> None:
     server, settings = node
     minter = TokenMinter(settings)
-    pid, link, therapist_token = await visit(http, str(server.make_url("/")), minter)
+    pid, link, therapist_token = await visit(str(server.make_url("/")), minter)
 
     done = await asyncio.to_thread(cli, settings, "audit", "export", "--room", ROOM)
     assert done.returncode == 0, done.stderr
@@ -132,7 +132,7 @@ async def test_the_api_pages_by_cursor_and_refuses_bad_queries(
 ) -> None:
     server, settings = node
     minter = TokenMinter(settings)
-    await visit(http, str(server.make_url("/")), minter)
+    await visit(str(server.make_url("/")), minter)
     headers = {"Authorization": f"Bearer {minter.mint_admin('admin-pages')}"}
     seen: list[str] = []
     cursor = ""
@@ -189,7 +189,7 @@ async def test_verify_finds_an_edited_entry(
     node: tuple[TestServer, Settings], http: aiohttp.ClientSession
 ) -> None:
     server, settings = node
-    await visit(http, str(server.make_url("/")), TokenMinter(settings))
+    await visit(str(server.make_url("/")), TokenMinter(settings))
     assert (
         await asyncio.to_thread(cli, settings, "audit", "verify", "--room", ROOM)
     ).returncode == 0

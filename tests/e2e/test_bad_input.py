@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import json
 import time
 from collections.abc import AsyncIterator
@@ -14,9 +15,10 @@ import jwt
 import pytest
 from aiohttp.test_utils import TestServer
 
+from rapport_sdk.rawsocket import RawSocket
 from telehealth.app import create_app
 from telehealth.auth.tokens import TokenMinter
-from tests.e2e.conftest import SECRET, Ws, join, open_ws, settings_for
+from tests.e2e.conftest import SECRET, join, open_ws, settings_for
 
 ROOM = "room-a"
 
@@ -26,15 +28,15 @@ Node = tuple[str, TokenMinter, TestServer]  # base URL, minter, the server
 
 @pytest.fixture
 async def node() -> AsyncIterator[Node]:
-    settings = settings_for(auth_timeout=0.5)
+    settings = settings_for()
     server = TestServer(create_app(settings), host="127.0.0.1")
     await server.start_server()
     yield str(server.make_url("/")), TokenMinter(settings), server
     await server.close()
 
 
-async def auth_closes(http: aiohttp.ClientSession, url: str, **auth: Any) -> tuple[int | None, Ws]:
-    ws = await open_ws(http, url)
+async def auth_closes(url: str, **auth: Any) -> tuple[int | None, RawSocket]:
+    ws = await open_ws(url)
     await ws.send(type="auth", **auth)
     return await ws.closed(), ws
 
@@ -97,7 +99,7 @@ async def test_token_rejections_close_with_named_codes(
         ("garbage", "not.a.token", "client", 4003),
     ]
     for label, token, role, code in cases:
-        closed, ws = await auth_closes(http, url, role=role, token=token, room=ROOM, name="A")
+        closed, ws = await auth_closes(url, role=role, token=token, room=ROOM, name="A")
         assert closed == code, label
         assert ws.seen and ws.seen[-1]["type"] == "bye", label
         assert token not in json.dumps(ws.seen), label
@@ -106,11 +108,21 @@ async def test_token_rejections_close_with_named_codes(
 async def test_first_message_must_be_auth(node: Node, http: aiohttp.ClientSession) -> None:
     url, _, _ = node
     for first in ('{"type": "ping"}', "not json", '{"type": "admit", "participant_ids": ["x"]}'):
-        ws = await open_ws(http, url)
-        await ws.ws.send_str(first)
+        ws = await open_ws(url)
+        ws.send_text(first)
         assert await ws.closed() == 4001
-    silent = await open_ws(http, url)
-    assert await silent.closed(timeout=5) == 4002  # auth deadline 0.5 s in this fixture
+
+
+async def test_no_first_message_closes_at_the_auth_deadline() -> None:
+    # A short deadline on a node of its own: with it, the other tests here would race it when
+    # the machine is busy (30 sockets opened before the first one sends its auth).
+    server = TestServer(create_app(settings_for(auth_timeout=0.5)), host="127.0.0.1")
+    await server.start_server()
+    try:
+        silent = await open_ws(str(server.make_url("/")))
+        assert await silent.closed(timeout=15) == 4002
+    finally:
+        await server.close()
 
 
 async def test_client_needs_a_display_name(node: Node, http: aiohttp.ClientSession) -> None:
@@ -119,15 +131,15 @@ async def test_client_needs_a_display_name(node: Node, http: aiohttp.ClientSessi
     # link from a good one before the person types anything (an auth without a name).
     past = int(time.time()) - 7200
     expired = jwt.encode(client_claims(iat=past, nbf=past, exp=past + 60), SECRET)
-    closed, _ = await auth_closes(http, url, role="client", room=ROOM, token=expired)
+    closed, _ = await auth_closes(url, role="client", room=ROOM, token=expired)
     assert closed == 4004
     closed, _ = await auth_closes(
-        http, url, role="client", room=ROOM, token=minter.mint_client(ROOM, ttl=600)
+        url, role="client", room=ROOM, token=minter.mint_client(ROOM, ttl=600)
     )
     assert closed == 4018
     for name in ("", "   ", "x" * 65, "bad\u0000name"):
         closed, _ = await auth_closes(
-            http, url, role="client", room=ROOM, name=name, token=minter.mint_client(ROOM, ttl=600)
+            url, role="client", room=ROOM, name=name, token=minter.mint_client(ROOM, ttl=600)
         )
         assert closed == 4018
 
@@ -136,10 +148,8 @@ async def test_malformed_messages_get_errors_and_change_nothing(
     node: Node, http: aiohttp.ClientSession
 ) -> None:
     url, minter, _ = node
-    therapist, _ = await join(http, url, "therapist", minter.mint_therapist("t", [ROOM], 600), ROOM)
-    client, welcome = await join(
-        http, url, "client", minter.mint_client(ROOM, ttl=600), ROOM, "Alex"
-    )
+    therapist, _ = await join(url, "therapist", minter.mint_therapist("t", [ROOM], 600), ROOM)
+    client, welcome = await join(url, "client", minter.mint_client(ROOM, ttl=600), ROOM, "Alex")
     room = await therapist.until("room", lambda r: bool(r["waiting"]))
     frames = {
         "{not json": "invalid_json",
@@ -153,12 +163,12 @@ async def test_malformed_messages_get_errors_and_change_nothing(
         '{"a":' * 3000 + "1" + "}" * 3000: "invalid_json",  # nested too deep
     }
     for frame, code in frames.items():
-        await client.ws.send_str(frame)
+        client.send_text(frame)
         assert (await client.expect("error"))["code"] == code, frame[:40]
     await client.send(type="admit", participant_ids=[welcome["participant_id"]])
     error = await client.expect("error")
     assert (error["code"], error["ref"]) == ("forbidden", "admit")
-    await client.ws.send_bytes(b"\x00\x01")
+    client.send_binary(b"\x00\x01")
     assert (await client.expect("error"))["code"] == "invalid_json"
     # Nothing changed: the therapist still sees one waiting client, and the client still waits.
     await therapist.send(type="ping", id=2)
@@ -171,8 +181,8 @@ async def test_malformed_messages_get_errors_and_change_nothing(
 
 async def test_oversized_frame_closes_with_1009(node: Node, http: aiohttp.ClientSession) -> None:
     url, minter, _ = node
-    client, _ = await join(http, url, "client", minter.mint_client(ROOM, ttl=600), ROOM, "A")
-    await client.ws.send_str('{"type": "chat", "text": "' + "x" * 70_000 + '"}')
+    client, _ = await join(url, "client", minter.mint_client(ROOM, ttl=600), ROOM, "A")
+    client.send_text('{"type": "chat", "text": "' + "x" * 70_000 + '"}')
     assert await client.closed() == 1009
 
 
@@ -180,7 +190,7 @@ async def test_therapist_actions_on_unknown_participants(
     node: Node, http: aiohttp.ClientSession
 ) -> None:
     url, minter, _ = node
-    therapist, _ = await join(http, url, "therapist", minter.mint_therapist("t", [ROOM], 600), ROOM)
+    therapist, _ = await join(url, "therapist", minter.mint_therapist("t", [ROOM], 600), ROOM)
     for action in (
         {"type": "admit", "participant_ids": ["c-nobody"]},
         {"type": "deny", "participant_id": "c-nobody"},
@@ -243,7 +253,7 @@ async def test_session_link_api_and_revocation(node: Node, http: aiohttp.ClientS
         link = await resp.json()
     assert link["url"].endswith("/join#" + link["token"])
     assert 890 <= link["expires_at"] - time.time() <= 900
-    ws, welcome = await join(http, url, "client", link["token"], ROOM, "Alex")
+    ws, welcome = await join(url, "client", link["token"], ROOM, "Alex")
     assert welcome["role"] == "client"
     async with http.post(
         url + "api/session-links/revoke", headers=headers, json={"token": link["token"]}
@@ -251,9 +261,7 @@ async def test_session_link_api_and_revocation(node: Node, http: aiohttp.ClientS
         assert resp.status == 200
         assert (await resp.json())["removed"] is True
     assert await ws.closed() == 4012  # the client waiting with it is out of the room
-    closed, _ = await auth_closes(
-        http, url, role="client", token=link["token"], room=ROOM, name="Alex"
-    )
+    closed, _ = await auth_closes(url, role="client", token=link["token"], room=ROOM, name="Alex")
     assert closed == 4006
 
 
@@ -274,7 +282,7 @@ async def test_foreign_origin_is_refused(node: Node, http: aiohttp.ClientSession
 
 async def test_a_flood_is_rate_limited(node: Node, http: aiohttp.ClientSession) -> None:
     url, minter, _ = node
-    client, _ = await join(http, url, "client", minter.mint_client(ROOM, ttl=600), ROOM, "A")
+    client, _ = await join(url, "client", minter.mint_client(ROOM, ttl=600), ROOM, "A")
     for i in range(400):
         await client.send(type="ping", id=i)
     error = await client.expect("error")
@@ -288,23 +296,31 @@ async def test_one_token_cannot_open_a_thousand_sockets(
 ) -> None:
     url, minter, server = node
     token = minter.mint_client(ROOM, ttl=600)
-    # Sockets that authenticate at the same moment: a few are let in (each takes over from the
-    # one before), the rest are refused with a named close code.
-    sockets = [await open_ws(http, url) for _ in range(30)]
+    # Sockets that authenticate at the same moment: a few are let in (the first takes the seat,
+    # the next wait as its second devices), the rest are refused with a named close code.
+    # (Fifteen: more than 20 unauthenticated sockets from one address are refused at the door.)
+    sockets = [await open_ws(url) for _ in range(15)]
     for ws in sockets:
         await ws.send(type="auth", role="client", token=token, room=ROOM, name="A")
-    codes: list[int | None] = []
-    for ws in sockets:
-        try:
-            codes.append(await ws.closed(timeout=3))
-        except TimeoutError:
-            codes.append(None)  # still open: the tab that won
+    # Wait until all but the seated ones are closed (however long a loaded machine takes).
+    closing = [asyncio.create_task(ws.closed(timeout=30)) for ws in sockets]
+    still_open = set(closing)
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout(20):
+            while len(still_open) > 3:  # the seat and its second devices stay
+                _, still_open = await asyncio.wait(still_open, return_when=asyncio.FIRST_COMPLETED)
+    for task in still_open:
+        task.cancel()
+    await asyncio.wait(closing)
+    codes = [None if task.cancelled() else task.result() for task in closing]  # None: still open
     assert codes.count(4029) > 0
-    assert codes.count(None) == 1
-    assert set(codes) <= {4029, 4010, None}
+    assert 1 <= codes.count(None) <= 3  # the seat, and up to two second devices waiting
+    assert set(codes) <= {4029, 4021, None}
     for ws in sockets:
-        await ws.ws.close()
-    await asyncio.sleep(0.2)
+        await ws.close()
     from telehealth.web import keys
 
-    assert server.app[keys.IDENTITIES] == {}  # every claim was released
+    deadline = time.monotonic() + 15
+    while server.app[keys.IDENTITIES]:  # every claim is released once the node saw the closes
+        assert time.monotonic() < deadline, server.app[keys.IDENTITIES]
+        await asyncio.sleep(0.05)

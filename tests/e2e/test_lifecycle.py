@@ -32,13 +32,13 @@ async def test_dropped_participants_lapse_after_the_grace_period(
     short_grace: tuple[str, TokenMinter], http: aiohttp.ClientSession
 ) -> None:
     url, minter = short_grace
-    therapist, _ = await join(http, url, "therapist", minter.mint_therapist("t", [ROOM], 600), ROOM)
-    admitted, w1 = await join(http, url, "client", minter.mint_client(ROOM, ttl=600), ROOM, "A")
-    waiting, _ = await join(http, url, "client", minter.mint_client(ROOM, ttl=600), ROOM, "B")
+    therapist, _ = await join(url, "therapist", minter.mint_therapist("t", [ROOM], 600), ROOM)
+    admitted, w1 = await join(url, "client", minter.mint_client(ROOM, ttl=600), ROOM, "A")
+    waiting, _ = await join(url, "client", minter.mint_client(ROOM, ttl=600), ROOM, "B")
     await therapist.send(type="admit", participant_ids=[w1["participant_id"]])
     await therapist.until("room", lambda r: len(r["session"]) == 1)
-    await admitted.ws.close()
-    await waiting.ws.close()
+    await admitted.close()
+    await waiting.close()
     try:
         room = await therapist.until(
             "room", lambda r: not r["session"] and not r["waiting"], timeout=10
@@ -52,13 +52,13 @@ async def test_a_lapsed_client_can_knock_again(
     short_grace: tuple[str, TokenMinter], http: aiohttp.ClientSession
 ) -> None:
     url, minter = short_grace
-    therapist, _ = await join(http, url, "therapist", minter.mint_therapist("t", [ROOM], 600), ROOM)
+    therapist, _ = await join(url, "therapist", minter.mint_therapist("t", [ROOM], 600), ROOM)
     token = minter.mint_client(ROOM, ttl=600)
-    client, _ = await join(http, url, "client", token, ROOM, "A")
+    client, _ = await join(url, "client", token, ROOM, "A")
     await therapist.until("room", lambda r: len(r["waiting"]) == 1)
-    await client.ws.close()
+    await client.close()
     await therapist.until("room", lambda r: not r["waiting"], timeout=10)
-    again, welcome = await join(http, url, "client", token, ROOM, "A")
+    again, welcome = await join(url, "client", token, ROOM, "A")
     assert welcome["resumed"] is False
     assert (await again.expect("state"))["state"] == "waiting"
 
@@ -72,13 +72,13 @@ async def test_logs_carry_opaque_ids_only(
     url, minter = short_grace
     therapist_token = minter.mint_therapist("t", [ROOM], 600)
     client_token = minter.mint_client(ROOM, ttl=600)
-    therapist, _ = await join(http, url, "therapist", therapist_token, ROOM, "Doctor Wholename")
-    client, welcome = await join(http, url, "client", client_token, ROOM, "Clientina Surname")
+    therapist, _ = await join(url, "therapist", therapist_token, ROOM, "Doctor Wholename")
+    client, welcome = await join(url, "client", client_token, ROOM, "Clientina Surname")
     await therapist.send(type="admit", participant_ids=[welcome["participant_id"]])
     await client.expect("session")
     await client.send(type="offer", to="t-x", sdp="v=0\r\nnot really")
     await client.expect("error")
-    await client.ws.close()
+    await client.close()
     await therapist.until("room", lambda r: not r["session"], timeout=10)
     text = "\n".join(r.getMessage() for r in caplog.records)
     assert welcome["participant_id"] in text  # the opaque id is there...

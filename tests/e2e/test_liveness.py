@@ -16,7 +16,7 @@ from aiohttp.test_utils import TestServer
 
 from telehealth.app import create_app
 from telehealth.auth.tokens import TokenMinter
-from telehealth.web import liveness
+from telehealth.web import keys, liveness
 from tests.e2e.conftest import settings_for
 
 ROOM = "room-live"
@@ -55,7 +55,7 @@ async def node() -> AsyncIterator[Node]:
     await server.close()
 
 
-async def _until(check: Callable[[], bool], timeout: float = 5.0) -> None:
+async def _until(check: Callable[[], bool], timeout: float = 15.0) -> None:
     deadline = asyncio.get_running_loop().time() + timeout
     while not check():
         if asyncio.get_running_loop().time() > deadline:
@@ -85,7 +85,8 @@ async def test_a_silent_socket_is_pinged_then_cut_off(
         await _until(lambda: waiting() == {"Lively": True, "Silent": True})
         for _ in range(liveness.PING_AFTER + 1):  # every socket has now been silent and pinged
             assert liveness.sweep(app) == 0
-        await asyncio.sleep(0.5)  # the readers answer their pings
+        # The readers answer their pings (a pong is a frame, which marks a socket as seen).
+        await _until(lambda: sum(conn.seen for conn in app[keys.SOCKETS]) == 2)
         assert liveness.sweep(app) == 1  # only the one that did not answer
         await _until(lambda: waiting() == {"Lively": True, "Silent": False})
         # What reached it before the cut: its messages, our ping, then the end.
@@ -113,7 +114,9 @@ async def test_pings_from_the_peer_are_answered_and_count_as_alive(
         assert json.loads((await ws.receive(timeout=5)).data)["type"] == "welcome"
         for _ in range(liveness.DEAD_AFTER + 2):
             await ws.ping(b"still here")
-            await asyncio.sleep(0.05)
+            # The node notes the ping before it answers: once the pong is here, it counts.
+            while (msg := await ws.receive(timeout=15)).type is not aiohttp.WSMsgType.PONG:
+                assert msg.type is aiohttp.WSMsgType.TEXT, msg
             assert liveness.sweep(app) == 0
         assert not ws.closed
         await ws.close()

@@ -12,11 +12,12 @@ import re
 
 import aiohttp
 
+from rapport_sdk import rawsocket
 from signaling.samples import CHROME_OFFER
 from telehealth.auth.tokens import TokenMinter
 from telehealth.config import from_env
 from tests.conftest import StartNode
-from tests.e2e.conftest import SECRET, Ws
+from tests.e2e.conftest import SECRET
 
 ROOM = "room-canary"
 THERAPIST_NAME = "Doctor Canaryname"
@@ -49,18 +50,15 @@ async def test_nothing_private_reaches_the_log(start_node: StartNode) -> None:
     client_token = minter.mint_client(ROOM)
     admin_token = minter.mint_admin("admin-canary")
 
-    async with (
-        aiohttp.ClientSession() as here,
-        aiohttp.ClientSession(
-            connector=aiohttp.TCPConnector(local_addr=(OTHER_ADDRESS, 0))
-        ) as elsewhere,
-    ):
-        therapist = Ws(await here.ws_connect(node.url + "/ws"))
+    async with aiohttp.ClientSession(
+        connector=aiohttp.TCPConnector(local_addr=(OTHER_ADDRESS, 0))
+    ) as elsewhere:
+        therapist = await rawsocket.connect("127.0.0.1", port)
         await therapist.send(
             type="auth", role="therapist", token=therapist_token, room=ROOM, name=THERAPIST_NAME
         )
         t_welcome = await therapist.expect("welcome")
-        client = Ws(await elsewhere.ws_connect(node.url + "/ws"))
+        client = await rawsocket.connect("127.0.0.1", port, local_address=OTHER_ADDRESS)
         await client.send(
             type="auth", role="client", token=client_token, room=ROOM, name=CLIENT_NAME
         )
@@ -76,7 +74,7 @@ async def test_nothing_private_reaches_the_log(start_node: StartNode) -> None:
         assert (await therapist.expect("offer"))["sdp"] == CHROME_OFFER  # it passed the checks
         await client.send(type="leave")
         await client.closed()
-        await therapist.ws.close()
+        await therapist.close()
 
         # Requests aiohttp cannot parse, answered before any middleware.
         garbage = await raw_http(port, b"NOT HTTP AT ALL\r\n\r\n", OTHER_ADDRESS)

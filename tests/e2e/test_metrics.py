@@ -50,8 +50,8 @@ async def test_a_visit_shows_in_the_metrics(
     server, settings = node
     minter = TokenMinter(settings)
     url = str(server.make_url("/"))
-    therapist, _ = await join(http, url, "therapist", minter.mint_therapist("dr-m", [ROOM]), ROOM)
-    client, welcome = await join(http, url, "client", minter.mint_client(ROOM), ROOM, "Ana")
+    therapist, _ = await join(url, "therapist", minter.mint_therapist("dr-m", [ROOM]), ROOM)
+    client, welcome = await join(url, "client", minter.mint_client(ROOM), ROOM, "Ana")
     pid = welcome["participant_id"]
     await therapist.until("room", lambda m: len(m["waiting"]) == 1)
     waiting = await scrape(http, server)

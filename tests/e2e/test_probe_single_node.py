@@ -4,19 +4,15 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestServer
 from aiortc import RTCPeerConnection
 
-from rapport_sdk.peer import (
-    Peer,
-    SignalingClient,
-    loopback_only,
-    rtc_configuration,
-    ws_url_for,
-)
+from rapport_sdk.client import SignalingClient
+from rapport_sdk.ice import rtc_configuration, ws_url_for
+from rapport_sdk.loopback import loopback_only
+from rapport_sdk.peer import Peer
 from rapport_sdk.probe import STEPS, ProbeOptions, run_probe
 from signaling import messages as m
 from telehealth.app import create_app
@@ -92,10 +88,10 @@ async def _therapist_and_client(
         ws_url_for(base_url), "therapist", minter.mint_therapist("dr-p", [ROOM], 600), ROOM
     )
     client = await _client(base_url, minter, clients, name)
-    await client.wait_for("state", state="waiting")
+    await client.wait_for(m.ClientState, state="waiting")
     pid = client.participant_id
     await therapist.wait_for(
-        lambda r: r["type"] == "room" and any(w["participant_id"] == pid for w in r["waiting"])
+        m.RoomView, where=lambda r: any(w.participant_id == pid for w in r.waiting)
     )
     return therapist, client
 
@@ -118,12 +114,12 @@ async def test_denied_client_gets_bye_and_4011(
     peer = Peer(client, loopback=True, close_signaling=False)
     try:
         await therapist.send(m.Deny(participant_id=client.participant_id))
-        bye = await client.wait_for("bye")
-        assert bye["code"] == "denied" and bye["reconnect"] is False
+        bye = await client.wait_for(m.Bye)
+        assert bye.code == "denied" and bye.reconnect is False
         assert await client.wait_closed() == 4011
-        assert client.last_state is not None and client.last_state["state"] == "waiting"
+        assert client.last_state is not None and client.last_state.state == "waiting"
         assert peer.peer_ids == []  # never admitted: no RTCPeerConnection was made
-        assert not any(msg["type"] in ("session", "offer") for msg in client.pending())
+        assert not any(isinstance(msg, m.SessionView | m.OfferOut) for msg in client.pending())
     finally:
         await peer.close()
 
@@ -140,8 +136,8 @@ async def _real_offer() -> str:
             await pc.close()
 
 
-def _is_error(code: str, ref: str) -> Callable[[dict[str, Any]], bool]:
-    return lambda msg: msg["type"] == "error" and msg["code"] == code and msg["ref"] == ref
+def _is_error(code: str, ref: str) -> Callable[[m.Outbound], bool]:
+    return lambda msg: isinstance(msg, m.Error) and msg.code == code and msg.ref == ref
 
 
 async def test_waiting_client_never_gets_signaling(
@@ -165,17 +161,17 @@ async def test_waiting_client_never_gets_signaling(
 
     # With another client admitted, the therapist is in a session, but Wendy still is not.
     admitted = await _client(base_url, minter, clients, "Sam")
-    await admitted.wait_for("state", state="waiting")
+    await admitted.wait_for(m.ClientState, state="waiting")
     await therapist.send(m.Admit(participant_ids=[admitted.participant_id]))
-    await admitted.wait_for("state", state="admitted")
+    await admitted.wait_for(m.ClientState, state="admitted")
     await therapist.send(m.Offer(to=target, sdp=sdp))
     await therapist.wait_for(_is_error("not_admitted", "offer"))
     await therapist.send(m.Candidate(to=target, candidate=candidate))
     await therapist.wait_for(_is_error("not_admitted", "candidate"))
     # ...while the same offer does reach the admitted client.
     await therapist.send(m.Offer(to=admitted.participant_id, sdp=sdp))
-    offer = await admitted.wait_for("offer")
-    assert offer["from"] == therapist.participant_id
+    offer = await admitted.wait_for(m.OfferOut)
+    assert offer.sender == therapist.participant_id
 
     # Nor can the waiting client signal the therapist.
     await waiting.send(m.Offer(to=therapist.participant_id, sdp=sdp))
@@ -183,8 +179,8 @@ async def test_waiting_client_never_gets_signaling(
 
     # A ping round trip: anything relayed to Wendy would have arrived before the pong.
     await waiting.send(m.Ping(id=7))
-    await waiting.wait_for("pong", id=7)
-    assert not [msg for msg in waiting.pending() if msg["type"] in ("offer", "candidate")]
+    await waiting.wait_for(m.Pong, id=7)
+    assert not [msg for msg in waiting.pending() if isinstance(msg, m.OfferOut | m.CandidateOut)]
     assert waiting.last_session is None
 
 
@@ -206,8 +202,8 @@ async def test_two_peers_connect_and_exchange_data(
 
         # Sending the client back closes the pair's connection on both sides.
         await therapist.send(m.SendBack(participant_id=client.participant_id))
-        await client.wait_for("state", state="waiting")
-        await therapist.wait_for(lambda s: s["type"] == "session" and not s["peers"])
+        await client.wait_for(m.ClientState, state="waiting")
+        await therapist.wait_for(m.SessionView, where=lambda s: not s.peers)
     finally:
         await c_peer.close()
         await t_peer.close()
@@ -225,19 +221,17 @@ async def test_reconnecting_therapist_gets_a_new_connection(
     t_peer = Peer(therapist, loopback=True)
     t_pid, c_pid = therapist.participant_id, client.participant_id
     try:
-        await client.wait_for("state", state="waiting")
+        await client.wait_for(m.ClientState, state="waiting")
         await therapist.send(m.Admit(participant_ids=[c_pid]))
         await c_peer.wait_connected(t_pid, 15)
         first_pc = c_peer._links[t_pid].pc
 
         await t_peer.close()  # the therapist's page drops: socket and connection gone
-        await client.wait_for(
-            lambda s: s["type"] == "session" and not s["peers"][0]["connected"], 10
-        )
+        await client.wait_for(m.SessionView, 10, where=lambda s: not s.peers[0].connected)
 
         again = clients()
         welcome = await again.connect(ws_url_for(base_url), "therapist", token, ROOM)
-        assert welcome["resumed"] is True and welcome["participant_id"] == t_pid
+        assert welcome.resumed is True and welcome.participant_id == t_pid
         t_peer = Peer(again, loopback=True)
         await t_peer.wait_connected(c_pid, 15)
         await c_peer.wait_connected(t_pid, 15)

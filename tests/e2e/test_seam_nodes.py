@@ -53,12 +53,12 @@ async def test_racing_admits_on_two_nodes_commit_one_event_per_move(
             server.app[keys.SERVICE].listen(recorder)
         urls = [str(s.make_url("/")) for s in servers]
         minter = TokenMinter(settings)
-        t1, _ = await join(http, urls[0], "therapist", minter.mint_therapist("dr-a", [ROOM]), ROOM)
-        t2, _ = await join(http, urls[1], "therapist", minter.mint_therapist("dr-b", [ROOM]), ROOM)
+        t1, _ = await join(urls[0], "therapist", minter.mint_therapist("dr-a", [ROOM]), ROOM)
+        t2, _ = await join(urls[1], "therapist", minter.mint_therapist("dr-b", [ROOM]), ROOM)
         clients = []
         for n in range(3):
             ws, welcome = await join(
-                http, urls[n % 2], "client", minter.mint_client(ROOM), ROOM, name=f"Client {n}"
+                urls[n % 2], "client", minter.mint_client(ROOM), ROOM, name=f"Client {n}"
             )
             clients.append((ws, welcome["participant_id"]))
         await t1.until("room", lambda m: len(m["waiting"]) == 3)
@@ -111,9 +111,9 @@ async def test_racing_admits_on_two_nodes_commit_one_event_per_move(
         versions = sorted(m[0] for m in heard)
         assert versions == list(range(1, len(versions) + 1))  # one change per version
         for ws, _ in clients:
-            await ws.ws.close()
-        await t1.ws.close()
-        await t2.ws.close()
+            await ws.close()
+        await t1.close()
+        await t2.close()
     finally:
         for server in servers:
             await server.close()
@@ -128,10 +128,10 @@ async def test_a_refused_admit_leaves_no_transition_line(
     try:
         url = str(server.make_url("/"))
         minter = TokenMinter(settings)
-        therapist, _ = await join(http, url, "therapist", minter.mint_therapist("dr", [ROOM]), ROOM)
+        therapist, _ = await join(url, "therapist", minter.mint_therapist("dr", [ROOM]), ROOM)
         pids = []
         for n in range(2):
-            _, welcome = await join(http, url, "client", minter.mint_client(ROOM), ROOM, f"C {n}")
+            _, welcome = await join(url, "client", minter.mint_client(ROOM), ROOM, f"C {n}")
             pids.append(welcome["participant_id"])
         await therapist.until("room", lambda m: len(m["waiting"]) == 2)
         caplog.set_level(logging.INFO, logger="telehealth.rooms")

@@ -7,24 +7,23 @@ from typing import Any
 
 import aiohttp
 
-from tests.e2e.conftest import Topology, Ws, join, open_ws
+from rapport_sdk.rawsocket import RawSocket
+from tests.e2e.conftest import Topology, join, open_ws
 
 ROOM = "room-1"
 
 
-async def therapist_in(
-    topology: Topology, http: aiohttp.ClientSession
-) -> tuple[Ws, dict[str, Any]]:
+async def therapist_in(topology: Topology) -> tuple[RawSocket, dict[str, Any]]:
     token = topology.minter.mint_therapist("dr-1", [ROOM], 600)
-    ws, welcome = await join(http, topology.therapist_url, "therapist", token, ROOM, "Dr One")
+    ws, welcome = await join(topology.therapist_url, "therapist", token, ROOM, "Dr One")
     await ws.expect("room")
     return ws, welcome
 
 
 async def test_full_visit(topology: Topology, http: aiohttp.ClientSession) -> None:
-    therapist, t_welcome = await therapist_in(topology, http)
+    therapist, t_welcome = await therapist_in(topology)
     client_token = topology.minter.mint_client(ROOM, ttl=600)
-    client, welcome = await join(http, topology.client_url, "client", client_token, ROOM, "Alex")
+    client, welcome = await join(topology.client_url, "client", client_token, ROOM, "Alex")
     assert welcome["role"] == "client" and welcome["resumed"] is False
     assert welcome["ice_servers"] == []  # loopback mode
     state = await client.expect("state")
@@ -74,9 +73,8 @@ async def test_full_visit(topology: Topology, http: aiohttp.ClientSession) -> No
 async def test_waiting_clients_learn_nothing_about_each_other(
     topology: Topology, http: aiohttp.ClientSession
 ) -> None:
-    therapist, _ = await therapist_in(topology, http)
+    therapist, _ = await therapist_in(topology)
     first, w1 = await join(
-        http,
         topology.client_url,
         "client",
         topology.minter.mint_client(ROOM, ttl=600),
@@ -84,7 +82,6 @@ async def test_waiting_clients_learn_nothing_about_each_other(
         "Alex Private",
     )
     second, _w2 = await join(
-        http,
         topology.client_url,
         "client",
         topology.minter.mint_client(ROOM, ttl=600),
@@ -108,9 +105,8 @@ async def test_waiting_clients_learn_nothing_about_each_other(
 async def test_signaling_to_a_waiting_client_is_refused(
     topology: Topology, http: aiohttp.ClientSession
 ) -> None:
-    therapist, _ = await therapist_in(topology, http)
+    therapist, _ = await therapist_in(topology)
     client, welcome = await join(
-        http,
         topology.client_url,
         "client",
         topology.minter.mint_client(ROOM, ttl=600),
@@ -130,15 +126,17 @@ async def test_signaling_to_a_waiting_client_is_refused(
 async def test_waiting_client_drops_and_keeps_their_place(
     topology: Topology, http: aiohttp.ClientSession
 ) -> None:
-    therapist, _ = await therapist_in(topology, http)
+    therapist, _ = await therapist_in(topology)
     tokens = [topology.minter.mint_client(ROOM, ttl=600) for _ in range(2)]
-    first, w1 = await join(http, topology.client_url, "client", tokens[0], ROOM, "First")
-    _second, _ = await join(http, topology.client_url, "client", tokens[1], ROOM, "Second")
-    await first.ws.close()
+    first, w1 = await join(topology.client_url, "client", tokens[0], ROOM, "First")
+    _second, _ = await join(topology.client_url, "client", tokens[1], ROOM, "Second")
+    await first.close()
     room = await therapist.until("room", lambda r: not r["waiting"][0]["connected"])
     assert room["waiting"][0]["participant_id"] == w1["participant_id"]
 
-    again, welcome = await join(http, topology.client_url, "client", tokens[0], ROOM, "First")
+    again, welcome = await join(
+        topology.client_url, "client", tokens[0], ROOM, "First", resume=w1["resume"]
+    )
     assert welcome["resumed"] is True and welcome["participant_id"] == w1["participant_id"]
     assert (await again.expect("state"))["state"] == "waiting"
     room = await therapist.until("room", lambda r: r["waiting"][0]["connected"])
@@ -148,15 +146,17 @@ async def test_waiting_client_drops_and_keeps_their_place(
 async def test_admitted_client_drops_and_resumes_without_knocking(
     topology: Topology, http: aiohttp.ClientSession
 ) -> None:
-    therapist, _ = await therapist_in(topology, http)
+    therapist, _ = await therapist_in(topology)
     token = topology.minter.mint_client(ROOM, ttl=600)
-    client, welcome = await join(http, topology.client_url, "client", token, ROOM, "Alex")
+    client, welcome = await join(topology.client_url, "client", token, ROOM, "Alex")
     await therapist.send(type="admit", participant_ids=[welcome["participant_id"]])
     await client.expect("session")
-    await client.ws.close()
+    await client.close()
     await therapist.until("session", lambda s: bool(s["peers"]) and not s["peers"][0]["connected"])
 
-    again, welcome2 = await join(http, topology.client_url, "client", token, ROOM, "Alex")
+    again, welcome2 = await join(
+        topology.client_url, "client", token, ROOM, "Alex", resume=welcome["resume"]
+    )
     assert welcome2["resumed"] is True
     assert (await again.expect("state"))["state"] == "admitted"
     assert len((await again.expect("session"))["peers"]) == 1
@@ -166,9 +166,8 @@ async def test_admitted_client_drops_and_resumes_without_knocking(
 async def test_therapist_drop_tells_the_client_they_are_reconnecting(
     topology: Topology, http: aiohttp.ClientSession
 ) -> None:
-    therapist, _ = await therapist_in(topology, http)
+    therapist, _ = await therapist_in(topology)
     client, welcome = await join(
-        http,
         topology.client_url,
         "client",
         topology.minter.mint_client(ROOM, ttl=600),
@@ -177,9 +176,9 @@ async def test_therapist_drop_tells_the_client_they_are_reconnecting(
     )
     await therapist.send(type="admit", participant_ids=[welcome["participant_id"]])
     await client.expect("state", state="admitted")
-    await therapist.ws.close()
+    await therapist.close()
     await client.expect("state", state="admitted", therapist="reconnecting")
-    _back, t_welcome = await therapist_in(topology, http)
+    _back, t_welcome = await therapist_in(topology)
     assert t_welcome["resumed"] is True
     await client.expect("state", state="admitted", therapist="ready")
 
@@ -188,8 +187,10 @@ async def test_second_tab_replaces_the_first(
     topology: Topology, http: aiohttp.ClientSession
 ) -> None:
     token = topology.minter.mint_client(ROOM, ttl=600)
-    first, _ = await join(http, topology.client_url, "client", token, ROOM, "Alex")
-    second, welcome = await join(http, topology.therapist_url, "client", token, ROOM, "Alex")
+    first, w1 = await join(topology.client_url, "client", token, ROOM, "Alex")
+    second, welcome = await join(
+        topology.therapist_url, "client", token, ROOM, "Alex", resume=w1["resume"]
+    )
     assert welcome["resumed"] is True
     assert await first.closed() == 4010
     assert first.seen[-1]["code"] == "replaced"
@@ -198,12 +199,11 @@ async def test_second_tab_replaces_the_first(
 
 
 async def test_couples_session_mesh(topology: Topology, http: aiohttp.ClientSession) -> None:
-    therapist, t_welcome = await therapist_in(topology, http)
+    therapist, t_welcome = await therapist_in(topology)
     a, wa = await join(
-        http, topology.client_url, "client", topology.minter.mint_client(ROOM, ttl=600), ROOM, "A"
+        topology.client_url, "client", topology.minter.mint_client(ROOM, ttl=600), ROOM, "A"
     )
     b, wb = await join(
-        http,
         topology.therapist_url,
         "client",
         topology.minter.mint_client(ROOM, ttl=600),
@@ -223,11 +223,10 @@ async def test_couples_session_mesh(topology: Topology, http: aiohttp.ClientSess
 
 
 async def test_session_is_capped(topology: Topology, http: aiohttp.ClientSession) -> None:
-    therapist, _ = await therapist_in(topology, http)
+    therapist, _ = await therapist_in(topology)
     pids = []
     for i in range(4):
         _, w = await join(
-            http,
             topology.client_url,
             "client",
             topology.minter.mint_client(ROOM, ttl=600),
@@ -245,12 +244,12 @@ async def test_session_is_capped(topology: Topology, http: aiohttp.ClientSession
 async def test_deny_closes_with_a_named_code(
     topology: Topology, http: aiohttp.ClientSession
 ) -> None:
-    therapist, _ = await therapist_in(topology, http)
+    therapist, _ = await therapist_in(topology)
     token = topology.minter.mint_client(ROOM, ttl=600)
-    client, welcome = await join(http, topology.client_url, "client", token, ROOM, "Alex")
+    client, welcome = await join(topology.client_url, "client", token, ROOM, "Alex")
     await therapist.send(type="deny", participant_id=welcome["participant_id"])
     assert await client.closed() == 4011
-    again = await open_ws(http, topology.client_url)
+    again = await open_ws(topology.client_url)
     await again.send(type="auth", role="client", token=token, room=ROOM, name="Alex")
     assert await again.closed() == 4011
 
@@ -258,9 +257,8 @@ async def test_deny_closes_with_a_named_code(
 async def test_admin_sees_rooms_across_nodes(
     topology: Topology, http: aiohttp.ClientSession
 ) -> None:
-    await therapist_in(topology, http)
+    await therapist_in(topology)
     await join(
-        http,
         topology.client_url,
         "client",
         topology.minter.mint_client(ROOM, ttl=600),
@@ -277,7 +275,7 @@ async def test_admin_sees_rooms_across_nodes(
     assert "Alex Secret" not in repr(body)  # ids and roles only
     assert len({p["node"] for p in room["participants"]}) == len(topology.servers)
 
-    feed = await open_ws(http, topology.client_url)
+    feed = await open_ws(topology.client_url)
     await feed.send(type="auth", role="admin", token=admin)
     rooms = await feed.expect("rooms")
     assert ROOM in [r["room"] for r in rooms["rooms"]]

@@ -6,7 +6,9 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from rapport_sdk.peer import Peer, SignalingClient, ws_url_for
+from rapport_sdk.client import SignalingClient
+from rapport_sdk.ice import ws_url_for
+from rapport_sdk.peer import Peer
 from signaling import messages as m
 from tests.e2e.conftest import Topology
 
@@ -24,11 +26,16 @@ async def clients() -> AsyncIterator[list[SignalingClient]]:
 
 
 async def connect(
-    clients: list[SignalingClient], url: str, role: str, token: str, name: str | None = None
+    clients: list[SignalingClient],
+    url: str,
+    role: str,
+    token: str,
+    name: str | None = None,
+    resume: str | None = None,
 ) -> SignalingClient:
     client = SignalingClient()
     clients.append(client)
-    await client.connect(ws_url_for(url), role, token, ROOM, name=name)
+    await client.connect(ws_url_for(url), role, token, ROOM, name=name, resume=resume)
     return client
 
 
@@ -49,8 +56,8 @@ async def test_client_waits_is_admitted_and_connects(
     client = await connect(
         clients, topology.client_url, "client", minter.mint_client(ROOM, ttl=600), "Alex"
     )
-    await client.wait_for("state", state="waiting")
-    await therapist.wait_for(lambda r: r["type"] == "room" and len(r["waiting"]) == 1)
+    await client.wait_for(m.ClientState, state="waiting")
+    await therapist.wait_for(m.RoomView, where=lambda r: len(r.waiting) == 1)
     t_peer, c_peer = Peer(therapist, loopback=True), Peer(client, loopback=True)
     try:
         await therapist.send(m.Admit(participant_ids=[client.participant_id]))
@@ -77,12 +84,14 @@ async def test_admitted_client_drops_and_reconnects_media(
         await t_peer.wait_connected(client.participant_id, 20)
         await c_peer.close()  # the client's network drops
         await therapist.wait_for(
-            lambda s: s["type"] == "session" and s["peers"] and not s["peers"][0]["connected"], 10
+            m.SessionView, 10, where=lambda s: bool(s.peers) and not s.peers[0].connected
         )
         # The client comes back, on the other node where there are two, and is not re-admitted.
-        again = await connect(clients, topology.therapist_url, "client", token, "Alex")
-        assert again.welcome is not None and again.welcome["resumed"] is True
-        await again.wait_for("state", state="admitted")
+        again = await connect(
+            clients, topology.therapist_url, "client", token, "Alex", resume=client.resume
+        )
+        assert again.welcome is not None and again.welcome.resumed is True
+        await again.wait_for(m.ClientState, state="admitted")
         c_peer = Peer(again, loopback=True)
         await c_peer.wait_connected(therapist.participant_id, 20)
         await t_peer.wait_connected(again.participant_id, 20)

@@ -7,13 +7,16 @@ import asyncio
 import json
 import urllib.error
 import urllib.request
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
+import msgspec
 import pytest
 
-from rapport_sdk.peer import SignalingClient, SignalingError, ws_url_for
+from rapport_sdk.client import SignalingClient, SignalingError
+from rapport_sdk.ice import ws_url_for
+from signaling import messages as m
 from telehealth.auth.tokens import TokenMinter
 from telehealth.config import from_env
 from tests.conftest import NodeProcess, RedisServer, StartNode
@@ -21,6 +24,7 @@ from tests.conftest import NodeProcess, RedisServer, StartNode
 SECRET = "fault-test-secret-" + "f" * 40
 ROOM = "fault-room"
 HEARTBEAT_S = 0.3  # node timeout is three heartbeats: reaping is quick in these tests
+M = TypeVar("M", bound=msgspec.Struct)
 
 
 def node_env(redis: RedisServer, node_id: str, **extra: str) -> dict[str, str]:
@@ -30,6 +34,10 @@ def node_env(redis: RedisServer, node_id: str, **extra: str) -> dict[str, str]:
         "TELEHEALTH_NODE_ID": node_id,
         "TELEHEALTH_NODE_HEARTBEAT": str(HEARTBEAT_S),
         "TELEHEALTH_LOOPBACK": "1",
+        # Every visitor here connects from 127.0.0.1 and retries every 0.2 s while nodes
+        # restart: the per-address caps are for one network, not for a crowd on one address.
+        "TELEHEALTH_ADDRESS_MAX_ATTEMPTS": "100000",
+        "TELEHEALTH_ADDRESS_MAX_PENDING": "100000",
         **extra,
     }
 
@@ -58,7 +66,7 @@ class Cluster:
 
 def _healthy(node: NodeProcess) -> bool:
     try:
-        with urllib.request.urlopen(node.url + "/readyz", timeout=1) as resp:
+        with urllib.request.urlopen(node.url + "/readyz", timeout=5) as resp:
             status: int = resp.status
             return status == 200
     except (urllib.error.URLError, OSError):
@@ -83,25 +91,27 @@ class Visitor:
         self.room = room
         self.node: NodeProcess | None = None  # the node of the latest connect
         self.client: SignalingClient | None = None
-        self.welcomes: list[dict[str, Any]] = []
+        self.welcomes: list[m.Welcome] = []
 
     @property
     def pid(self) -> str:
         assert self.client is not None
         return self.client.participant_id
 
-    async def connect(self, node: NodeProcess) -> dict[str, Any]:
+    async def connect(self, node: NodeProcess) -> m.Welcome:
+        resume = None
         if self.client is not None:
+            resume = self.client.resume  # the same device coming back
             await self.client.close()
         self.client = SignalingClient()
         self.node = node
         welcome = await self.client.connect(
-            ws_url_for(node.url), self.role, self.token, self.room, name=self.name
+            ws_url_for(node.url), self.role, self.token, self.room, name=self.name, resume=resume
         )
         self.welcomes.append(welcome)
         return welcome
 
-    async def reconnect(self, timeout: float = 20.0) -> dict[str, Any]:
+    async def reconnect(self, timeout: float = 20.0) -> m.Welcome:
         """Connect again to any live node, retrying while the service recovers."""
         async with asyncio.timeout(timeout):
             while True:
@@ -112,9 +122,16 @@ class Visitor:
                         continue
                 await asyncio.sleep(0.2)
 
-    async def wait_for(self, match: Any, timeout: float = 10.0, **fields: Any) -> dict[str, Any]:
+    async def wait_for(
+        self,
+        match: type[M],
+        timeout: float = 10.0,
+        *,
+        where: Callable[[M], bool] | None = None,
+        **fields: Any,
+    ) -> M:
         assert self.client is not None
-        return await self.client.wait_for(match, timeout, **fields)
+        return await self.client.wait_for(match, timeout, where=where, **fields)
 
     async def close(self) -> None:
         if self.client is not None:

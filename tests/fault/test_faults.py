@@ -7,12 +7,13 @@ import asyncio
 import time
 import urllib.error
 import urllib.request
-from typing import Any
 
 import aiohttp
 import pytest
 
-from rapport_sdk.peer import Peer, SignalingClient, ws_url_for
+from rapport_sdk.client import SignalingClient, SignalingError
+from rapport_sdk.ice import ws_url_for
+from rapport_sdk.peer import Peer
 from signaling import messages as m
 from telehealth.auth.tokens import TokenMinter
 from tests.conftest import NodeProcess
@@ -21,8 +22,8 @@ from tests.fault.conftest import ROOM, Cluster, Visitor, log_lines, rooms
 pytestmark = pytest.mark.webrtc
 
 
-def waiting_view(room: dict[str, Any]) -> list[tuple[str, bool]]:
-    return [(w["name"], w["connected"]) for w in room["waiting"]]
+def waiting_view(room: m.RoomView) -> list[tuple[str, bool]]:
+    return [(w.name, w.connected) for w in room.waiting]
 
 
 async def test_waiting_node_killed_clients_keep_their_place(
@@ -36,24 +37,22 @@ async def test_waiting_node_killed_clients_keep_their_place(
     await therapist.connect(b)
     for client in clients:
         await client.connect(a)
-    await therapist.wait_for(lambda r: r["type"] == "room" and len(r["waiting"]) == 3)
+    await therapist.wait_for(m.RoomView, where=lambda r: len(r.waiting) == 3)
 
     a.kill()  # SIGKILL: no goodbye, no cleanup
     for client in clients[:2]:  # two come back through the load balancer; one does not
         welcome = await client.reconnect()
-        assert welcome["resumed"] is True
-        await client.wait_for("state", state="waiting")
+        assert welcome.resumed is True
+        await client.wait_for(m.ClientState, state="waiting")
 
     # Within a few heartbeats the reaper on node B marks the one who did not return as
     # dropped: the therapist sees everyone in their original order and no phantom.
     room = await therapist.wait_for(
-        lambda r: (
-            r["type"] == "room"
-            and waiting_view(r) == [("First", True), ("Second", True), ("Gone", False)]
-        ),
+        m.RoomView,
+        where=lambda r: waiting_view(r) == [("First", True), ("Second", True), ("Gone", False)],
         timeout=10,
     )
-    assert len(room["waiting"]) == 3
+    assert len(room.waiting) == 3
 
 
 async def test_session_node_drained_both_resume_with_admission(
@@ -74,16 +73,16 @@ async def test_session_node_drained_both_resume_with_admission(
         a.terminate()  # SIGTERM: drain
         for visitor in (therapist, client):
             assert visitor.client is not None
-            bye = await visitor.wait_for("bye", timeout=10)
-            assert (bye["code"], bye["reconnect"]) == ("going_away", True)
+            bye = await visitor.wait_for(m.Bye, timeout=10)
+            assert (bye.code, bye.reconnect) == ("going_away", True)
             assert await visitor.client.wait_closed(10) == 1001
         assert a.wait(timeout=20) == 0  # drained and exited cleanly
 
         await t_peer.close()
         await c_peer.close()
         for visitor in (therapist, client):
-            assert (await visitor.reconnect())["resumed"] is True
-        await client.wait_for("state", state="admitted")
+            assert (await visitor.reconnect()).resumed is True
+        await client.wait_for(m.ClientState, state="admitted")
         assert therapist.client is not None and client.client is not None
         t_peer, c_peer = Peer(therapist.client, loopback=True), Peer(client.client, loopback=True)
         await c_peer.wait_connected(therapist.pid, 20)
@@ -105,6 +104,10 @@ def http_status(url: str) -> tuple[int, dict[str, str]]:
         return err.code, dict(err.headers)
 
 
+def _logged(node: NodeProcess, text: str) -> bool:
+    return any(text in line["msg"] for line in log_lines(node))
+
+
 @pytest.mark.parametrize("moment", ["mid-wait", "mid-session"])
 async def test_redis_restarted_empty_state_converges(
     cluster: Cluster, minter: TokenMinter, visitors: list[Visitor], moment: str
@@ -117,11 +120,11 @@ async def test_redis_restarted_empty_state_converges(
     await therapist.connect(b)
     await in_session.connect(a)
     await waiting.connect(a)
-    await therapist.wait_for(lambda r: r["type"] == "room" and len(r["waiting"]) == 2)
+    await therapist.wait_for(m.RoomView, where=lambda r: len(r.waiting) == 2)
     if moment == "mid-session":
         assert therapist.client is not None
         await therapist.client.send(m.Admit(participant_ids=[in_session.pid]))
-        await in_session.wait_for("state", state="admitted")
+        await in_session.wait_for(m.ClientState, state="admitted")
 
     # Alone in another room on node A: it closes its page during the outage, so the node keeps
     # no socket in that room and must still record the drop once Redis is back.
@@ -142,23 +145,33 @@ async def test_redis_restarted_empty_state_converges(
     for visitor in (therapist, waiting):
         assert visitor.client is not None
         await visitor.client.send(m.Ping(id=42))
-        await visitor.wait_for("pong", id=42)
+        await visitor.wait_for(m.Pong, id=42)
     await alone.close()
-    await asyncio.sleep(1.0)  # a few heartbeats of outage
+    # The outage lasts until both reapers have met it (only a reaper that did recovers the
+    # node's rooms afterwards) and node A has met the drop it cannot record yet: a fixed
+    # second may not fit them on a busy machine.
+    deadline = time.monotonic() + 15
+    while not (
+        all(_logged(node, "reaper: presence unavailable") for node in (a, b))
+        and _logged(a, "dropped while presence was unavailable")
+    ):
+        assert time.monotonic() < deadline, "the nodes never met the outage"
+        await asyncio.sleep(0.1)
 
     cluster.redis.restart()  # empty: no persistence
     expected_session = 1 if moment == "mid-session" else 0
     room = await therapist.wait_for(
-        lambda r: (
-            r["type"] == "room"
-            and [w["name"] for w in r["waiting"]]
+        m.RoomView,
+        where=lambda r: (
+            [w.name for w in r.waiting]
             == (["Waiting"] if expected_session else ["InSession", "Waiting"])
-            and len(r["session"]) == expected_session
-            and all(w["connected"] for w in r["waiting"] + r["session"])
+            and len(r.session) == expected_session
+            and all(w.connected for w in r.waiting)
+            and all(s.connected for s in r.session)
         ),
         timeout=15,
     )
-    assert room["version"] > 0
+    assert room.version > 0
     deadline = time.monotonic() + 15
     while True:  # and presence itself holds the room again, as seen from both nodes
         summaries = [r for r in rooms(b, minter) if r["room"] == ROOM]
@@ -176,7 +189,7 @@ async def test_redis_restarted_empty_state_converges(
     # A new join works again.
     late = Visitor(cluster, "client", minter.mint_client(ROOM, ttl=600), "Late")
     visitors.append(late)
-    assert (await late.reconnect())["resumed"] is False
+    assert (await late.reconnect()).resumed is False
     # No error storm: a handful of warnings per node, never hundreds.
     for node in (a, b):
         noisy = [line for line in log_lines(node) if line["level"] in ("warning", "error")]
@@ -201,7 +214,7 @@ async def test_rolling_restart_loses_no_admission(
         await _connect_room(client, nodes[(i + 1) % 2])
         assert therapist.client is not None
         await therapist.client.send(m.Admit(participant_ids=[client.pid]))
-        await client.wait_for("state", state="admitted")
+        await client.wait_for(m.ClientState, state="admitted")
 
     for index, node_id in enumerate(["node-a", "node-b"]):
         old = cluster.nodes[node_id]
@@ -219,8 +232,8 @@ async def test_rolling_restart_loses_no_admission(
         nodes[index] = cluster.nodes[node_id]
 
     for _therapist, client in pairs:
-        state = await client.wait_for("state", state="admitted", timeout=10)
-        assert state["state"] == "admitted"
+        state = await client.wait_for(m.ClientState, state="admitted", timeout=10)
+        assert state.state == "admitted"
     summaries = {r["room"]: r for r in rooms(nodes[0], minter)}
     assert len(summaries) == 20
     for summary in summaries.values():
@@ -230,8 +243,8 @@ async def test_rolling_restart_loses_no_admission(
 
 
 async def _connect_room(visitor: Visitor, node: NodeProcess) -> None:
-    from rapport_sdk.peer import SignalingClient, ws_url_for
-
+    # A client's resume secret from its previous socket, if any: the same device coming back.
+    resume = visitor.client.resume if visitor.client is not None else None
     visitor.client = SignalingClient()
     visitor.node = node
     await visitor.client.connect(
@@ -240,18 +253,21 @@ async def _connect_room(visitor: Visitor, node: NodeProcess) -> None:
         visitor.token,
         visitor.room,
         name=visitor.name,
+        resume=resume,
     )
 
 
 async def _reconnect_room(visitor: Visitor, timeout: float = 20.0) -> None:
+    """Connect again to any live node, retrying only while connecting fails: a welcome that
+    is wrong fails the test at once, with its own message, not as a timeout."""
     async with asyncio.timeout(timeout):
         while True:
             for node in visitor.cluster.live():
                 try:
                     await _connect_room(visitor, node)
-                    assert visitor.client is not None and visitor.client.welcome is not None
-                    assert visitor.client.welcome["resumed"] is True
-                    return
-                except (aiohttp.ClientError, OSError, TimeoutError, Exception):
+                except (SignalingError, aiohttp.ClientError, OSError, TimeoutError):
                     continue
+                assert visitor.client is not None and visitor.client.welcome is not None
+                assert visitor.client.welcome.resumed is True, visitor.client.welcome
+                return
             await asyncio.sleep(0.2)

@@ -26,12 +26,15 @@ from signaling.messages import (
     OfferOut,
     Outbound,
     Ping,
+    Pong,
     RoomView,
     SessionEntry,
     WaitingEntry,
     decode,
+    decode_outbound,
     encode,
     encode_str,
+    message_type,
 )
 
 
@@ -266,7 +269,26 @@ def test_outbound_round_trip(message: Outbound) -> None:
     data = encode(message)
     assert encode_str(message) == data.decode()
     assert data.startswith(b'{"type":"')  # the hub tells views apart by this prefix
-    assert msgspec.json.decode(data, type=type(message)) == message
+    assert decode_outbound(data) == message  # as the client SDK reads it
+    assert message_type(message) == message_type(type(message)) == json.loads(data)["type"]
+
+
+def test_a_client_ignores_fields_a_newer_server_adds() -> None:
+    assert decode_outbound(b'{"type":"pong","id":3,"server_time":1.5}') == Pong(id=3)
+
+
+@pytest.mark.parametrize(
+    ("frame", "code"),
+    [
+        (b"not json", Code.INVALID_JSON),
+        (b'{"type":"dance"}', Code.UNKNOWN_TYPE),
+        (b'{"type":"pong"}', Code.INVALID_MESSAGE),
+    ],
+)
+def test_a_malformed_server_frame_is_one_named_error(frame: bytes, code: Code) -> None:
+    with pytest.raises(RapportError) as info:
+        decode_outbound(frame)
+    assert info.value.code is code
 
 
 def test_outbound_sender_is_named_from_on_the_wire() -> None:

@@ -13,7 +13,6 @@ from telehealth.rooms.model import (
     empty,
     encode_participant,
     merge,
-    polite,
 )
 from telehealth.rooms.states import Role, State
 
@@ -264,22 +263,6 @@ def test_a_merged_snapshot_works_out_its_own_session() -> None:
     after = merge(before, 2, [client("c-1", State.ADMITTED)])
     assert list(after.session) == ["t-1", "c-1"]
     assert before.session == {}
-
-
-# -- perfect negotiation -------------------------------------------------------------------------
-
-
-def test_the_therapist_is_never_polite_and_clients_are_polite_to_them() -> None:
-    t, c = therapist(), client("c-1")
-    assert polite(t, c) is False
-    assert polite(c, t) is True
-
-
-@pytest.mark.parametrize(("a", "b"), [("c-1", "c-2"), ("c-b", "c-a"), ("x", "xy")])
-def test_between_two_clients_exactly_one_is_polite(a: str, b: str) -> None:
-    first, second = client(a), client(b)
-    assert polite(first, second) != polite(second, first)
-    assert polite(first, second) is (a > b)
 
 
 # -- records on the wire -------------------------------------------------------------------------

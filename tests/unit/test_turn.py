@@ -12,7 +12,7 @@ import pytest
 
 from signaling.messages import IceServer
 from telehealth.config import Settings
-from telehealth.turn import ice_servers
+from telehealth.turn import ice_servers, turn_expiry
 
 STUN = ("stun:stun.rapport.example:3478",)
 TURN = ("turn:turn.rapport.example:3478?transport=udp", "turns:turn.rapport.example:5349")
@@ -77,3 +77,12 @@ def test_encodes_for_the_browser() -> None:
         {"urls": list(TURN[:1]), "username": "160:c-1", "credential": decoded[0]["credential"]}
     ]
     assert len(base64.b64decode(decoded[0]["credential"])) == 20  # a SHA-1 digest
+
+
+def test_credentials_end_with_the_session_authority() -> None:
+    settings = Settings(turn_urls=TURN[:1], turn_secret=SECRET, turn_ttl=3600)
+    (turn,) = ice_servers(settings, "c-1", now=1000, authority_ends=1900.5)
+    assert turn.username == "1900:c-1"  # the token's exp plus the overrun, sooner than the ttl
+    (capped,) = ice_servers(settings, "c-1", now=1000, authority_ends=99_999)
+    assert capped.username == "4600:c-1"  # never longer than turn_ttl
+    assert turn_expiry(settings, 1000, 900) == 1001  # an ended authority: a second, not the past

@@ -1,0 +1,66 @@
+"""Limits that hold across nodes (counted in presence/limits.py), applied at the doors:
+
+- a WebSocket upgrade counts as one connection attempt of its address (a fixed window), and
+  holds one of the address's places for sockets not yet authenticated until its first message;
+- a REST request with a verified token counts against its principal's rate.
+
+Each refusal has its own code: too_many_attempts, too_many_connections, rate_limited.
+"""
+
+from __future__ import annotations
+
+import math
+
+from aiohttp import web
+
+from signaling.errors import Code, RapportError
+from telehealth.auth.principal import Principal
+from telehealth.web import keys
+from telehealth.web.clientaddr import client_address, opaque
+
+ATTEMPT_WINDOW_S = 60.0
+API_WINDOW_S = 60.0
+
+
+class PendingPlace:
+    """A place among an address's unauthenticated sockets, given back once (idempotent)."""
+
+    def __init__(self, app: web.Application, key: str) -> None:
+        self._app = app
+        self._key: str | None = key
+
+    async def release(self) -> None:
+        key, self._key = self._key, None
+        if key is not None:
+            await self._app[keys.LIMITS].release(key)
+
+
+async def admit_socket(request: web.Request) -> PendingPlace:
+    """Count the attempt and take a pending place for its address, or refuse (before the
+    upgrade, as a plain 429 with Retry-After)."""
+    app = request.app
+    settings = app[keys.SETTINGS]
+    limits = app[keys.LIMITS]
+    address = client_address(request, app[keys.TRUSTED_PROXIES])
+    secret = app[keys.ADDRESS_KEY]
+    wait = await limits.hit(
+        opaque(secret, "attempt", address), settings.address_max_attempts, ATTEMPT_WINDOW_S
+    )
+    if wait > 0:
+        raise RapportError(Code.TOO_MANY_ATTEMPTS, retry_after=max(1, math.ceil(wait)))
+    key = opaque(secret, "pending", address)
+    # A place outlives a crashed node by a few auth timeouts at most.
+    if not await limits.acquire(key, settings.address_max_pending, settings.auth_timeout * 4):
+        raise RapportError(
+            Code.TOO_MANY_CONNECTIONS, retry_after=max(1, math.ceil(settings.auth_timeout))
+        )
+    return PendingPlace(app, key)
+
+
+async def limit_api(request: web.Request, principal: Principal) -> None:
+    """Count one REST request of ``principal`` (by token kind and subject)."""
+    app = request.app
+    key = opaque(app[keys.ADDRESS_KEY], "api", f"{principal.kind.value}\x00{principal.subject}")
+    wait = await app[keys.LIMITS].hit(key, app[keys.SETTINGS].api_rate, API_WINDOW_S)
+    if wait > 0:
+        raise RapportError(Code.RATE_LIMITED, retry_after=max(1, math.ceil(wait)))
