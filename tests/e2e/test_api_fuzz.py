@@ -4,14 +4,19 @@ sends, with an admin's or a therapist's real token, the node never answers 5xx, 
 
 The node runs in-process on 127.0.0.1 (an event loop in a thread: schemathesis calls it through
 ``requests``), on in-memory presence and on a real redis-server, with one active room, ``demo``,
-so that room endpoints find something.
+so that room endpoints find something, and with webhooks on (to a port that refuses, so that
+there are dead letters to list and replay).
 ``RAPPORT_FUZZ=1`` (``make fuzz``) runs many more examples per operation.
 """
 
 from __future__ import annotations
 
+import asyncio
+import base64
 import json
 import os
+import secrets
+import socket
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -56,7 +61,22 @@ def live(
     """A node on in-memory presence, or on a real redis-server (what the API hands to Redis
     is where a made-up parameter could hurt)."""
     redis: RedisServer | None = None
-    settings = settings_for(metrics_token=METRICS_TOKEN)
+    refusing = socket.socket()  # bound, never listening: a connection to it is refused
+    refusing.bind(("127.0.0.1", 0))
+    # A high per-principal rate: the fuzz sends many requests with one token, and what it
+    # explores is the endpoints, not the limiter (the document describes the 429 all the same).
+    settings = settings_for(
+        metrics_token=METRICS_TOKEN,
+        api_rate=1_000_000,
+        # Webhooks on (a 501 would be a 5xx to the fuzz), to a port that refuses: deliveries
+        # fail at once and become dead letters within a second, so the dead-letter endpoints
+        # list and replay real ones.
+        webhook_url=f"http://127.0.0.1:{refusing.getsockname()[1]}/hooks",
+        webhook_secret="whsec_" + base64.b64encode(secrets.token_bytes(32)).decode(),
+        webhook_retry_for=1.0,
+        webhook_backoff=0.05,
+        webhook_timeout=1.0,
+    )
     if request.param == "redis":
         redis = RedisServer(tmp_path_factory.mktemp("redis"))
         redis.start()
@@ -75,6 +95,14 @@ def live(
         url = harness.base_url()
         await join(url, "therapist", tokens["therapist"], ROOM)
         await join(url, "client", minter.mint_client(ROOM), ROOM, name="Alex")
+        # The client's participant.waiting is dead-lettered within a second or so.
+        auth = {"Authorization": f"Bearer {tokens['admin']}"}
+        for _ in range(100):
+            async with harness.http.get(f"{url}/api/webhooks/dead-letters", headers=auth) as resp:
+                if (await resp.json())["total"] > 0:
+                    return
+            await asyncio.sleep(0.1)
+        raise AssertionError("no dead letter to fuzz with")
 
     try:
         harness.run(seed())
@@ -83,6 +111,7 @@ def live(
         harness.close()
         if redis is not None:
             redis.kill()
+        refusing.close()
 
 
 @pytest.mark.parametrize("who", ["admin", "therapist", "anyone"])
