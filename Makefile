@@ -8,15 +8,27 @@ STAMP := $(VENV)/.installed
 # Extra arguments for pytest, e.g. `make test PYTEST_ARGS='-k redis -x'`.
 PYTEST_ARGS ?=
 
-.PHONY: venv deps run test screenshots lint fuzz bench clean distclean
+.PHONY: venv deps run test screenshots lint fuzz lock bench clean distclean
 
 venv: $(STAMP)
 
-# Re-installs only when pyproject.toml is newer than the stamp.
-$(STAMP): pyproject.toml
+# The exact versions in requirements/test.lock (runtime and test dependencies, made by `make
+# lock`), then the project itself without resolving anything again. Re-installs only when
+# pyproject.toml or the lock is newer than the stamp.
+LOCK := requirements/test.lock
+$(STAMP): pyproject.toml $(LOCK)
 	@test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
-	$(VENV)/bin/python -m pip install --disable-pip-version-check -q -e '.[test]'
+	$(VENV)/bin/python -m pip install --disable-pip-version-check -q -r $(LOCK)
+	$(VENV)/bin/python -m pip install --disable-pip-version-check -q --no-deps -e .
 	@touch $@
+
+# Refresh the locks after changing dependencies in pyproject.toml (uv resolves; pip installs).
+lock: venv
+	$(VENV)/bin/python -m pip install --disable-pip-version-check -q uv
+	$(VENV)/bin/uv pip compile pyproject.toml --universal --python-version 3.11 \
+		-o requirements/runtime.lock -q
+	$(VENV)/bin/uv pip compile pyproject.toml --extra test --universal --python-version 3.11 \
+		-o requirements/test.lock -q
 
 deps:
 	bash .ci/ensure-deps
