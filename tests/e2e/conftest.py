@@ -25,8 +25,11 @@ SECRET = "e2e-secret-" + "x" * 40
 
 
 def settings_for(**overrides: Any) -> Settings:
+    """A node's settings for a test. The presence deadline is 5 s unless a test asks for
+    another: on a loaded machine a Redis call can outlast the 1 s default with Redis running,
+    and only tests/fault/test_frozen_redis.py is about that."""
     env = {"TELEHEALTH_JWT_SECRET": SECRET, "TELEHEALTH_LOOPBACK": "1"}
-    return from_env(env, **overrides)
+    return from_env(env, **{"presence_deadline": 5.0, **overrides})
 
 
 @dataclass

@@ -136,11 +136,22 @@ class Socket:
 
 
 async def connect(
-    http: aiohttp.ClientSession, url: str, role: str, token: str, room: str, name: str
+    http: aiohttp.ClientSession,
+    url: str,
+    role: str,
+    token: str,
+    room: str,
+    name: str,
+    resume: str | None = None,
 ) -> tuple[Socket, dict[str, Any] | None]:
-    """Open a socket and authenticate: the welcome, or None when the server closed it."""
+    """Open a socket and authenticate: the welcome, or None when the server closed it.
+    ``resume`` is the device's secret from an earlier welcome (the same tab coming back)."""
     sock = Socket(await http.ws_connect(url), role)
-    await sock.send(type="auth", role=role, token=token, room=room, name=name)
+    auth: dict[str, Any] = {"type": "auth", "role": role, "token": token, "room": room}
+    auth["name"] = name
+    if resume is not None:
+        auth["resume"] = resume
+    await sock.send(**auth)
     await sock.wait_for(
         lambda: sock.closed.is_set() or any(r.data["type"] == "welcome" for r in sock.got)
     )
@@ -156,6 +167,7 @@ class Person:
     token: str
     pid: str = ""
     state: str = "new"
+    resume: str | None = None  # the device's secret: a reconnect is the same device
     sock: Socket | None = None
     events: list[str] = field(default_factory=list)  # their moves, as the stream should hold
 
@@ -388,7 +400,7 @@ class RoomMachine(RuleBasedStateMachine):
     async def _connect(self, p: Person, node: int) -> None:
         assert self.h.http is not None
         sock, welcome = await connect(
-            self.h.http, self.h.url(node), "client", p.token, self.room, p.name
+            self.h.http, self.h.url(node), "client", p.token, self.room, p.name, p.resume
         )
         p.sock = sock
         if p.state in REFUSED:
@@ -400,6 +412,7 @@ class RoomMachine(RuleBasedStateMachine):
         assert welcome is not None, [r.data for r in sock.got]
         assert welcome["resumed"] is (p.state in ACTIVE)
         p.pid = p.pid or welcome["participant_id"]
+        p.resume = welcome.get("resume") or p.resume
         assert welcome["participant_id"] == p.pid
         p.events.append("resume" if p.state in ACTIVE else "join")
         if p.state not in ACTIVE:
@@ -604,8 +617,13 @@ def _fuzz(harness: Harness) -> None:
     )
 
 
+# Every simulated person connects from 127.0.0.1: the per-address caps are not under test here
+# (tests/e2e/test_limits.py covers them).
+ONE_ADDRESS: dict[str, Any] = {"address_max_attempts": 1_000_000, "address_max_pending": 10_000}
+
+
 def test_protocol_fuzz_one_node() -> None:
-    harness = Harness(settings_for(max_participants=MAX_PARTICIPANTS), nodes=1)
+    harness = Harness(settings_for(max_participants=MAX_PARTICIPANTS, **ONE_ADDRESS), nodes=1)
     try:
         _fuzz(harness)
     finally:
@@ -617,7 +635,10 @@ def test_protocol_fuzz_two_nodes(redis_server: RedisServer) -> None:
     # A generous presence deadline: on a loaded machine a 1 s Redis call is not the fault
     # under test here (tests/fault covers a slow or frozen Redis).
     settings = settings_for(
-        redis_url=redis_server.url, max_participants=MAX_PARTICIPANTS, presence_deadline=5.0
+        redis_url=redis_server.url,
+        max_participants=MAX_PARTICIPANTS,
+        presence_deadline=5.0,
+        **ONE_ADDRESS,
     )
     harness = Harness(settings, nodes=2)
     try:

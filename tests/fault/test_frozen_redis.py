@@ -35,7 +35,7 @@ T = TypeVar("T")
 
 @pytest.fixture
 async def node(redis_server: RedisServer) -> AsyncIterator[tuple[TestServer, Settings]]:
-    settings = settings_for(redis_url=redis_server.url)
+    settings = settings_for(redis_url=redis_server.url, presence_deadline=1.0)  # the default
     server = TestServer(create_app(settings), host="127.0.0.1")
     await server.start_server()
     yield server, settings
