@@ -67,7 +67,7 @@ class ReplayRequest(msgspec.Struct, forbid_unknown_fields=True):
     limit: int = REPLAY_MAX
 
 
-def _json(data: Any, status: int = 200) -> web.Response:
+def json_response(data: Any, status: int = 200) -> web.Response:
     return web.Response(
         body=msgspec.json.encode(data), status=status, content_type="application/json"
     )
@@ -91,7 +91,7 @@ async def _body(request: web.Request, kind: type[Any]) -> Any:
         raise RapportError(Code.INVALID_JSON, "The request body is not valid JSON.") from None
 
 
-async def _principal(request: web.Request, *kinds: Kind) -> Principal:
+async def principal_of(request: web.Request, *kinds: Kind) -> Principal:
     header = request.headers.get("Authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token:
@@ -118,7 +118,7 @@ def actor_of(principal: Principal) -> Actor:
 
 
 async def healthz(request: web.Request) -> web.Response:
-    return _json({"status": "ok", "node": request.app[keys.SETTINGS].node_id})
+    return json_response({"status": "ok", "node": request.app[keys.SETTINGS].node_id})
 
 
 async def readyz(request: web.Request) -> web.Response:
@@ -127,12 +127,12 @@ async def readyz(request: web.Request) -> web.Response:
         raise RapportError(Code.UNAVAILABLE, "This node is draining.", retry_after=1)
     if not await app[keys.PRESENCE].ping(READY_BUDGET_S):
         raise RapportError(Code.UNAVAILABLE, "Presence store unreachable.", retry_after=2)
-    return _json({"status": "ready", "node": app[keys.SETTINGS].node_id})
+    return json_response({"status": "ready", "node": app[keys.SETTINGS].node_id})
 
 
 async def page_config(request: web.Request) -> web.Response:
     settings = request.app[keys.SETTINGS]
-    return _json(
+    return json_response(
         {
             "consent_text": settings.consent_text,
             "show_queue_position": settings.show_queue_position,
@@ -144,7 +144,7 @@ async def page_config(request: web.Request) -> web.Response:
 
 
 async def create_session_link(request: web.Request) -> web.Response:
-    principal = await _principal(request, Kind.THERAPIST)
+    principal = await principal_of(request, Kind.THERAPIST)
     body: SessionLinkRequest = await _body(request, SessionLinkRequest)
     ensure_room(principal, body.room)
     if not 60 <= body.ttl <= MAX_LINK_TTL_S:
@@ -162,7 +162,7 @@ async def create_session_link(request: web.Request) -> web.Response:
     await request.app[keys.AUDIT].record(
         AuditAction.LINK_ISSUED, actor_of(principal), room=body.room, link=client.jti
     )
-    return _json(
+    return json_response(
         {
             "url": session_link_url(settings, token),
             "token": token,
@@ -176,7 +176,7 @@ async def create_session_link(request: web.Request) -> web.Response:
 
 
 async def revoke_session_link(request: web.Request) -> web.Response:
-    principal = await _principal(request, Kind.THERAPIST, Kind.ADMIN)
+    principal = await principal_of(request, Kind.THERAPIST, Kind.ADMIN)
     body: RevokeRequest = await _body(request, RevokeRequest)
     client = await request.app[keys.VERIFIER].verify(body.token, Kind.CLIENT, check_time=False)
     assert isinstance(client, ClientPrincipal)
@@ -192,13 +192,13 @@ async def revoke_session_link(request: web.Request) -> web.Response:
         link=client.jti,
     )
     removed = await request.app[keys.SERVICE].withdraw(client.room, pid, actor_of(principal))
-    return _json({"revoked": client.jti, "removed": removed})
+    return json_response({"revoked": client.jti, "removed": removed})
 
 
 async def revoke_tokens(request: web.Request) -> web.Response:
     """An admin withdraws a token by jti, or every token of a subject issued until now. Live
     sockets of those tokens close on every node within a couple of seconds."""
-    principal = await _principal(request, Kind.ADMIN)
+    principal = await principal_of(request, Kind.ADMIN)
     body: RevocationRequest = await _body(request, RevocationRequest)
     if (body.jti is None) == (body.subject is None):
         raise RapportError(Code.INVALID_MESSAGE, "Give exactly one of jti and subject.")
@@ -222,22 +222,24 @@ async def revoke_tokens(request: web.Request) -> web.Response:
     )
     await presence.announce_revocation(revocation)
     closed = close_withdrawn(app, [revocation])
-    return _json(
+    return json_response(
         {"jti": body.jti, "subject": body.subject, "cutoff": now_ms / 1000, "closed_here": closed}
     )
 
 
 async def list_rooms(request: web.Request) -> web.Response:
-    principal = await _principal(request, Kind.ADMIN)
+    principal = await principal_of(request, Kind.ADMIN)
     assert isinstance(principal, AdminPrincipal)
     await request.app[keys.AUDIT].record(AuditAction.ROOM_VIEWED, actor_of(principal))
     rooms = await room_summaries(request.app)
     wait_alert_s = request.app[keys.SETTINGS].wait_alert
-    return _json({"rooms": rooms, "at": round(time.time(), 3), "wait_alert_s": wait_alert_s})
+    return json_response(
+        {"rooms": rooms, "at": round(time.time(), 3), "wait_alert_s": wait_alert_s}
+    )
 
 
 async def get_room(request: web.Request) -> web.Response:
-    principal = await _principal(request, Kind.ADMIN, Kind.THERAPIST)
+    principal = await principal_of(request, Kind.ADMIN, Kind.THERAPIST)
     room = request.match_info["room"]
     ensure_admin_or_therapist_of(principal, room)
     snapshot = await request.app[keys.PRESENCE].load(room)
@@ -248,11 +250,11 @@ async def get_room(request: web.Request) -> web.Response:
     if not snapshot.active:
         raise RapportError(Code.NOT_FOUND, "No active room by that id.")
     wait_alert_s = request.app[keys.SETTINGS].wait_alert
-    return _json(summarize(snapshot, time.time(), wait_alert_s=wait_alert_s))
+    return json_response(summarize(snapshot, time.time(), wait_alert_s=wait_alert_s))
 
 
 async def end_room(request: web.Request) -> web.Response:
-    principal = await _principal(request, Kind.ADMIN, Kind.THERAPIST)
+    principal = await principal_of(request, Kind.ADMIN, Kind.THERAPIST)
     room = request.match_info["room"]
     ensure_admin_or_therapist_of(principal, room)
     before = await request.app[keys.PRESENCE].load(room)
@@ -260,7 +262,7 @@ async def end_room(request: web.Request) -> web.Response:
         raise RapportError(Code.NOT_FOUND, "No active room by that id.")
     await request.app[keys.SERVICE].end_room(room, actor_of(principal))
     ended = sum(1 for p in before.participants.values() if p.active)
-    return _json({"room": room, "ended": ended})
+    return json_response({"room": room, "ended": ended})
 
 
 @dataclass(frozen=True)
@@ -282,7 +284,7 @@ def _range_query(request: web.Request, cursor_param: str) -> RangeQuery:
     room = query.get("room") or None
     if room is not None and not is_room_id(room):
         raise RapportError(Code.INVALID_MESSAGE, "room must be a room id.")
-    limit = _int_param(query.get("limit"), "limit", 1, audit_export.PAGE, audit_export.PAGE)
+    limit = int_param(query.get("limit"), "limit", 1, audit_export.PAGE, audit_export.PAGE)
     now = int(time.time() * 1000)
     since, until = audit_export.query_range(query.get("since"), query.get("until"), now)
     raw = query.get(cursor_param)
@@ -292,7 +294,7 @@ def _range_query(request: web.Request, cursor_param: str) -> RangeQuery:
 
 async def export_audit(request: web.Request) -> web.StreamResponse:
     """The audit trail as JSON Lines of ECS documents, a page at a time (admin only)."""
-    principal = await _principal(request, Kind.ADMIN)
+    principal = await principal_of(request, Kind.ADMIN)
     q = _range_query(request, "cursor")
     page = await audit_export.read_page(
         request.app[keys.PRESENCE],
@@ -313,7 +315,7 @@ async def export_audit(request: web.Request) -> web.StreamResponse:
 async def webhook_events(request: web.Request) -> web.Response:
     """The webhook events of a time range, delivered or not, for a receiver that missed some:
     the same ids and payloads, a page at a time (admin only)."""
-    await _principal(request, Kind.ADMIN)
+    await principal_of(request, Kind.ADMIN)
     q = _range_query(request, "after")
     page = await read_feed(
         request.app[keys.PRESENCE],
@@ -324,7 +326,7 @@ async def webhook_events(request: web.Request) -> web.Response:
         limit=q.limit,
     )
     events = [{"webhook_id": e.id, "payload": msgspec.Raw(e.body)} for e in page.events]
-    return _json({"events": events, "next": page.cursor})
+    return json_response({"events": events, "next": page.cursor})
 
 
 def _webhooks(request: web.Request) -> WebhookWorker:
@@ -335,19 +337,19 @@ def _webhooks(request: web.Request) -> WebhookWorker:
 
 
 async def list_dead_letters(request: web.Request) -> web.Response:
-    await _principal(request, Kind.ADMIN)
+    await principal_of(request, Kind.ADMIN)
     unknown = set(request.query) - {"limit"}
     if unknown:
         raise RapportError(Code.UNKNOWN_FIELD, f"Unknown parameter: {sorted(unknown)[0]}.")
-    limit = _int_param(request.query.get("limit"), "limit", 1, DEAD_LETTER_PAGE, 100)
+    limit = int_param(request.query.get("limit"), "limit", 1, DEAD_LETTER_PAGE, 100)
     deliverer = _webhooks(request).deliverer
     letters = await deliverer.dead_letters(limit)
     total = await deliverer.dead.count()
-    return _json({"dead_letters": [letter for _, letter in letters], "total": total})
+    return json_response({"dead_letters": [letter for _, letter in letters], "total": total})
 
 
 async def replay_dead_letters(request: web.Request) -> web.Response:
-    await _principal(request, Kind.ADMIN)
+    await principal_of(request, Kind.ADMIN)
     body: ReplayRequest = await _body(request, ReplayRequest)
     if not 1 <= body.limit <= REPLAY_MAX:
         raise RapportError(Code.INVALID_MESSAGE, f"limit must be 1 to {REPLAY_MAX}.")
@@ -355,10 +357,12 @@ async def replay_dead_letters(request: web.Request) -> web.Response:
         raise RapportError(Code.INVALID_MESSAGE, f"Give at most {REPLAY_MAX} ids at a time.")
     done = await _webhooks(request).deliverer.replay(body.ids, body.limit)
     remaining = await _webhooks(request).deliverer.dead.count()
-    return _json({"replayed": done.delivered, "failed": done.failed, "remaining": remaining})
+    return json_response(
+        {"replayed": done.delivered, "failed": done.failed, "remaining": remaining}
+    )
 
 
-def _int_param(raw: str | None, name: str, low: int, high: int, default: int) -> int:
+def int_param(raw: str | None, name: str, low: int, high: int, default: int) -> int:
     if raw is None:
         return default
     try:

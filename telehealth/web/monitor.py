@@ -20,7 +20,7 @@ from telehealth.rooms.events import AuditAction
 from telehealth.web import keys
 
 # Shared with the rest of the REST API: the bearer check, the JSON body, whole-number queries.
-from telehealth.web.api import _int_param, _json, _principal, actor_of
+from telehealth.web.api import actor_of, int_param, json_response, principal_of
 
 DEFAULT_SPAN_MIN = 60
 
@@ -33,27 +33,27 @@ def _only(request: web.Request, *known: str) -> None:
 
 async def recent_waits(request: web.Request) -> web.Response:
     """``GET /api/monitor/waits?minutes=60``: admitted clients' waits over the last minutes."""
-    await _principal(request, Kind.ADMIN)
+    await principal_of(request, Kind.ADMIN)
     _only(request, "minutes")
-    minutes = _int_param(
+    minutes = int_param(
         request.query.get("minutes"), "minutes", 1, waits.MAX_SPAN_MIN, DEFAULT_SPAN_MIN
     )
     until = int(time.time() * 1000)
     found = await waits.admitted_waits(
         request.app[keys.PRESENCE], since_ms=until - minutes * 60_000, until_ms=until
     )
-    return _json(found)
+    return json_response(found)
 
 
 async def room_timeline(request: web.Request) -> web.Response:
     """``GET /api/rooms/{room}/timeline``: the room's events, oldest first, a page at a time."""
-    principal = await _principal(request, Kind.ADMIN)
+    principal = await principal_of(request, Kind.ADMIN)
     room = request.match_info["room"]
     if not is_room_id(room):
         raise RapportError(Code.INVALID_MESSAGE, "room must be a room id.")
     _only(request, "since", "until", "after", "limit")
     query = request.query
-    limit = _int_param(query.get("limit"), "limit", 1, timeline.MAX_LIMIT, timeline.DEFAULT_LIMIT)
+    limit = int_param(query.get("limit"), "limit", 1, timeline.MAX_LIMIT, timeline.DEFAULT_LIMIT)
     now = int(time.time() * 1000)
     since, until = audit_export.query_range(query.get("since"), query.get("until"), now)
     audit_export.check_range(since, until)
@@ -63,7 +63,7 @@ async def room_timeline(request: web.Request) -> web.Response:
     )
     # Audited once the entries are in hand: what was shown, not what was asked for.
     await request.app[keys.AUDIT].record(AuditAction.ROOM_VIEWED, actor_of(principal), room=room)
-    return _json(page)
+    return json_response(page)
 
 
 def add_routes(app: web.Application) -> None:
