@@ -173,12 +173,20 @@ class Welcome(_Out, frozen=True, tag="welcome"):
     resume: str | None = None  # a client's resume secret: keep it for this tab only
 
 
+# Why a client is back in the waiting room after being in the session: the therapist sent
+# them back, or the therapist left, or the therapist's connection dropped and did not come back
+# within the grace period. Each is told in its own words.
+BackReason = Literal["sent_back", "therapist_left", "therapist_lost"]
+
+
 class ClientState(_Out, frozen=True, tag="state"):
-    """What a client may know: their own state, the therapist's status, maybe their position."""
+    """What a client may know: their own state, the therapist's status, maybe their position,
+    and (``reason``) why they are waiting again when they were in the session before."""
 
     state: str
     therapist: str
     position: int | None = None
+    reason: BackReason | None = None
 
 
 class WaitingEntry(msgspec.Struct, frozen=True):

@@ -18,7 +18,7 @@ from typing import Protocol
 import msgspec
 
 from telehealth.rooms.model import Participant, Snapshot
-from telehealth.rooms.states import Event, State
+from telehealth.rooms.states import Event, Reason, State
 
 
 class ActorRole(StrEnum):
@@ -40,21 +40,6 @@ class Actor(msgspec.Struct, frozen=True, kw_only=True):
 
 def system(node_id: str) -> Actor:
     return Actor(role=ActorRole.SYSTEM, sub=node_id)
-
-
-class Reason(StrEnum):
-    """Why a move happened, where the event alone does not say."""
-
-    NONE = ""
-    THERAPIST_LEFT = "therapist_left"  # clients go back to waiting when their therapist leaves
-    THERAPIST_LOST = "therapist_lost"  # ... or when the therapist's grace period lapsed
-    LINK_WITHDRAWN = "link_withdrawn"  # the session link was withdrawn
-    CONNECTION_LOST = "connection_lost"  # the socket closed without a leave
-    NODE_LOST = "node_lost"  # the node holding the socket stopped heartbeating
-    RECONCILED = "reconciled"  # after an outage, records made to match the live sockets
-    REPLACED = "replaced"  # a newer socket of the same participant took over
-    SECOND_DEVICE = "second_device"  # a link already seated elsewhere opened on another device
-    OTHER_DEVICE = "other_device"  # another device of the same link was admitted instead
 
 
 class RoomEvent(msgspec.Struct, frozen=True, kw_only=True, tag="move"):
@@ -209,7 +194,10 @@ class Decision:
         actor: Actor,
         reason: Reason = Reason.NONE,
     ) -> Participant:
-        """Set ``after`` as the participant's new record, explained by ``event``."""
+        """Set ``after`` as the participant's new record, explained by ``event``; a move (not
+        a drop or resume) is remembered on the record with its reason."""
+        if event not in (Event.DROP, Event.RESUME):
+            after = after.with_(move=event, reason=reason)
         self.changes[after.id] = after
         from_state = before.state if before else State.NEW
         leaves_waiting = from_state is State.WAITING and after.state is not State.WAITING

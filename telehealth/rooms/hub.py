@@ -15,7 +15,7 @@ from signaling.errors import Code
 from signaling.messages import encode
 from telehealth.rooms.model import Snapshot
 from telehealth.rooms.ports import Audience, Outlet
-from telehealth.rooms.states import TERMINAL_CODES, State
+from telehealth.rooms.states import State, terminal_code
 from telehealth.rooms.views import views_for
 
 log = logging.getLogger("telehealth.hub")
@@ -106,7 +106,7 @@ class Hub:
             return
         if not me.active:
             self.detach(outlet)
-            outlet.close(TERMINAL_CODES.get(me.state, Code.SESSION_ENDED))
+            outlet.close(terminal_code(me.state, me.reason))
             return
         sent = local.last_sent.setdefault(outlet.conn_id, {})
         for view in views_for(local.snapshot, me.id, show_position=self._show_position):

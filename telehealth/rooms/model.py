@@ -14,7 +14,7 @@ from functools import cached_property
 import msgspec
 
 from signaling.messages import DeviceCheck
-from telehealth.rooms.states import ACTIVE, Role, State
+from telehealth.rooms.states import ACTIVE, Event, Reason, Role, State
 
 
 class Participant(msgspec.Struct, frozen=True, kw_only=True):
@@ -36,6 +36,12 @@ class Participant(msgspec.Struct, frozen=True, kw_only=True):
     # True for a later device of a link whose seat another device held when it came: it waits
     # for the therapist's decision (rooms/seats.py).
     second_device: bool = False
+    # The move that put the participant in their current state, and why, where the event alone
+    # does not say (rooms/events.py sets both with every move): what the client is told comes
+    # from them. Sent back by the therapist, or back because the therapist left or was lost;
+    # removed by the therapist, or because the link was withdrawn.
+    move: Event | None = None
+    reason: Reason = Reason.NONE
 
     def with_(self, **changes: object) -> Participant:
         return msgspec.structs.replace(self, **changes)
@@ -50,6 +56,10 @@ class TherapistStatus(StrEnum):
     READY = "ready"
     IN_SESSION = "in_session"  # with other clients
     RECONNECTING = "reconnecting"  # dropped, within the grace period
+    # Gone since this client arrived: they left, or their connection dropped and the grace
+    # period lapsed. Not "absent": the client knows the therapist was here.
+    LEFT = "left"
+    LOST = "lost"
 
 
 class Snapshot(msgspec.Struct, frozen=True, dict=True):
@@ -100,7 +110,7 @@ class Snapshot(msgspec.Struct, frozen=True, dict=True):
     def therapist_status(self, viewer: str) -> TherapistStatus:
         therapist = self.therapist()
         if therapist is None:
-            return TherapistStatus.ABSENT
+            return self._therapist_gone(viewer)
         if not therapist.connected:
             return TherapistStatus.RECONNECTING
         if any(p.id != viewer for p in self.admitted()) and self.participants[viewer].state is not (
@@ -108,6 +118,23 @@ class Snapshot(msgspec.Struct, frozen=True, dict=True):
         ):
             return TherapistStatus.IN_SESSION
         return TherapistStatus.READY
+
+    def _therapist_gone(self, viewer: str) -> TherapistStatus:
+        """Why no therapist is present, as far as ``viewer`` can tell: one who left or lapsed
+        after the viewer arrived is "left" or "lost"; otherwise they have not come yet."""
+        me = self.participants.get(viewer)
+        last = max(
+            (p for p in self.participants.values() if p.role is Role.THERAPIST),
+            key=lambda p: (p.since, p.id),
+            default=None,
+        )
+        if me is None or last is None or last.since < me.queued_at:
+            return TherapistStatus.ABSENT
+        if last.state is State.EXPIRED:
+            return TherapistStatus.LOST
+        if last.state is State.LEFT:
+            return TherapistStatus.LEFT
+        return TherapistStatus.ABSENT
 
     def position(self, pid: str) -> int | None:
         for i, p in enumerate(self.waiting(), start=1):

@@ -45,7 +45,6 @@ from telehealth.rooms.events import (
     Actor,
     ChangeListener,
     Decision,
-    Reason,
     Record,
     RoomChange,
     RoomEvent,
@@ -65,7 +64,7 @@ from telehealth.rooms.ports import (
     Router,
 )
 from telehealth.rooms.seats import Seat, SeatClaim
-from telehealth.rooms.states import TERMINAL_CODES, Event, Role, State, transition
+from telehealth.rooms.states import Event, Reason, Role, State, terminal_code, transition
 
 log = logging.getLogger("telehealth.rooms")
 
@@ -262,7 +261,8 @@ class RoomService:
             State.ENDED,
             State.CLOSED,
         ):
-            raise RapportError(TERMINAL_CODES[state])
+            assert old is not None
+            raise RapportError(terminal_code(state, old.reason))
         target = transition(role, Event.JOIN, state)
         resumed = old is not None and old.active
         if role is Role.CLIENT and not resumed and len(s.waiting()) >= self.rules.max_waiting:

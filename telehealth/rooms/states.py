@@ -50,6 +50,21 @@ class Event(StrEnum):
     RESUME = "resume"
 
 
+class Reason(StrEnum):
+    """Why a move happened, where the event alone does not say."""
+
+    NONE = ""
+    THERAPIST_LEFT = "therapist_left"  # clients go back to waiting when their therapist leaves
+    THERAPIST_LOST = "therapist_lost"  # ... or when the therapist's grace period lapsed
+    LINK_WITHDRAWN = "link_withdrawn"  # the session link was withdrawn
+    CONNECTION_LOST = "connection_lost"  # the socket closed without a leave
+    NODE_LOST = "node_lost"  # the node holding the socket stopped heartbeating
+    RECONCILED = "reconciled"  # after an outage, records made to match the live sockets
+    REPLACED = "replaced"  # a newer socket of the same participant took over
+    SECOND_DEVICE = "second_device"  # a link already seated elsewhere opened on another device
+    OTHER_DEVICE = "other_device"  # another device of the same link was admitted instead
+
+
 C, T = Role.CLIENT, Role.THERAPIST
 S = State
 
@@ -97,6 +112,15 @@ TERMINAL_CODES: dict[State, Code] = {
     S.EXPIRED: Code.EXPIRED,
     S.CLOSED: Code.ROOM_ENDED,
 }
+
+
+def terminal_code(state: State, reason: Reason = Reason.NONE) -> Code:
+    """The close code for a participant whose part ended in ``state`` after a move for
+    ``reason``. A withdrawn link says so (``token_revoked``), never "removed": its client may
+    never have been in a session."""
+    if reason is Reason.LINK_WITHDRAWN:
+        return Code.TOKEN_REVOKED
+    return TERMINAL_CODES.get(state, Code.SESSION_ENDED)
 
 
 def can(role: Role, event: Event, state: State) -> bool:

@@ -7,6 +7,7 @@ allows) their position; never who else is waiting or in session.
 from __future__ import annotations
 
 from signaling.messages import (
+    BackReason,
     ClientState,
     Outbound,
     Peer,
@@ -17,7 +18,7 @@ from signaling.messages import (
 )
 from signaling.negotiation import polite
 from telehealth.rooms.model import Participant, Snapshot
-from telehealth.rooms.states import Role, State
+from telehealth.rooms.states import Event, Reason, Role, State
 
 
 def _seconds(ms: int) -> float:
@@ -67,6 +68,17 @@ def session_view(snapshot: Snapshot, me: Participant) -> SessionView:
     )
 
 
+def back_reason(me: Participant) -> BackReason | None:
+    """Why a waiting client is back from the session, if they are (else None)."""
+    if me.state is not State.WAITING or me.move is not Event.SEND_BACK:
+        return None
+    if me.reason is Reason.THERAPIST_LOST:
+        return "therapist_lost"
+    if me.reason is Reason.THERAPIST_LEFT:
+        return "therapist_left"
+    return "sent_back"
+
+
 def views_for(snapshot: Snapshot, pid: str, *, show_position: bool) -> list[Outbound]:
     """The messages that describe the room to participant ``pid``, in the order to send them."""
     me = snapshot.get(pid)
@@ -78,6 +90,7 @@ def views_for(snapshot: Snapshot, pid: str, *, show_position: bool) -> list[Outb
         state=me.state.value,
         therapist=snapshot.therapist_status(pid).value,
         position=snapshot.position(pid) if show_position and me.state is State.WAITING else None,
+        reason=back_reason(me),
     )
     if me.state is State.ADMITTED:
         return [state, session_view(snapshot, me)]

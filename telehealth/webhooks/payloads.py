@@ -23,12 +23,11 @@ from telehealth.rooms.events import (
     AuditAction,
     Audited,
     Outcome,
-    Reason,
     RoomEvent,
     SessionMark,
     StoredEvent,
 )
-from telehealth.rooms.states import Event, State
+from telehealth.rooms.states import Event, Reason, State
 
 
 class EventType(StrEnum):

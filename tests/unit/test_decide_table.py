@@ -15,10 +15,10 @@ import pytest
 
 from signaling.errors import Code, RapportError
 from telehealth.presence.memory import MemoryPresence
-from telehealth.rooms.events import Actor, ActorRole, Reason, RoomChange, system
+from telehealth.rooms.events import Actor, ActorRole, RoomChange, system
 from telehealth.rooms.hub import Hub
 from telehealth.rooms.service import RoomRules, RoomService
-from telehealth.rooms.states import Event, Role, State
+from telehealth.rooms.states import Event, Reason, Role, State
 from telehealth.routing.local import LocalRouter
 
 E, S, R = Event, State, Reason

@@ -152,8 +152,16 @@ def test_session_without_a_present_therapist_is_the_admitted_clients() -> None:
     ("people", "viewer", "status"),
     [
         ((client("c-1"),), "c-1", TherapistStatus.ABSENT),
-        ((therapist(state=State.LEFT), client("c-1")), "c-1", TherapistStatus.ABSENT),
-        ((therapist(state=State.EXPIRED), client("c-1")), "c-1", TherapistStatus.ABSENT),
+        # Gone before this client arrived: not here yet, as far as the client can tell.
+        ((therapist(state=State.LEFT), client("c-1", queued_at=5)), "c-1", TherapistStatus.ABSENT),
+        (
+            (therapist(state=State.EXPIRED), client("c-1", queued_at=5)),
+            "c-1",
+            TherapistStatus.ABSENT,
+        ),
+        # Gone since the client arrived: the client is told they left, or were lost.
+        ((therapist(state=State.LEFT), client("c-1")), "c-1", TherapistStatus.LEFT),
+        ((therapist(state=State.EXPIRED), client("c-1")), "c-1", TherapistStatus.LOST),
         ((therapist(connected=False), client("c-1")), "c-1", TherapistStatus.RECONNECTING),
         # Reconnecting wins over in session: the waiting client is told the therapist is away.
         (
@@ -177,8 +185,10 @@ def test_session_without_a_present_therapist_is_the_admitted_clients() -> None:
     ],
     ids=[
         "no-therapist",
-        "therapist-left",
-        "therapist-expired",
+        "therapist-left-before",
+        "therapist-expired-before",
+        "therapist-left-since",
+        "therapist-lost-since",
         "reconnecting",
         "reconnecting-over-in-session",
         "in-session-with-another",

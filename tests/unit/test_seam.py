@@ -11,11 +11,11 @@ import pytest
 
 from signaling.errors import Code, RapportError
 from telehealth.presence.memory import MemoryPresence
-from telehealth.rooms.events import Actor, ActorRole, Decision, Reason, RoomChange, StreamEntry
+from telehealth.rooms.events import Actor, ActorRole, Decision, RoomChange, StreamEntry
 from telehealth.rooms.hub import Hub
 from telehealth.rooms.model import Participant
 from telehealth.rooms.service import RoomRules, RoomService
-from telehealth.rooms.states import Event, Role, State
+from telehealth.rooms.states import Event, Reason, Role, State
 from telehealth.rooms.translog import TransitionLog
 from telehealth.routing.local import LocalRouter
 

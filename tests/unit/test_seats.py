@@ -8,12 +8,12 @@ import pytest
 
 from signaling.errors import Code, RapportError
 from telehealth.presence.memory import MemoryPresence
-from telehealth.rooms.events import Actor, ActorRole, Reason, RoomChange
+from telehealth.rooms.events import Actor, ActorRole, RoomChange
 from telehealth.rooms.hub import Hub
 from telehealth.rooms.model import Snapshot
 from telehealth.rooms.seats import SeatClaim
 from telehealth.rooms.service import RoomRules, RoomService
-from telehealth.rooms.states import Event, Role, State
+from telehealth.rooms.states import Event, Reason, Role, State
 from telehealth.routing.local import LocalRouter
 
 ROOM = "room-seats"

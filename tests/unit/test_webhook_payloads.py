@@ -18,7 +18,6 @@ from telehealth.rooms.events import (
     ActorRole,
     AuditAction,
     Audited,
-    Reason,
     Record,
     RoomEvent,
     SessionMark,
@@ -26,7 +25,7 @@ from telehealth.rooms.events import (
     StreamEntry,
     encode_entry,
 )
-from telehealth.rooms.states import Event, State
+from telehealth.rooms.states import Event, Reason, State
 from telehealth.webhooks.delivery import BACKOFF_CAP_S, backoff
 from telehealth.webhooks.payloads import translate
 from telehealth.webhooks.sender import Sender
