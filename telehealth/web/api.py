@@ -30,7 +30,8 @@ from telehealth.rooms.ports import Revocation
 from telehealth.web import keys
 from telehealth.web.admin import room_summaries, summarize
 from telehealth.web.authority import close_withdrawn
-from telehealth.web.limiting import limit_api
+from telehealth.web.limiting import count_attempt, limit_api
+from telehealth.web.linkstatus import link_state
 from telehealth.webhooks.feed import read_feed
 from telehealth.webhooks.worker import WebhookWorker
 
@@ -49,6 +50,10 @@ class SessionLinkRequest(msgspec.Struct, forbid_unknown_fields=True):
 
 class RevokeRequest(msgspec.Struct, forbid_unknown_fields=True):
     token: str
+
+
+class LinkStatusRequest(msgspec.Struct, forbid_unknown_fields=True):
+    token: Annotated[str, msgspec.Meta(max_length=8192)]
 
 
 TokenId = Annotated[str, msgspec.Meta(min_length=1, max_length=128)]
@@ -193,6 +198,18 @@ async def revoke_session_link(request: web.Request) -> web.Response:
     )
     removed = await request.app[keys.SERVICE].withdraw(client.room, pid, actor_of(principal))
     return json_response({"revoked": client.jti, "removed": removed})
+
+
+async def session_link_status(request: web.Request) -> web.Response:
+    """A session link's state, for its page before anyone types: public (the token is the
+    credential, sent in the body), counted as a connection attempt of the address, and
+    answering with the state only (web/linkstatus.py)."""
+    await count_attempt(request)
+    body: LinkStatusRequest = await _body(request, LinkStatusRequest)
+    state = await link_state(request.app, body.token)
+    response = json_response({"state": state})
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 async def revoke_tokens(request: web.Request) -> web.Response:
@@ -391,6 +408,7 @@ def add_routes(app: web.Application) -> None:
     app.router.add_get("/api/config", page_config)
     app.router.add_post("/api/session-links", create_session_link)
     app.router.add_post("/api/session-links/revoke", revoke_session_link)
+    app.router.add_post("/api/session-links/status", session_link_status)
     app.router.add_post("/api/revocations", revoke_tokens)
     app.router.add_get("/api/rooms", list_rooms)
     app.router.add_get("/api/rooms/{room}", get_room)

@@ -2,7 +2,9 @@
 
 - a WebSocket upgrade counts as one connection attempt of its address (a fixed window), and
   holds one of the address's places for sockets not yet authenticated until its first message;
-- a REST request with a verified token counts against its principal's rate.
+- a REST request with a verified token counts against its principal's rate;
+- a public lookup that takes a token as its credential (a session link's status) counts as a
+  connection attempt of its address, so guessing links costs what opening sockets costs.
 
 Each refusal has its own code: too_many_attempts, too_many_connections, rate_limited.
 """
@@ -35,20 +37,29 @@ class PendingPlace:
             await self._app[keys.LIMITS].release(key)
 
 
+async def count_attempt(request: web.Request) -> str:
+    """Count one attempt of the request's address, or refuse with too_many_attempts (429,
+    Retry-After). Returns the address, for further limits."""
+    app = request.app
+    address = client_address(request, app[keys.TRUSTED_PROXIES])
+    wait = await app[keys.LIMITS].hit(
+        opaque(app[keys.ADDRESS_KEY], "attempt", address),
+        app[keys.SETTINGS].address_max_attempts,
+        ATTEMPT_WINDOW_S,
+    )
+    if wait > 0:
+        raise RapportError(Code.TOO_MANY_ATTEMPTS, retry_after=max(1, math.ceil(wait)))
+    return address
+
+
 async def admit_socket(request: web.Request) -> PendingPlace:
     """Count the attempt and take a pending place for its address, or refuse (before the
     upgrade, as a plain 429 with Retry-After)."""
     app = request.app
     settings = app[keys.SETTINGS]
     limits = app[keys.LIMITS]
-    address = client_address(request, app[keys.TRUSTED_PROXIES])
-    secret = app[keys.ADDRESS_KEY]
-    wait = await limits.hit(
-        opaque(secret, "attempt", address), settings.address_max_attempts, ATTEMPT_WINDOW_S
-    )
-    if wait > 0:
-        raise RapportError(Code.TOO_MANY_ATTEMPTS, retry_after=max(1, math.ceil(wait)))
-    key = opaque(secret, "pending", address)
+    address = await count_attempt(request)
+    key = opaque(app[keys.ADDRESS_KEY], "pending", address)
     # A place outlives a crashed node by a few auth timeouts at most.
     if not await limits.acquire(key, settings.address_max_pending, settings.auth_timeout * 4):
         raise RapportError(
