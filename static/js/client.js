@@ -7,7 +7,7 @@ import { CallView, mediaButtons } from "./callview.js";
 import { DeviceChooser } from "./devices.js";
 import { LocalMedia } from "./media.js";
 import { mountPage } from "./page.js";
-import { CLOSE, Signaling, errorPageFor, signalingUrl } from "./signaling.js";
+import { CLOSE, Signaling, errorPageFor } from "./signaling.js";
 import { t } from "./strings.js";
 import { selfTile } from "./tile.js";
 import { decodePayload, forget, remember, store, takeToken, tokenStatus } from "./token.js";
@@ -15,8 +15,17 @@ import { byId, clockTime, confirmDialog, el, showBanner, showError, showView } f
 
 const KIND = "client";
 const LINK_CHECK_TIMEOUT_MS = 4000;
-const LINK_PROBLEMS = new Set([CLOSE.TOKEN_INVALID, CLOSE.TOKEN_EXPIRED, CLOSE.TOKEN_NOT_YET_VALID,
-  CLOSE.TOKEN_REVOKED, CLOSE.WRONG_TOKEN_KIND, CLOSE.WRONG_ROOM]);
+// The kind page (strings.js `errors.*`) for each state the link status check answers with.
+const LINK_PAGES = {
+  ended: "sessionEnded",
+  room_ended: "roomClosed",
+  withdrawn: "revoked",
+  denied: "denied",
+  removed: "removed",
+  expired: "expired",
+  not_yet_valid: "notYet",
+  invalid: "invalid",
+};
 const DEFAULT_CONFIG = { consent_text: "", show_queue_position: false, grace: 60, max_participants: 4 };
 
 mountPage();
@@ -82,7 +91,7 @@ async function start() {
   session.token = token;
   session.room = claims.room;
 
-  const [config, problem] = await Promise.all([loadConfig(), checkLink(token, claims.room)]);
+  const [config, problem] = await Promise.all([loadConfig(), checkLink(token)]);
   session.config = config;
   if (problem === "notYet") return waitUntilValid(claims.nbf);
   if (problem) return showError(problem);
@@ -113,31 +122,25 @@ async function loadConfig() {
 }
 
 /**
- * Whether the service still accepts this link, asked before the person types anything: an
- * `auth` without a name is refused with "invalid name" (4018) when the link is good, and with the
- * link's own close code (4003 to 4008) when it is not. Nothing is joined either way. Resolves to
- * an error-page key, or null when the link is good or the answer did not come.
+ * Whether the link still opens anything, asked before the person types (POST
+ * /api/session-links/status, the token in the body): a link whose session or room ended, or that
+ * was withdrawn, denied, removed or has expired gets its own page at once. Resolves to an
+ * error-page key, or null when the link is open or no answer came (joining then tells).
  */
-function checkLink(token, room) {
-  return new Promise((resolve) => {
-    let ws;
-    const done = (answer) => {
-      clearTimeout(timer);
-      resolve(answer);
-    };
-    const timer = setTimeout(() => {
-      ws?.close();
-      done(null);
-    }, LINK_CHECK_TIMEOUT_MS);
-    try {
-      ws = new WebSocket(signalingUrl());
-    } catch {
-      done(null);
-      return;
-    }
-    ws.addEventListener("open", () => ws.send(JSON.stringify({ type: "auth", role: "client", token, room })));
-    ws.addEventListener("close", (event) => done(LINK_PROBLEMS.has(event.code) ? errorPageFor(event.code) : null));
-  });
+async function checkLink(token) {
+  try {
+    const response = await fetch("/api/session-links/status", {
+      method: "POST",
+      headers: { "Content-Type": "application/json", Accept: "application/json" },
+      body: JSON.stringify({ token }),
+      signal: AbortSignal.timeout(LINK_CHECK_TIMEOUT_MS),
+    });
+    if (!response.ok) return null;
+    const { state } = await response.json();
+    return LINK_PAGES[state] || null;
+  } catch {
+    return null;
+  }
 }
 
 // --- welcome ----------------------------------------------------------------------------------
@@ -284,12 +287,9 @@ function onState(msg) {
   if (showPosition) dom.position.textContent = t("client.position", msg.position);
 
   if (msg.state === "waiting" && previous !== "waiting") {
-    if (previous === "admitted") {
-      session.view.end();
-      dom.status.textContent = t("client.sentBack");
-    } else {
-      dom.status.textContent = t("client.waitingStatus");
-    }
+    if (previous === "admitted") session.view.end();
+    // Back from the session: the reason says who or what sent them (never a guess).
+    dom.status.textContent = msg.reason ? t(`client.back.${msg.reason}`) : t("client.waitingStatus");
     document.title = t("client.waitingTitle");
     showView("waiting");
   } else if (msg.state === "admitted" && previous !== "admitted") {
@@ -352,13 +352,15 @@ function onClosed({ code, gaveUp }) {
 function showEnded(code) {
   media.stop();
   const left = code === CLOSE.LEFT;
+  const roomClosed = code === CLOSE.ROOM_ENDED;
   if (left) {
     remember(KIND, "name", null); // the token stays: "Rejoin" goes back to the welcome
   } else {
     forget(KIND);
   }
-  dom.closingTitle.textContent = left ? t("client.leftHeading") : t("client.closingHeading");
-  dom.closingText.textContent = left ? t("client.leftText") : t("client.closingText");
+  const words = left ? "left" : roomClosed ? "roomClosed" : "closing";
+  dom.closingTitle.textContent = t(`client.${words}Heading`);
+  dom.closingText.textContent = t(`client.${words}Text`);
   dom.closingActions.replaceChildren();
   if (left) {
     dom.closingActions.append(el("button", {
@@ -366,7 +368,7 @@ function showEnded(code) {
       onclick: () => location.reload(),
     }, t("client.rejoin")));
   }
-  document.title = t("client.closingTitle");
+  document.title = t(roomClosed ? "client.roomClosedTitle" : "client.closingTitle");
   showView("closing");
 }
 

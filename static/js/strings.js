@@ -169,10 +169,19 @@ export const STRINGS = {
       ready: "Your therapist is here and will be with you shortly.",
       in_session: "Your therapist is with someone else and will be with you after.",
       reconnecting: "Your therapist's connection dropped; they should be back in a moment.",
+      left: "Your therapist has left for now. They can let you in when they are back.",
+      lost: "Your therapist's connection was lost. If they reconnect, they will see you here.",
     },
     messagesHeading: "Messages from your therapist",
     messagesEmpty: "No messages yet.",
-    sentBack: "Your therapist has moved you back to the waiting room.",
+    // Why a client is back in the waiting room from the session (the state message's reason).
+    back: {
+      sent_back: "Your therapist has moved you back to the waiting room.",
+      therapist_left: "Your therapist has left the session, so you are back in the waiting room.",
+      therapist_lost:
+        "Your therapist's connection was lost, so you are back in the waiting room. " +
+        "Please stay on this page: they can let you in again when they reconnect.",
+    },
     admittedTitle: "You're in — Rapport",
     inSessionTitle: "In session — Rapport",
     callHeading: "Your session",
@@ -184,6 +193,11 @@ export const STRINGS = {
     closingText: "Thank you. You can close this tab now.",
     leftHeading: "You have left",
     leftText: "You can close this tab now, or come back with your link while it is valid.",
+    roomClosedTitle: "Room closed — Rapport",
+    roomClosedHeading: "The room has been closed",
+    roomClosedText:
+      "Your therapist or the practice closed this room, so this link no longer opens it. " +
+      "Please contact them if you still need your session.",
     rejoin: "Rejoin",
   },
 
@@ -228,7 +242,9 @@ export const STRINGS = {
     removeName: (name) => `Remove ${name}`,
     removeConfirm: (name) => `Remove ${name} from the session?`,
     endSession: "End session for all",
-    endConfirm: "End the session for everyone in it?",
+    endConfirm:
+      "End the session for everyone in it? Their session links stop working, so they cannot " +
+      "come back to it. People in the waiting room stay there.",
     linksHeading: "Session link",
     linkValidity: "Valid for",
     ttl: { 3600: "1 hour", 7200: "2 hours", 86400: "1 day", 604800: "7 days" },
@@ -397,6 +413,14 @@ export const STRINGS = {
     denied: {
       heading: "You were not admitted",
       text: "Your therapist could not admit you to this session. Please contact them or your practice.",
+    },
+    sessionEnded: {
+      heading: "This session has ended",
+      text: "This link no longer opens it. If you need another session, please contact your therapist or practice.",
+    },
+    roomClosed: {
+      heading: "This room has been closed",
+      text: "This link no longer opens it. Please contact your therapist or practice if you still need your session.",
     },
     removed: {
       heading: "You were removed from the session",
