@@ -180,7 +180,7 @@ export const STRINGS = {
       therapist_left: "Your therapist has left the session, so you are back in the waiting room.",
       therapist_lost:
         "Your therapist's connection was lost, so you are back in the waiting room. " +
-        "Please stay on this page: they can let you in again when they reconnect.",
+        "Please stay on this page.",
     },
     admittedTitle: "You're in — Rapport",
     inSessionTitle: "In session — Rapport",

@@ -128,6 +128,41 @@ async def test_every_screen(
         await screens.capture(page, f"client-error-{name}")
 
     screens.check()
+    readme_shows(screens)
+
+
+def readme_shows(screens: Screens) -> None:
     readme = (REPO_ROOT / "README.md").read_text()
     missing = [name for name in screens.taken if f"docs/screenshots/{name}-phone.png" not in readme]
     assert not missing, f"README.md does not show {missing}"
+
+
+async def test_the_truthful_screens(
+    start_service: StartService, open_page: OpenPage, screens: Screens
+) -> None:
+    """Back in the waiting room because the therapist's connection was lost; a link whose
+    session ended, opened again: its page before anyone types (issue 12)."""
+    service = await start_service(grace=2.0)
+    therapist = await open_page(service.console_link(), label="therapist")
+    await open_console(therapist)
+    token = service.minter.mint_client(ROOM, ttl=600)
+    alex = await open_page(f"{service.url}/join#{token}", label="Alex")
+    await join_waiting_room(alex, "Alex Morgan")
+    await admit(therapist, alex, "Alex Morgan")
+    await therapist.close()  # the therapist's browser closes, and the grace period lapses
+    await expect(alex.get_by_test_id("therapist-status")).to_have_attribute("data-state", "lost")
+    await expect(alex.get_by_test_id("status")).to_contain_text("connection was lost")
+    await screens.capture(alex, "client-therapist-lost")
+
+    again = await open_page(service.console_link(), label="therapist-again")
+    await open_console(again)
+    await admit(again, alex, "Alex Morgan")
+    await again.get_by_test_id("end-session").click()
+    await again.get_by_test_id("confirm-yes").click()
+    await expect(alex.get_by_test_id("closing")).to_be_visible()
+    ended = await open_page(f"{service.url}/join#{token}", label="Alex-again")
+    await expect(ended.get_by_test_id("error-page")).to_contain_text("This session has ended")
+    await screens.capture(ended, "client-link-ended")
+
+    screens.check()
+    readme_shows(screens)
