@@ -207,6 +207,13 @@ CASES = [
     ),
     Case("denied-client-stays-out", (*SEATED, deny("c-1")), joins("c-1", "tab-2"), Code.DENIED),
     Case("removed-client-stays-out", (*SEATED, remove("c-1")), joins("c-1", "tab-2"), Code.REMOVED),
+    # A withdrawn link says so again, not "removed" (its client may never have been in session).
+    Case(
+        "withdrawn-client-stays-out",
+        (*SEATED, withdraw("c-1")),
+        joins("c-1", "tab-2"),
+        Code.TOKEN_REVOKED,
+    ),
     Case(
         "ended-client-stays-out",
         (*IN_SESSION, end_session()),
@@ -497,6 +504,10 @@ async def test_decision(row: Case) -> None:
     for pid, p in before.participants.items():
         if pid not in {m[0] for m in expected}:
             assert after.participants[pid] == p
+    # Each moved record remembers its move and why: what the client is told comes from them.
+    for pid, event, _, _, reason in expected:
+        if event not in (Event.DROP, Event.RESUME):
+            assert (after.participants[pid].move, after.participants[pid].reason) == (event, reason)
 
 
 def test_the_table_covers_every_event_and_refusal() -> None:

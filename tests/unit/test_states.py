@@ -7,7 +7,18 @@ import itertools
 import pytest
 
 from signaling.errors import Code, RapportError
-from telehealth.rooms.states import ACTIVE, TRANSITIONS, Event, Role, State, can, transition
+from telehealth.rooms.states import (
+    ACTIVE,
+    TERMINAL_CODES,
+    TRANSITIONS,
+    Event,
+    Reason,
+    Role,
+    State,
+    can,
+    terminal_code,
+    transition,
+)
 
 
 @pytest.mark.parametrize(
@@ -62,3 +73,14 @@ def test_send_back_and_admit_round_trip() -> None:
 
 def test_active_states() -> None:
     assert {State.WAITING, State.ADMITTED, State.PRESENT} == ACTIVE
+
+
+@pytest.mark.parametrize("state", list(TERMINAL_CODES))
+def test_a_part_that_ended_closes_with_its_state_s_code(state: State) -> None:
+    assert terminal_code(state) is TERMINAL_CODES[state]
+
+
+def test_a_withdrawn_link_closes_as_withdrawn_not_removed() -> None:
+    assert terminal_code(State.REMOVED, Reason.LINK_WITHDRAWN) is Code.TOKEN_REVOKED
+    assert terminal_code(State.REMOVED, Reason.OTHER_DEVICE) is Code.REMOVED
+    assert terminal_code(State.REMOVED) is Code.REMOVED

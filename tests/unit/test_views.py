@@ -10,8 +10,8 @@ from hypothesis import strategies as st
 
 from signaling.messages import ClientState, Outbound, Peer, RoomView, SessionView, encode
 from telehealth.rooms.model import Participant, Snapshot
-from telehealth.rooms.states import Role, State
-from telehealth.rooms.views import views_for
+from telehealth.rooms.states import Event, Reason, Role, State
+from telehealth.rooms.views import back_reason, views_for
 
 ROOM = "room-views"
 
@@ -222,3 +222,29 @@ def test_in_any_room_a_waiting_client_sees_nobody_else(
         state = views[0]
         assert isinstance(state, ClientState)
         assert state.position == (room.position(me.id) if show_position else None)
+
+
+# -- why a client is back in the waiting room ----------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("state", "move", "reason", "told"),
+    [
+        (State.WAITING, Event.SEND_BACK, Reason.NONE, "sent_back"),
+        (State.WAITING, Event.SEND_BACK, Reason.THERAPIST_LEFT, "therapist_left"),
+        (State.WAITING, Event.SEND_BACK, Reason.THERAPIST_LOST, "therapist_lost"),
+        (State.WAITING, Event.JOIN, Reason.NONE, None),  # knocked: not back from anywhere
+        (State.WAITING, None, Reason.NONE, None),  # a record from before moves were kept
+        (State.ADMITTED, Event.ADMIT, Reason.NONE, None),
+    ],
+)
+def test_a_client_back_in_the_waiting_room_is_told_why(
+    state: State, move: Event | None, reason: Reason, told: str | None
+) -> None:
+    me = person("ba-1d3f", "Mara Quist", state, queued_at=100, since=900).with_(
+        move=move, reason=reason
+    )
+    assert back_reason(me) == told
+    views = views_for(snapshot([THERAPIST, me]), me.id, show_position=False)
+    first = views[0]
+    assert isinstance(first, ClientState) and first.reason == told
