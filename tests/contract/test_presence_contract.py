@@ -17,7 +17,7 @@ from telehealth.rooms.hub import Hub
 from telehealth.rooms.model import Participant
 from telehealth.rooms.ports import REVOCATION_FEED_MS, PresenceStore, Revocation
 from telehealth.rooms.service import RoomRules, RoomService
-from telehealth.rooms.states import Role, State
+from telehealth.rooms.states import Reason, Role, State
 from telehealth.routing.local import LocalRouter
 
 ROOM = "room-a"
@@ -251,7 +251,9 @@ async def test_therapist_drop_keeps_the_session(
     snapshot = await presence.load(ROOM)
     # After the grace period the client goes back to the waiting room, not out of the door.
     assert snapshot.participants["c-1"].state is State.WAITING
-    assert snapshot.therapist_status("c-1").value == "absent"
+    # ... and is told the truth: the therapist was lost (not "not arrived yet"), and that is why.
+    assert snapshot.therapist_status("c-1").value == "lost"
+    assert snapshot.participants["c-1"].reason is Reason.THERAPIST_LOST
 
 
 async def test_stale_socket_cannot_drop_a_resumed_participant(
