@@ -10,6 +10,9 @@ side has are coturn's relay addresses. coturn checks the credentials against the
 from __future__ import annotations
 
 import asyncio
+import os
+import subprocess
+import sys
 import time
 from collections.abc import AsyncIterator
 
@@ -26,7 +29,8 @@ from telehealth.app import create_app
 from telehealth.auth.tokens import TokenMinter
 from telehealth.config import Settings
 from telehealth.turn import turn_credentials
-from tests.e2e.conftest import settings_for
+from tests.conftest import REPO_ROOT, free_port
+from tests.e2e.conftest import join, settings_for
 from tests.turnserver import TurnServer
 
 pytestmark = pytest.mark.webrtc
@@ -148,3 +152,47 @@ async def test_coturn_refuses_an_expired_credential(
     with pytest.raises(stun.TransactionFailed) as forged:
         await create_turn_endpoint(_Sink, turn_server.address, username, password)
     assert forged.value.response.attributes["ERROR-CODE"][0] == UNAUTHORIZED
+
+
+async def test_welcome_carries_the_ice_transport_policy(
+    relay_node: tuple[str, TokenMinter], turn_server: TurnServer
+) -> None:
+    url, minter = relay_node
+    ws, welcome = await join(url, "client", minter.mint_client(ROOM, ttl=600), ROOM, "Alex")
+    await ws.close()
+    assert welcome["ice_transport_policy"] == "relay"
+    (turn,) = welcome["ice_servers"]
+    assert turn["urls"] == list(turn_server.urls) and turn["username"].endswith(
+        ":" + welcome["participant_id"]
+    )
+    # Off (the default), the welcome says so too: pages and SDK peers use every candidate.
+    settings = settings_for()
+    server = TestServer(create_app(settings), host="127.0.0.1")
+    await server.start_server()
+    try:
+        token = TokenMinter(settings).mint_client(ROOM, ttl=600)
+        ws, welcome = await join(str(server.make_url("/")), "client", token, ROOM, "Alex")
+        await ws.close()
+    finally:
+        await server.close()
+    assert welcome["ice_transport_policy"] == "all"
+
+
+def test_a_relay_only_node_without_turn_refuses_to_start() -> None:
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("TELEHEALTH_")},
+        "TELEHEALTH_JWT_SECRET": "r" * 48,
+        "TELEHEALTH_RELAY_ONLY": "on",
+    }
+    # Generous: importing the service alone took 12 s on a loaded 2-core machine.
+    done = subprocess.run(
+        [sys.executable, "-m", "telehealth", "serve", "--port", str(free_port())],
+        env=env,
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 2, done.stderr
+    assert "TELEHEALTH_RELAY_ONLY is on but no TURN server is configured" in done.stderr
+    assert "Traceback" not in done.stderr
