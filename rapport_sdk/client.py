@@ -109,6 +109,11 @@ class SignalingClient:
         return [] if self.welcome is None else list(self.welcome.ice_servers)
 
     @property
+    def ice_transport_policy(self) -> m.IceTransportPolicy:
+        """The ``welcome``'s ICE transport policy: "relay" in relay-only mode, else "all"."""
+        return "all" if self.welcome is None else self.welcome.ice_transport_policy
+
+    @property
     def closed(self) -> bool:
         """True once the socket has closed (or was never opened)."""
         return self._done or self._ws is None

@@ -6,7 +6,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from aiortc import RTCConfiguration, RTCIceServer
+from aiortc import RTCConfiguration, RTCIceServer, RTCIceTransportPolicy
 
 from signaling import messages as m
 
@@ -17,16 +17,23 @@ _ICE_SCHEMES = ("stun:", "stuns:", "turn:", "turns:")
 
 
 def rtc_configuration(
-    ice_servers: Iterable[m.IceServer | Mapping[str, Any]] | None, loopback: bool
+    ice_servers: Iterable[m.IceServer | Mapping[str, Any]] | None,
+    loopback: bool,
+    policy: m.IceTransportPolicy = "all",
 ) -> RTCConfiguration:
     """An explicit ``RTCConfiguration``: never aiortc's default public STUN server.
 
     In loopback mode the server list is ignored and empty. Otherwise each entry (an
     ``IceServer`` struct or a dict as in the ``welcome`` message) becomes an ``RTCIceServer``;
-    URLs with schemes aiortc does not know are dropped.
+    URLs with schemes aiortc does not know are dropped. ``policy`` is the ``welcome``'s
+    ``ice_transport_policy``: with "relay" only TURN relay candidates are gathered (and in
+    loopback mode, with no TURN server, none at all: nothing connects).
     """
+    transport_policy = (
+        RTCIceTransportPolicy.RELAY if policy == "relay" else RTCIceTransportPolicy.ALL
+    )
     if loopback or not ice_servers:
-        return RTCConfiguration(iceServers=[])
+        return RTCConfiguration(iceServers=[], iceTransportPolicy=transport_policy)
     servers: list[Any] = []
     for entry in ice_servers:
         if isinstance(entry, m.IceServer):
@@ -43,7 +50,7 @@ def rtc_configuration(
         if not usable:
             continue
         servers.append(RTCIceServer(urls=usable, username=username, credential=credential))
-    return RTCConfiguration(iceServers=servers)
+    return RTCConfiguration(iceServers=servers, iceTransportPolicy=transport_policy)
 
 
 def ws_url_for(base_url: str) -> str:

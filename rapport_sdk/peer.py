@@ -151,6 +151,21 @@ class Peer:
                 f"datachannel with {peer_id} not open within {timeout:.1f} s ({where})"
             ) from None
 
+    def candidate_types(self, peer_id: str) -> tuple[str, str] | None:
+        """The (local, remote) candidate types of the pair ICE selected with ``peer_id``
+        ("host", "srflx", "prflx" or "relay"), or None before one is selected. Only the types:
+        never the addresses. aiortc has no candidate-pair stats, so this reads aioice's
+        nominated pair (the datachannel's component)."""
+        link = self._links.get(peer_id)
+        if link is None:
+            return None
+        sctp = link.pc.sctp
+        connection = None if sctp is None else sctp.transport.transport._connection
+        pair = None if connection is None else connection._nominated.get(1)
+        if pair is None:
+            return None
+        return (str(pair.local_candidate.type), str(pair.remote_candidate.type))
+
     async def send_data(self, peer_id: str, text: str) -> None:
         """Send ``text`` on the datachannel with ``peer_id`` (which must be open)."""
         link = self._links.get(peer_id)
@@ -283,7 +298,8 @@ class Peer:
         servers: Any = self._ice_servers
         if servers is None:
             servers = self.signaling.ice_servers
-        pc = RTCPeerConnection(configuration=rtc_configuration(servers, self.loopback))
+        policy = self.signaling.ice_transport_policy
+        pc = RTCPeerConnection(configuration=rtc_configuration(servers, self.loopback, policy))
         channel = pc.createDataChannel(
             DATACHANNEL_LABEL, negotiated=True, id=DATACHANNEL_ID, ordered=True
         )

@@ -156,6 +156,10 @@ RelayIn = Offer | Answer | Candidate | Hangup
 # --- server -> browser -------------------------------------------------------------------------
 
 
+#: RTCConfiguration.iceTransportPolicy values the server hands out (welcome).
+IceTransportPolicy = Literal["all", "relay"]
+
+
 class IceServer(msgspec.Struct, frozen=True, omit_defaults=True):
     urls: list[str]
     username: str | None = None
@@ -171,6 +175,8 @@ class Welcome(_Out, frozen=True, tag="welcome"):
     grace: float
     heartbeat: float
     resume: str | None = None  # a client's resume secret: keep it for this tab only
+    # "relay": connect through the TURN servers only (relay-only privacy mode), else "all".
+    ice_transport_policy: IceTransportPolicy = "all"
 
 
 # Why a client is back in the waiting room after being in the session: the therapist sent

@@ -39,6 +39,8 @@ ENV_VARS: dict[str, str] = {
     "TELEHEALTH_TURN_URLS": "comma-separated turn:/turns: URLs handed to browsers",
     "TELEHEALTH_TURN_SECRET": "coturn static-auth-secret for time-limited TURN credentials",
     "TELEHEALTH_TURN_TTL": "longest lifetime of TURN credentials in seconds (default 3600)",
+    "TELEHEALTH_RELAY_ONLY": "on to make every browser connect through TURN only "
+    "(iceTransportPolicy relay): no one learns another's IP address (default off)",
     "TELEHEALTH_SESSION_OVERRUN": "seconds an admitted client may stay past the link's exp (1800)",
     "TELEHEALTH_CONSOLE_IDLE_LOGOFF": "seconds without input before a console locks (900)",
     "TELEHEALTH_TOKEN_REFRESH": "0 to stop nodes minting fresh therapist tokens before expiry",
@@ -112,6 +114,8 @@ class Settings:
     turn_urls: tuple[str, ...] = ()
     turn_secret: str | None = None
     turn_ttl: int = 3600
+    # Relay-only privacy mode: every peer uses iceTransportPolicy "relay" (welcome says so).
+    relay_only: bool = False
     session_overrun: float = 1800.0
     console_idle_logoff: float = 900.0
     token_refresh: bool = True
@@ -182,6 +186,7 @@ class Settings:
             raise ConfigError("TELEHEALTH_CONSOLE_IDLE_LOGOFF must be 1 to 86400 seconds")
         if not 60 <= self.turn_ttl <= 7 * 24 * 3600:
             raise ConfigError("TELEHEALTH_TURN_TTL must be 60 to 604800 seconds")
+        self._validate_relay_only()
         if self.metrics_token is not None and len(self.metrics_token) < 16:
             raise ConfigError("TELEHEALTH_METRICS_TOKEN must be at least 16 characters")
         if self.event_retention < 3600 or self.event_stream_max < 100:
@@ -232,6 +237,20 @@ class Settings:
         if asym_algs and not (self.jwt_public_key_file or self.jwks_url):
             raise ConfigError(
                 "public-key algorithms need TELEHEALTH_JWT_PUBLIC_KEY_FILE or TELEHEALTH_JWKS_URL"
+            )
+
+    def _validate_relay_only(self) -> None:
+        if not self.relay_only:
+            return
+        if self.loopback:
+            raise ConfigError(
+                "TELEHEALTH_RELAY_ONLY cannot be on with TELEHEALTH_LOOPBACK, which hands out "
+                "no ICE servers: relay-only needs a TURN server"
+            )
+        if not (self.turn_urls and self.turn_secret):
+            raise ConfigError(
+                "TELEHEALTH_RELAY_ONLY is on but no TURN server is configured: set "
+                "TELEHEALTH_TURN_URLS and TELEHEALTH_TURN_SECRET (calls would never connect)"
             )
 
     def _validate_webhooks(self) -> None:
@@ -315,6 +334,7 @@ def from_env(env: Mapping[str, str] | None = None, **overrides: object) -> Setti
         "turn_urls": _list(env.get("TELEHEALTH_TURN_URLS")),
         "turn_secret": env.get("TELEHEALTH_TURN_SECRET") or None,
         "turn_ttl": int(_num(env, "TELEHEALTH_TURN_TTL", 3600)),
+        "relay_only": _bool(env.get("TELEHEALTH_RELAY_ONLY")),
         "session_overrun": _num(env, "TELEHEALTH_SESSION_OVERRUN", 1800.0),
         "console_idle_logoff": _num(env, "TELEHEALTH_CONSOLE_IDLE_LOGOFF", 900.0),
         "token_refresh": _bool(env.get("TELEHEALTH_TOKEN_REFRESH", "1")),

@@ -11,7 +11,7 @@ import hashlib
 import hmac
 import time
 
-from signaling.messages import IceServer
+from signaling.messages import IceServer, IceTransportPolicy
 from telehealth.config import Settings
 
 
@@ -34,6 +34,13 @@ def turn_expiry(settings: Settings, now: float, authority_ends: float | None = N
     if authority_ends is not None:
         expires = min(expires, authority_ends)
     return int(max(expires, now + 1))
+
+
+def ice_transport_policy(settings: Settings) -> IceTransportPolicy:
+    """The ``iceTransportPolicy`` every peer of this deployment uses (the ``welcome`` says it):
+    "relay" in relay-only privacy mode, so that no peer learns another's IP address, as only
+    the TURN server's relay addresses are ever offered; otherwise "all"."""
+    return "relay" if settings.relay_only else "all"
 
 
 def ice_servers(

@@ -9,6 +9,7 @@
 * :class:`NodeProcess` / ``start_node`` -- runs ``python -m telehealth serve`` as a subprocess and
   waits for ``/healthz``.
 * ``axe_js`` -- the source of axe-core, vendored by ``.ci/ensure-deps`` into ``.cache/axe``.
+* ``turn_server`` -- a private coturn on 127.0.0.1 with ``use-auth-secret`` (tests/turnserver.py).
 
 System tools are never skipped for: when one is missing the fixture fails and says to run
 ``make test`` (which runs ``.ci/ensure-deps``).
@@ -28,8 +29,12 @@ import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
+
+if TYPE_CHECKING:
+    from tests.turnserver import TurnServer
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 AXE_PATH = REPO_ROOT / ".cache" / "axe" / "axe.min.js"
@@ -487,3 +492,22 @@ def axe_js() -> str:
     if not AXE_PATH.is_file():
         pytest.fail(f"{AXE_PATH} missing: run `make test` (or `make deps`)", pytrace=False)
     return AXE_PATH.read_text()
+
+
+# --------------------------------------------------------------------------------------------
+# TURN
+# --------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def turn_server(tmp_path: Path) -> Iterator[TurnServer]:
+    """A running coturn for this test (``.urls``, ``.secret``, ``.address``), stopped at teardown;
+    its log is shown when the test fails."""
+    from tests.turnserver import start_turn_server  # it builds on the helpers above
+
+    server = start_turn_server(tmp_path / "turn")
+    try:
+        yield server
+    finally:
+        server.stop()
+        print(f"----- turnserver.log (last lines) -----\n{_tail(server.log_path)}")

@@ -47,6 +47,8 @@ export class Call {
     this.onPeerState = opts.onPeerState || (() => {});
     this.onStats = opts.onStats || null;
     this.iceServers = [];
+    // "relay" in relay-only privacy mode (the server's welcome): TURN relay candidates only.
+    this.iceTransportPolicy = "all";
     this.peers = new Map(); // id -> peer record
     this.pcs = new Map(); // id -> RTCPeerConnection (also exposed for tests)
     this.listed = new Map(); // id -> {polite, connected} from the last `session`
@@ -55,11 +57,17 @@ export class Call {
     window.__rapport = Object.assign(window.__rapport || {}, { pcs: this.pcs, call: this });
   }
 
-  setIceServers(servers) {
+  /** ICE servers (welcome, ice_servers) and, when given, the welcome's transport policy. */
+  setIceServers(servers, policy) {
     this.iceServers = cleanIceServers(servers);
+    if (policy !== undefined) this.iceTransportPolicy = policy === "relay" ? "relay" : "all";
     for (const pc of this.pcs.values()) {
       try {
-        pc.setConfiguration({ ...pc.getConfiguration(), iceServers: this.iceServers });
+        pc.setConfiguration({
+          ...pc.getConfiguration(),
+          iceServers: this.iceServers,
+          iceTransportPolicy: this.iceTransportPolicy,
+        });
       } catch (err) {
         console.warn("could not update ICE servers", err);
       }
@@ -225,7 +233,10 @@ export class Call {
   }
 
   _createPeer(id, polite, { forOffer = false, initiate = false } = {}) {
-    const pc = new RTCPeerConnection({ iceServers: this.iceServers });
+    const pc = new RTCPeerConnection({
+      iceServers: this.iceServers,
+      iceTransportPolicy: this.iceTransportPolicy,
+    });
     const peer = {
       id,
       pc,

@@ -71,7 +71,9 @@ export class CallView {
 
     this._build(root, headingLevel, extraControls);
 
-    signaling.on("welcome", (msg) => this.call.setIceServers(msg.ice_servers));
+    signaling.on("welcome", (msg) =>
+      this.call.setIceServers(msg.ice_servers, msg.ice_transport_policy),
+    );
     // Fresh TURN credentials before the old ones expire: an ICE restart uses them.
     signaling.on("ice_servers", (msg) => this.call.setIceServers(msg.ice_servers));
     signaling.on("session", (msg) => this._onSession(msg));

@@ -32,6 +32,7 @@ from telehealth.rooms.events import Actor, ActorRole, AuditAction, Outcome
 from telehealth.rooms.model import Snapshot
 from telehealth.rooms.ports import PresenceUnavailable
 from telehealth.rooms.states import Role
+from telehealth.turn import ice_transport_policy
 from telehealth.web import keys
 from telehealth.web.admin import admin_feed
 from telehealth.web.authority import grant, ice_for, reauth, verify_client
@@ -237,6 +238,7 @@ async def _authenticate(app: web.Application, conn: Connection, auth: m.Auth) ->
                 grace=settings.grace,
                 heartbeat=HEARTBEAT_S,
                 resume=resume,
+                ice_transport_policy=ice_transport_policy(settings),
             )
         )
     )

@@ -9,10 +9,12 @@ import time
 
 import msgspec
 import pytest
+from aiortc import RTCIceTransportPolicy
 
-from signaling.messages import IceServer
-from telehealth.config import Settings
-from telehealth.turn import ice_servers, turn_expiry
+from rapport_sdk.ice import rtc_configuration
+from signaling.messages import IceServer, IceTransportPolicy
+from telehealth.config import ConfigError, Settings, from_env
+from telehealth.turn import ice_servers, ice_transport_policy, turn_expiry
 
 STUN = ("stun:stun.rapport.example:3478",)
 TURN = ("turn:turn.rapport.example:3478?transport=udp", "turns:turn.rapport.example:5349")
@@ -86,3 +88,61 @@ def test_credentials_end_with_the_session_authority() -> None:
     (capped,) = ice_servers(settings, "c-1", now=1000, authority_ends=99_999)
     assert capped.username == "4600:c-1"  # never longer than turn_ttl
     assert turn_expiry(settings, 1000, 900) == 1001  # an ended authority: a second, not the past
+
+
+# --- relay-only privacy mode (TELEHEALTH_RELAY_ONLY) ----------------------------------------
+
+JWT = {"TELEHEALTH_JWT_SECRET": "r" * 48}
+WITH_TURN = {**JWT, "TELEHEALTH_TURN_URLS": TURN[0], "TELEHEALTH_TURN_SECRET": SECRET}
+
+
+def test_relay_only_is_off_by_default() -> None:
+    settings = from_env(WITH_TURN)
+    assert settings.relay_only is False
+    assert ice_transport_policy(settings) == "all"
+
+
+@pytest.mark.parametrize("value", ["on", "1", "true"])
+def test_relay_only_makes_the_policy_relay(value: str) -> None:
+    settings = from_env({**WITH_TURN, "TELEHEALTH_RELAY_ONLY": value})
+    settings.validate()
+    assert settings.relay_only is True
+    assert ice_transport_policy(settings) == "relay"
+    # The TURN servers are what relay-only connects through: they are still handed out.
+    assert [s.urls for s in ice_servers(settings, "c-1", now=0)] == [[TURN[0]]]
+
+
+@pytest.mark.parametrize(
+    "env",
+    [
+        JWT,  # no TURN at all
+        {**JWT, "TELEHEALTH_TURN_URLS": TURN[0]},  # URLs without a secret: never handed out
+        {**JWT, "TELEHEALTH_TURN_SECRET": SECRET},  # a secret without URLs
+        {**JWT, "TELEHEALTH_STUN_URLS": STUN[0]},  # STUN gives no relay candidates
+    ],
+)
+def test_relay_only_without_turn_refuses_to_start(env: dict[str, str]) -> None:
+    settings = from_env({**env, "TELEHEALTH_RELAY_ONLY": "on"})
+    with pytest.raises(ConfigError, match="TELEHEALTH_RELAY_ONLY is on but no TURN server"):
+        settings.validate()
+
+
+def test_relay_only_and_loopback_exclude_each_other() -> None:
+    settings = from_env({**WITH_TURN, "TELEHEALTH_RELAY_ONLY": "on", "TELEHEALTH_LOOPBACK": "1"})
+    with pytest.raises(ConfigError, match="TELEHEALTH_LOOPBACK"):
+        settings.validate()
+
+
+@pytest.mark.parametrize(
+    ("policy", "expected"),
+    [("relay", RTCIceTransportPolicy.RELAY), ("all", RTCIceTransportPolicy.ALL)],
+)
+def test_sdk_peers_follow_the_welcome_policy(
+    policy: IceTransportPolicy, expected: RTCIceTransportPolicy
+) -> None:
+    servers = [IceServer(urls=[TURN[0]], username="1:c-1", credential="x")]
+    configuration = rtc_configuration(servers, loopback=False, policy=policy)
+    assert configuration.iceTransportPolicy is expected
+    assert [s.urls for s in configuration.iceServers or []] == [[TURN[0]]]
+    # Loopback mode hands aiortc no servers; relay-only there gathers nothing (nothing leaks).
+    assert rtc_configuration(servers, loopback=True, policy=policy).iceServers == []
