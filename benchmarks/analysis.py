@@ -487,6 +487,8 @@ def known_issues(results: dict[str, Any]) -> list[str]:
             stuck[k] = stuck.get(k, 0) + v
     missed = sum(v for k, v in stuck.items() if "never saw the client waiting" in k)
     closed = sum(v for k, v in stuck.items() if "4503" in k or "never admitted" in k)
+    offers = sum(v for k, v in stuck.items() if "not delivered" in k)
+    lost = (results.get("summary") or {}).get("lost_setups")
     return [
         "## Correctness findings",
         "",
@@ -500,5 +502,18 @@ def known_issues(results: dict[str, Any]) -> list[str]:
         "- **Cross-node bursts closed sockets with 4503** when hundreds of joins waited on a "
         "32-connection Redis pool. Fixed: a 64-connection `BlockingConnectionPool` that waits "
         f"up to the Redis timeout. This run: {closed} setups closed or never admitted.",
+        "- **Cross-node: an offer could be lost** (issue 15: 1 of 500 paced setups). A join is "
+        "committed in Redis a few round trips before its node attaches the socket; an offer "
+        "sent in between reached a node with no socket for its target and was dropped, and a "
+        "node behind the sender's snapshot decided on the older one. Fixed: every delivery "
+        "carries the version its sender checked, and the receiving hub holds it until the "
+        "socket is attached and the room has caught up (`Hub.deliver`, "
+        "tests/e2e/test_lost_offer.py). This run: "
+        f"{offers} offers or answers not delivered across nodes.",
+        "",
+        "**Any lost setup fails the run**: `lost_setups` in the summary counts, over every "
+        "scenario that sets up sessions, the setups that never completed "
+        "(`<scenario>_lost_setups` per scenario), and `python -m benchmarks` exits non-zero "
+        f"with `run_failed` set when it is above 0. This run: {fmt_value(lost)}.",
         "",
     ]
