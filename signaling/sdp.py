@@ -321,6 +321,25 @@ class _Scan:
         counts = section.counts
         if name in counts:
             counts[name] += 1
+            # The lines most SDPs are made of, checked here without the general path below.
+            if name == "rtcp-fb" and section.number:
+                payload_type, _, feedback = value.partition(" ")
+                if not feedback or feedback[0] == " ":
+                    raise _invalid("an rtcp-fb attribute is not well-formed")
+                if payload_type != "*" and payload_type not in section.formats:
+                    raise _invalid(
+                        f"media section {section.number} has feedback for a payload type it lacks"
+                    )
+                return
+            if name == "rtpmap" and section.number:
+                match = _RTPMAP.fullmatch(value)
+                if match is None:
+                    raise _invalid("an rtpmap attribute is not well-formed")
+                payload_type = match[1]
+                if payload_type not in section.formats or payload_type in section.mapped:
+                    raise _invalid(f"media section {section.number} maps a payload type it lacks")
+                section.mapped.add(payload_type)
+                return
         shape = _SHAPES.get(name)
         if shape is not None:
             match = shape.fullmatch(value) if colon else None
@@ -328,8 +347,8 @@ class _Scan:
                 raise _invalid(f"an {name} attribute is not well-formed")
             if name == "fingerprint":
                 self._fingerprint(section, match)
-            elif section.number:
-                self._media_attribute(section, name, value, match)
+            elif section.number and (name == "fmtp" or name == "candidate"):
+                self._media_attribute(section, name, match)
         elif name == "ice-ufrag":
             if not 4 <= len(value) <= 256 or _ICE_CHARS.fullmatch(value) is None:
                 raise _invalid("a=ice-ufrag is malformed")
@@ -353,29 +372,20 @@ class _Scan:
                 raise _invalid("a=fingerprint:sha-256 has the wrong length")
             section.sha256 = True
 
-    def _media_attribute(
-        self, section: _Section, name: str, value: str, match: re.Match[str]
-    ) -> None:
-        """The payload types an attribute names must be among the m= line's."""
-        if name == "rtpmap":
-            payload_type = match.group(1)
-            if payload_type not in section.formats or payload_type in section.mapped:
-                raise _invalid(f"media section {section.number} maps a payload type it lacks")
-            section.mapped.add(payload_type)
-        elif name == "fmtp":
-            section.fmtp.append(match.group(1))
-            for parameter in match.group(2).split(";"):
-                key, equals, number = parameter.partition("=")
-                if equals and key in _INT_FMTP_PARAMETERS and _DIGITS.fullmatch(number) is None:
-                    raise _invalid(
-                        f"an a=fmtp parameter of section {section.number} is not a number"
-                    )
-        elif name == "rtcp-fb":
-            payload_type = match.group(1)
-            if payload_type != "*" and payload_type not in section.formats:
-                raise _invalid(
-                    f"media section {section.number} has feedback for a payload type it lacks"
-                )
+    def _media_attribute(self, section: _Section, name: str, match: re.Match[str]) -> None:
+        """What an fmtp or candidate line says beyond its shape."""
+        if name == "fmtp":
+            section.fmtp.append(match[1])
+            parameters = match[2]
+            if "=" in parameters:
+                for parameter in parameters.split(";"):
+                    key, equals, number = parameter.partition("=")
+                    if equals and key in _INT_FMTP_PARAMETERS and not (
+                        number.isascii() and number.isdigit() and len(number) <= 10
+                    ):
+                        raise _invalid(
+                            f"an a=fmtp parameter of section {section.number} is not a number"
+                        )
         elif name == "candidate":
             pairs = match.group(1).split()
             for i in range(0, len(pairs), 2):
