@@ -457,9 +457,9 @@ def _why_setups(sc: Any, micro: Any, v: Any) -> list[str]:
         "A setup costs the node CPU for two socket upgrades, two JWT verifications, three "
         "commits with view fan-out and 22 relayed messages, two of them SDPs checked by "
         "`check_sdp` (with aiortc's parser, until issue 15, about half of the node CPU per "
-        "setup in the table above). The burst figure is the noisiest of the run: on the day of session 2 the "
-        "same code gave 109 to 141 setups/s across runs, and an A/B of two commits gave "
-        "119-128/s for both; session 1, on a faster day, measured 269/s.",
+        "setup in the table above). The burst figure is the noisiest of the run: on the day "
+        "of session 2 the same code gave 109 to 141 setups/s across runs, and an A/B of two "
+        "commits gave 119-128/s for both; session 1, on a faster day, measured 269/s.",
     ]
 
 
