@@ -52,9 +52,10 @@ MAX_LINES: Final = 1000
 #: Cap on the number of ``m=`` sections.
 MAX_MEDIA_SECTIONS: Final = 16
 
-#: Caps on the attributes whose count drives aiortc's parse time (several per-SDP totals are
-#: quadratic in it). A Chrome audio+video offer has 31 rtpmap, 51 rtcp-fb, 22 fmtp, up to 14 ssrc
-#: lines (with simulcast) and, with candidates inlined, a handful of candidates per m= line.
+#: Caps on the attributes whose count drives the parse time of the peers we relay to (aiortc's
+#: parser, in the SDK and probe, has several per-SDP totals quadratic in it; this check is
+#: linear). A Chrome audio+video offer has 31 rtpmap, 51 rtcp-fb, 22 fmtp, up to 14 ssrc lines
+#: (with simulcast) and, with candidates inlined, a handful of candidates per m= line.
 _ATTRIBUTE_CAPS: Final[dict[str, int]] = {
     "ssrc": 128,
     "rtpmap": 256,
@@ -380,8 +381,10 @@ class _Scan:
             if "=" in parameters:
                 for parameter in parameters.split(";"):
                     key, equals, number = parameter.partition("=")
-                    if equals and key in _INT_FMTP_PARAMETERS and not (
-                        number.isascii() and number.isdigit() and len(number) <= 10
+                    if (
+                        equals
+                        and key in _INT_FMTP_PARAMETERS
+                        and not (number.isascii() and number.isdigit() and len(number) <= 10)
                     ):
                         raise _invalid(
                             f"an a=fmtp parameter of section {section.number} is not a number"
