@@ -84,6 +84,8 @@ class Adverse:
         return seen
 
 
+@pytest.mark.redis
+@pytest.mark.timeout(300)  # ~10 s on a quiet machine; every wait is on a condition
 @pytest.mark.parametrize("topology", ["two-nodes"], indirect=True)
 async def test_no_message_is_lost_while_the_client_socket_is_attached(
     topology: Topology, monkeypatch: pytest.MonkeyPatch
