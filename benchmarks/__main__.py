@@ -155,6 +155,8 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     results["summary"] = report.summary(results)
     results["ratios"] = report.ratios(results)
     results["targets"] = report.targets(results)
+    lost = report.lost_setups(results)
+    results["run_failed"] = bool(lost)  # a lost setup fails the run, whatever else passed
     return results
 
 
@@ -191,6 +193,10 @@ def main(argv: list[str] | None = None) -> int:
     failed = [k for k, v in results["scenarios"].items() if not v.get("completed")]
     if failed:
         print(f"incomplete scenarios: {', '.join(failed)}", file=sys.stderr)
+        return 1
+    if results["run_failed"]:
+        lost = {k: v for k, v in results["summary"].items() if k.endswith("lost_setups") and v}
+        print(f"FAILED: setups lost {lost} (every setup must complete)", file=sys.stderr)
         return 1
     return 0
 

@@ -219,7 +219,10 @@ def findings(results: dict[str, Any]) -> list[str]:
     for key, label in (
         ("check_sdp_offer_us", "`check_sdp` on the 6.4 KB offer"),
         ("check_sdp_answer_us", "`check_sdp` on the answer"),
-        ("aiortc_parse_us", "of which aiortc `SessionDescription.parse` alone"),
+        (
+            "aiortc_parse_us",
+            "aiortc `SessionDescription.parse` (the tests' reference; off the relay path)",
+        ),
         ("msgspec_decode_offer_us", "msgspec decode, offer frame"),
         ("msgspec_decode_candidate_us", "msgspec decode, candidate frame"),
         ("msgspec_encode_offer_us", "msgspec encode, offer out"),
@@ -236,6 +239,13 @@ def findings(results: dict[str, Any]) -> list[str]:
             "",
             f"With 2 SDPs in every 22 relayed messages, `check_sdp` alone costs about "
             f"**{sdp_us * 2 / 22:,.0f} us per relayed message** on average.",
+            "",
+            "**One SDP check (issue 15).** `check_sdp` no longer runs aiortc's parser: one pass "
+            "of Rapport's own checks, held to aiortc's parser by a differential test. Measured "
+            "A/B on the 6,416-byte offer (process CPU time, best of 7 x 300, load average ~47 "
+            "on 2 cores): the old check (scans + aiortc parse) 951-1,312 us per offer and "
+            "951-1,169 us per answer, the new one 355-439 us per offer and 388-534 us per "
+            "answer: about **2.7x less CPU per SDP**.",
         ]
     for key, label in (("relay", "one node"), ("cross_node_relay", "two nodes, node A")):
         prof = _g(sc, key, "profile")
@@ -363,12 +373,11 @@ def _why_relay(sc: Any, micro: Any, v: Any) -> list[str]:
         "doing the same line checks) the relay ran at ~2.7x its own speed with the parser "
         "(107 us/msg then, 88 with uvloop).",
         "",
-        "What would close it: (1) a decision on aiortc's parser: keep it (as now, the safe "
-        "reading of the issue), or replace it on the relay path by the scan plus the "
-        "structural checks the parse adds (per-section ICE credentials and fingerprint, "
-        "`c=`/`a=rtpmap`/`a=fmtp`/`a=candidate` shapes), keeping the parser in the tests as "
-        "the reference; (2) scaling by processes: one node per core behind the load balancer "
-        "is the supported way to use more cores, since all state is in presence.",
+        "What would close it: (1) the decision on aiortc's parser is made (issue 15): the "
+        "relay path checks each SDP once with Rapport's own one-pass checks and aiortc's "
+        "parser is the tests' reference (docs/architecture.md), ~2.7x less CPU per SDP (see "
+        "the micro costs); (2) scaling by processes: one node per core behind the load "
+        "balancer is the supported way to use more cores, since all state is in presence.",
     ]
 
 
@@ -383,8 +392,8 @@ def _why_light(sc: Any, micro: Any, v: Any) -> list[str]:
     return [
         "At 1,000 msgs/s the node is lightly loaded, so a p99 over 5 ms comes from stalls: "
         "either another tenant taking the CPU (see the foreign CPU of the light windows in "
-        "the relay table) or a ~1 ms aiortc parse in `check_sdp` (two per offer/answer round "
-        "trip) in front of the messages queued behind it.",
+        "the relay table) or a `check_sdp` (two per offer/answer round trip) in front of the "
+        "messages queued behind it.",
     ]
 
 
@@ -446,11 +455,11 @@ def _why_cpu_cross(sc: Any, micro: Any, v: Any) -> list[str]:
 def _why_setups(sc: Any, micro: Any, v: Any) -> list[str]:
     return [
         "A setup costs the node CPU for two socket upgrades, two JWT verifications, three "
-        "commits with view fan-out and 22 relayed messages, two of them SDPs with ~1-2 ms each "
-        "of aiortc parsing in `check_sdp` (about half of the node CPU per setup in the table "
-        "above). The burst figure is the noisiest of the run: on the day of session 2 the "
-        "same code gave 109 to 141 setups/s across runs, and an A/B of two commits gave "
-        "119-128/s for both; session 1, on a faster day, measured 269/s.",
+        "commits with view fan-out and 22 relayed messages, two of them SDPs checked by "
+        "`check_sdp` (with aiortc's parser, until issue 15, about half of the node CPU per "
+        "setup in the table above). The burst figure is the noisiest of the run: on the day "
+        "of session 2 the same code gave 109 to 141 setups/s across runs, and an A/B of two "
+        "commits gave 119-128/s for both; session 1, on a faster day, measured 269/s.",
     ]
 
 
@@ -487,6 +496,8 @@ def known_issues(results: dict[str, Any]) -> list[str]:
             stuck[k] = stuck.get(k, 0) + v
     missed = sum(v for k, v in stuck.items() if "never saw the client waiting" in k)
     closed = sum(v for k, v in stuck.items() if "4503" in k or "never admitted" in k)
+    offers = sum(v for k, v in stuck.items() if "not delivered" in k)
+    lost = (results.get("summary") or {}).get("lost_setups")
     return [
         "## Correctness findings",
         "",
@@ -500,5 +511,18 @@ def known_issues(results: dict[str, Any]) -> list[str]:
         "- **Cross-node bursts closed sockets with 4503** when hundreds of joins waited on a "
         "32-connection Redis pool. Fixed: a 64-connection `BlockingConnectionPool` that waits "
         f"up to the Redis timeout. This run: {closed} setups closed or never admitted.",
+        "- **Cross-node: an offer could be lost** (issue 15: 1 of 500 paced setups). A join is "
+        "committed in Redis a few round trips before its node attaches the socket; an offer "
+        "sent in between reached a node with no socket for its target and was dropped, and a "
+        "node behind the sender's snapshot decided on the older one. Fixed: every delivery "
+        "carries the version its sender checked, and the receiving hub holds it until the "
+        "socket is attached and the room has caught up (`Hub.deliver`, "
+        "tests/e2e/test_lost_offer.py). This run: "
+        f"{offers} offers or answers not delivered across nodes.",
+        "",
+        "**Any lost setup fails the run**: `lost_setups` in the summary counts, over every "
+        "scenario that sets up sessions, the setups that never completed "
+        "(`<scenario>_lost_setups` per scenario), and `python -m benchmarks` exits non-zero "
+        f"with `run_failed` set when it is above 0. This run: {fmt_value(lost)}.",
         "",
     ]

@@ -7,6 +7,8 @@ from typing import Any
 
 from benchmarks.analysis import explain, findings, fmt_value, known_issues
 
+#: The scenarios that set up sessions; each counts the setups it lost.
+SETUP_SCENARIOS = ("top_of_hour", "cross_node_top_of_hour")
 SUMMARY_KEYS = (
     "hold_clients",
     "hold_rss_kb_per_client",
@@ -18,6 +20,8 @@ SUMMARY_KEYS = (
     "join_to_admitted_p99_ms",
     "cpu_us_per_msg",
     "cpu_us_per_msg_cross_node",
+    "lost_setups",
+    *(f"{name}_lost_setups" for name in SETUP_SCENARIOS),
 )
 PEERJS_MSGS_PER_S = 11_700  # the Node.js PeerJS server on this kind of machine (issue 5)
 
@@ -45,7 +49,17 @@ def summary(results: dict[str, Any]) -> dict[str, Any]:
         ),
         "cpu_us_per_msg": _get(results, "relay", "cpu_us_per_msg"),
         "cpu_us_per_msg_cross_node": _get(results, "cross_node_relay", "cpu_us_per_msg"),
+        "lost_setups": lost_setups(results),
+        **{f"{name}_lost_setups": _get(results, name, "lost_setups") for name in SETUP_SCENARIOS},
     }
+
+
+def lost_setups(results: dict[str, Any]) -> int | None:
+    """Setups that never completed, over every setup scenario that ran (None if none ran).
+    Any lost setup fails the run: a lost setup is a session that never starts."""
+    counts = [_get(results, name, "lost_setups") for name in SETUP_SCENARIOS]
+    found = [n for n in counts if isinstance(n, int)]
+    return sum(found) if found else None
 
 
 def _ratio(a: Any, b: Any) -> float | None:
@@ -170,6 +184,8 @@ def targets(results: dict[str, Any]) -> list[dict[str, Any]]:
         _t("cpu_us_per_msg_cross_node", "CPU per relayed message, across nodes", "<= 200 us",
            s["cpu_us_per_msg_cross_node"], "us", lambda v: v <= 200,
            lambda v: f"{v - 200:.0f} us over ({v / 200:.2f}x)"),
+        _t("lost_setups", "Setups lost, every scenario (any fails the run)", "0",
+           s.get("lost_setups"), "", lambda v: v == 0, lambda v: f"{v} lost"),
         _t("bench_minutes", "`make bench` duration", "< 15 min",
            round(results.get("duration_s", 0) / 60, 1), "min", lambda v: v < 15,
            lambda v: f"{v - 15:.1f} min over"),

@@ -307,6 +307,9 @@ async def top_of_hour(ctx: Context, cross: bool = False) -> dict[str, Any]:
     # The scenario ran to the end; setups that did not finish are counted, not fatal: they are
     # findings (e.g. a node closing sockets with 4503 when Redis calls time out in a burst).
     out["setups_failed"] = sum(out[n]["pairs"] - out[n]["completed"] for n in runs)
+    # A setup that never completed is a session that never starts (a client left at a spinner):
+    # the summary counts them per scenario and the run fails on any (report.lost_setups).
+    out["lost_setups"] = out["setups_failed"]
     out["completed"] = True
     return out
 

@@ -506,7 +506,7 @@ class RoomService:
             by_node.setdefault(p.node, []).append(p.id)
         for node, pids in by_node.items():
             if node == self.rules.node_id:
-                self.hub.deliver(snapshot.room, pids, audience, sender, data)
+                self.hub.deliver(snapshot.room, pids, audience, sender, data, snapshot.version)
             else:
                 self.router.send(
                     [node],
@@ -594,12 +594,26 @@ class RoomService:
                 )
             )
         elif envelope.kind is Kind.DELIVER:
-            if self.hub.version(envelope.room) < 0:
-                return
-            await self._current(envelope.room, envelope.version)
+            # The sender checked the audience on its snapshot at ``version``. The hub decides on
+            # one at least as new, and holds what it cannot decide yet (a socket still being
+            # attached here, a room behind the sender): a delivery is never dropped for arriving
+            # early (hub.py).
+            room = envelope.room
             self.hub.deliver(
-                envelope.room, envelope.to, envelope.audience, envelope.sender, envelope.data
+                room,
+                envelope.to,
+                envelope.audience,
+                envelope.sender,
+                envelope.data,
+                envelope.version,
             )
+            if self.hub.behind(room, envelope.version):
+                # The snapshot envelope usually comes first; when it has not (it came from a
+                # third node), read the room. If that fails, the next snapshot releases it.
+                try:
+                    await self._current(room, envelope.version)
+                except PresenceUnavailable:
+                    log.warning("room %s: a delivery waits for a newer snapshot", room)
 
     async def catch_up(self, room: str) -> None:
         """Apply the room's current snapshot to the local views (after a new socket attached)."""

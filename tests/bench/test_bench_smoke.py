@@ -24,6 +24,9 @@ SUMMARY_KEYS = {
     "join_to_admitted_p99_ms",
     "cpu_us_per_msg",
     "cpu_us_per_msg_cross_node",
+    "lost_setups",
+    "top_of_hour_lost_setups",
+    "cross_node_top_of_hour_lost_setups",
 }
 SCENARIOS = {
     "hold",
@@ -57,6 +60,8 @@ def test_smoke_run_writes_every_summary_key(tmp_path: Path) -> None:
     for key, value in summary.items():
         assert isinstance(value, (int, float)) and not isinstance(value, bool), (key, value)
 
+    # A lost setup would have failed the run (non-zero exit, run_failed): none here.
+    assert summary["lost_setups"] == 0 and results["run_failed"] is False
     assert set(results["scenarios"]) == SCENARIOS
     for name, detail in results["scenarios"].items():
         assert detail.get("completed") is True, (name, detail.get("error"))

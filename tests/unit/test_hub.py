@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from signaling.errors import Code
-from telehealth.rooms.hub import Hub
+from telehealth.rooms.hub import HOLD_S, Hub
 from telehealth.rooms.model import Participant, Snapshot
 from telehealth.rooms.ports import Audience, Outlet
 from telehealth.rooms.states import TERMINAL_CODES, Role, State
@@ -347,3 +347,54 @@ def test_delivery_follows_the_latest_snapshot(busy: tuple[Hub, dict[str, FakeOut
     assert hub.deliver(ROOM, ["w-1"], Audience.SESSION, "t-1", offer) == 1
     assert hub.deliver(ROOM, ["w-1"], Audience.WAITING, "t-1", note) == 0
     assert received(outlets, offer) == ["w-1"] and received(outlets, note) == []
+
+
+# -- deliveries that arrive early ------------------------------------------------------------------
+
+
+def test_an_offer_for_a_socket_not_attached_yet_waits_for_it_and_for_the_senders_snapshot() -> None:
+    """The lost offer: the client's join is committed (v1), the therapist admits (v2) and sends
+    the offer before the client's socket is attached here with the older snapshot."""
+    hub = Hub(show_position=False)
+    waiting = person("c-1")
+    admitted = waiting.with_(state=State.ADMITTED)
+    offer = b'{"type":"offer","from":"t-1"}'
+    assert hub.deliver(ROOM, ["c-1"], Audience.SESSION, "t-1", offer, version=2) == 0
+    assert hub.held == 1
+    client = outlet_for(waiting)
+    hub.attach(_typed(client), room(1, THERAPIST, waiting))
+    assert offer not in client.sent and hub.held == 1  # not decided on an older snapshot
+    hub.apply(room(2, THERAPIST, admitted))
+    assert client.sent[-1] == offer and hub.held == 0 and hub.expired == 0
+
+
+def test_a_room_behind_the_sender_decides_once_it_has_caught_up() -> None:
+    hub = Hub(show_position=False)
+    c1 = person("c-1")
+    client = outlet_for(c1)
+    hub.attach(_typed(client), room(1, THERAPIST, c1))
+    client.take()
+    offer = b'{"type":"offer","from":"t-1"}'
+    assert hub.deliver(ROOM, ["c-1"], Audience.SESSION, "t-1", offer, version=2) == 0
+    assert hub.behind(ROOM, 2) and not hub.behind(ROOM, 1) and not hub.behind("elsewhere", 9)
+    hub.apply(room(2, THERAPIST, c1.with_(state=State.ADMITTED)))
+    assert [m["type"] for m in client.take()][-1] == "offer"
+
+
+def test_a_held_delivery_still_obeys_the_audience_rule_when_released() -> None:
+    hub = Hub(show_position=False)
+    c1 = person("c-1")
+    offer = b'{"type":"offer","from":"t-1"}'
+    hub.deliver(ROOM, ["c-1"], Audience.SESSION, "t-1", offer, version=1)
+    client = outlet_for(c1)
+    hub.attach(_typed(client), room(1, THERAPIST, c1))  # c-1 is waiting: not in the session
+    assert offer not in client.sent and hub.held == 0
+
+
+def test_a_delivery_whose_socket_never_comes_is_dropped_after_the_hold() -> None:
+    now = [100.0]
+    hub = Hub(show_position=False, clock=lambda: now[0])
+    hub.deliver(ROOM, ["gone"], Audience.ANY, "t-1", b'{"type":"chat"}', version=1)
+    now[0] += HOLD_S + 1
+    hub.deliver("another-room", ["c-9"], Audience.ANY, "t-1", b'{"type":"chat"}', version=1)
+    assert hub.expired == 1 and hub.held == 1
