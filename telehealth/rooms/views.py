@@ -34,6 +34,7 @@ def room_view(snapshot: Snapshot) -> RoomView:
                 connected=p.connected,
                 device=p.device,
                 second_device=p.second_device,
+                emergency=p.emergency,
             )
             for p in snapshot.waiting()
         ],
@@ -44,6 +45,7 @@ def room_view(snapshot: Snapshot) -> RoomView:
                 name=p.name,
                 since=_seconds(p.since),
                 connected=p.connected,
+                emergency=p.emergency,
             )
             for p in snapshot.admitted()
         ],
