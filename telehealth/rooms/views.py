@@ -1,7 +1,8 @@
 """What each participant is shown, derived from a snapshot.
 
 A waiting client learns only their own state, the therapist's status and (when the deployment
-allows) their position; never who else is waiting or in session.
+allows) their position; never who else is waiting or in session. A client's emergency
+information (where they are, a phone number) is in the therapist's view only.
 """
 
 from __future__ import annotations
