@@ -135,9 +135,12 @@ class SignalingClient:
         *,
         timeout: float = 10.0,
         resume: str | None = None,
+        consent: str | None = None,
+        emergency: m.Emergency | None = None,
     ) -> m.Welcome:
         """Open the socket, authenticate, and return the ``welcome`` message. ``resume`` is
-        the resume secret of an earlier welcome of the same link (see ``self.resume``).
+        the resume secret of an earlier welcome of the same link (see ``self.resume``);
+        ``consent`` and ``emergency`` a client's check-in (docs/protocol.md, "Check-in").
 
         Raises :class:`SignalingError` (with the bye ``code`` and the ``close_code``) when the
         server refuses, and ``TimeoutError`` when no answer comes within ``timeout`` seconds.
@@ -153,6 +156,8 @@ class SignalingClient:
             name=name,
             device=device,
             resume=resume,
+            consent=consent,
+            emergency=emergency,
         )
         if self._http is None:
             self._http = aiohttp.ClientSession()

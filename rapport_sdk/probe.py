@@ -207,6 +207,8 @@ class _Probe:
             name=CLIENT_NAME,
             device=m.DeviceCheck(camera="skipped", microphone="skipped"),
             timeout=self.remaining(),
+            # The deployment's consent text, when it sets one (the probe runs with its settings).
+            consent=self.settings.consent_version,
         )
         self.client_id = welcome.participant_id
         if self.client.resume:  # the device's resume secret: as secret as the link

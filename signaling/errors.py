@@ -30,6 +30,7 @@ class Code(StrEnum):
     INVALID_NAME = "invalid_name"
     INVALID_REQUEST = "invalid_request"
     HEADERS_TOO_LARGE = "headers_too_large"
+    INVALID_EMERGENCY = "invalid_emergency"
     # Authentication (these close the socket)
     AUTH_REQUIRED = "auth_required"
     AUTH_TIMEOUT = "auth_timeout"
@@ -42,6 +43,7 @@ class Code(StrEnum):
     ORIGIN_NOT_ALLOWED = "origin_not_allowed"
     SESSION_EXPIRED = "session_expired"
     REAUTH_REFUSED = "reauth_refused"
+    CONSENT_REQUIRED = "consent_required"
     # Authorization and state
     FORBIDDEN = "forbidden"
     NOT_ADMITTED = "not_admitted"
@@ -84,6 +86,12 @@ ERRORS: dict[Code, ErrorSpec] = {
     Code.INVALID_NAME: ErrorSpec(400, 4018, "Please give a display name of 1 to 64 characters."),
     Code.INVALID_REQUEST: ErrorSpec(400, None, "The request is not valid HTTP."),
     Code.HEADERS_TOO_LARGE: ErrorSpec(431, None, "The request's headers are too large."),
+    Code.INVALID_EMERGENCY: ErrorSpec(
+        400,
+        4032,
+        "Please give where you are in up to 200 characters, and a phone number of up to 32 "
+        "digits, spaces and + ( ) - . only.",
+    ),
     Code.AUTH_REQUIRED: ErrorSpec(401, 4001, "The first message must be an auth message."),
     Code.AUTH_TIMEOUT: ErrorSpec(401, 4002, "No auth message arrived in time."),
     Code.TOKEN_INVALID: ErrorSpec(401, 4003, "The link or token is not valid."),
@@ -98,6 +106,9 @@ ERRORS: dict[Code, ErrorSpec] = {
     ),
     Code.REAUTH_REFUSED: ErrorSpec(
         403, None, "The new token must be of the same kind, for the same person and room."
+    ),
+    Code.CONSENT_REQUIRED: ErrorSpec(
+        403, 4031, "Please read and accept the current consent text before joining."
     ),
     Code.FORBIDDEN: ErrorSpec(403, None, "You are not allowed to do that."),
     Code.NOT_ADMITTED: ErrorSpec(409, None, "That participant is not in the session."),

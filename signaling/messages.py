@@ -7,6 +7,8 @@ field is the tag. docs/protocol.md documents each one.
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from typing import Annotated, Any, Literal
 
 import msgspec
@@ -16,6 +18,11 @@ from signaling.errors import Code, RapportError
 ParticipantId = Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
 Text = Annotated[str, msgspec.Meta(min_length=1, max_length=2000)]
 Sdp = Annotated[str, msgspec.Meta(max_length=64 * 1024)]
+# A client's emergency information: where they are, and a phone number (check_emergency).
+EMERGENCY_LOCATION_MAX = 200
+EMERGENCY_PHONE_MAX = 32
+_PHONE = re.compile(r"\+?[0-9 ().-]+")
+_PHONE_MIN_DIGITS = 3
 
 
 class _In(msgspec.Struct, frozen=True, forbid_unknown_fields=True, tag_field="type"):
@@ -36,6 +43,40 @@ class DeviceCheck(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     microphone: Literal["ok", "denied", "missing", "skipped"] = "skipped"
 
 
+class Emergency(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """Where a client is for this session and a phone number they can be reached on, for their
+    therapist only. Either may be empty. The codec leaves their lengths to
+    ``check_emergency`` (the frame's size bounds them), so a long one gets its own named error
+    instead of a refused auth."""
+
+    location: str = ""
+    phone: str = ""
+
+
+def check_emergency(raw: Emergency | None) -> Emergency | None:
+    """The emergency information as kept: runs of white space made one space, trimmed; the
+    location printable and at most 200 characters; the phone at most 32 characters of digits
+    (3 or more), spaces and + ( ) - . (a leading + only). None when both are empty. Anything
+    else raises ``invalid_emergency``."""
+    if raw is None:
+        return None
+    location = " ".join(raw.location.split())
+    phone = " ".join(raw.phone.split())
+    if len(location) > EMERGENCY_LOCATION_MAX or any(
+        unicodedata.category(c).startswith("C") for c in location
+    ):
+        raise RapportError(Code.INVALID_EMERGENCY)
+    if phone and (
+        len(phone) > EMERGENCY_PHONE_MAX
+        or not _PHONE.fullmatch(phone)
+        or sum(c.isdigit() for c in phone) < _PHONE_MIN_DIGITS
+    ):
+        raise RapportError(Code.INVALID_EMERGENCY)
+    if not location and not phone:
+        return None
+    return Emergency(location=location, phone=phone)
+
+
 RoomId = Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
 ResumeSecret = Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9_-]{16,64}$")]
 
@@ -52,6 +93,10 @@ class Auth(_In, frozen=True, tag="auth"):
     # that holds the link's seat. Without it, a link already seated elsewhere opens as a
     # second device and waits.
     resume: ResumeSecret | None = None
+    # A client's check-in (docs/protocol.md): where they are and a phone number, and the
+    # version of the consent text they accepted (GET /api/checkin).
+    emergency: Emergency | None = None
+    consent: Annotated[str, msgspec.Meta(max_length=64)] | None = None
 
 
 class Admit(_In, frozen=True, tag="admit"):
@@ -202,6 +247,7 @@ class WaitingEntry(msgspec.Struct, frozen=True):
     connected: bool
     device: DeviceCheck | None = None
     second_device: bool = False  # the link is also open (seated) on another device
+    emergency: Emergency | None = None  # null: not given (or not asked, by the deployment)
 
 
 class SessionEntry(msgspec.Struct, frozen=True):
@@ -210,6 +256,7 @@ class SessionEntry(msgspec.Struct, frozen=True):
     name: str
     since: float
     connected: bool
+    emergency: Emergency | None = None
 
 
 class RoomView(_Out, frozen=True, tag="room"):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 import ipaddress
 import os
 import secrets
@@ -50,7 +51,10 @@ ENV_VARS: dict[str, str] = {
     "TELEHEALTH_MAX_PARTICIPANTS": "participants in one session, therapist included (default 4)",
     "TELEHEALTH_NODE_HEARTBEAT": "seconds between node heartbeats (default 2)",
     "TELEHEALTH_SHOW_QUEUE_POSITION": "1 to show waiting clients their queue position",
-    "TELEHEALTH_CONSENT_TEXT": "consent text shown before the waiting room",
+    "TELEHEALTH_CONSENT_TEXT": "consent text a client must accept before the waiting room; "
+    "when set, the server requires and audits its version (unset: a default checkbox, page only)",
+    "TELEHEALTH_EMERGENCY_INFO": "off to stop asking clients where they are and for a phone "
+    "number at check-in (default on)",
     "TELEHEALTH_LOG_JSON": "1 for JSON log lines",
     "TELEHEALTH_LOG_LEVEL": "log level (default INFO)",
     "TELEHEALTH_LOOPBACK": "1 to restrict our aiortc peers to 127.0.0.1 with no ICE servers",
@@ -83,6 +87,8 @@ MIN_SECRET_BYTES = 32
 WEBHOOK_SECRET_PREFIX = "whsec_"
 WEBHOOK_SECRET_BYTES = (24, 64)  # the Standard Webhooks specification's range
 WEAK_SECRETS = frozenset({"secret", "changeme", "change-me", "password", "dev", "test"})
+CONSENT_VERSION_HEX = 16
+# Shown, and checked by the page only, when the deployment sets no consent text of its own.
 DEFAULT_CONSENT = (
     "I agree to take part in this video session. I understand it is private and is not recorded."
 )
@@ -125,7 +131,9 @@ class Settings:
     max_participants: int = 4
     node_heartbeat: float = 2.0
     show_queue_position: bool = False
-    consent_text: str = DEFAULT_CONSENT
+    # The practice's consent text: when set, a client's auth must carry its version.
+    consent_text: str | None = None
+    emergency_info: bool = True
     log_json: bool = False
     log_level: str = "INFO"
     loopback: bool = False
@@ -162,6 +170,14 @@ class Settings:
     @property
     def base_url(self) -> str:
         return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
+
+    @property
+    def consent_version(self) -> str | None:
+        """The version of the configured consent text, which a client's auth must carry: the
+        first 16 hex digits of the SHA-256 of its UTF-8 bytes. None when no text is set."""
+        if self.consent_text is None:
+            return None
+        return hashlib.sha256(self.consent_text.encode()).hexdigest()[:CONSENT_VERSION_HEX]
 
     @property
     def node_timeout(self) -> float:
@@ -344,7 +360,8 @@ def from_env(env: Mapping[str, str] | None = None, **overrides: object) -> Setti
         "max_participants": int(_num(env, "TELEHEALTH_MAX_PARTICIPANTS", 4)),
         "node_heartbeat": _num(env, "TELEHEALTH_NODE_HEARTBEAT", 2.0),
         "show_queue_position": _bool(env.get("TELEHEALTH_SHOW_QUEUE_POSITION")),
-        "consent_text": env.get("TELEHEALTH_CONSENT_TEXT") or DEFAULT_CONSENT,
+        "consent_text": env.get("TELEHEALTH_CONSENT_TEXT") or None,
+        "emergency_info": _bool(env.get("TELEHEALTH_EMERGENCY_INFO", "on")),
         "log_json": _bool(env.get("TELEHEALTH_LOG_JSON")),
         "log_level": env.get("TELEHEALTH_LOG_LEVEL", "INFO").upper(),
         "loopback": _bool(env.get("TELEHEALTH_LOOPBACK")),

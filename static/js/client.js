@@ -1,6 +1,7 @@
-// The session-link page: welcome (name, device check, consent) -> waiting room -> call ->
-// closing page, plus kind pages for links that do not work. A refresh resumes by itself: the
-// token, the name and the device choices are kept in this tab's sessionStorage.
+// The session-link page: welcome, one short step at a time (name, where you are, consent, device
+// check) -> waiting room -> call -> closing page, plus kind pages for links that do not work. A
+// refresh resumes by itself: the token, the name, the check-in answers and the device choices are
+// kept in this tab's sessionStorage.
 
 import { chime, setTitle, unlockAudioOnGesture } from "./alerts.js";
 import { CallView, mediaButtons } from "./callview.js";
@@ -27,6 +28,13 @@ const LINK_PAGES = {
   invalid: "invalid",
 };
 const DEFAULT_CONFIG = { consent_text: "", show_queue_position: false, grace: 60, max_participants: 4 };
+// What check-in asks (GET /api/checkin); without an answer, the page asks for everything and the
+// server, which has the final word, says what it needs.
+const DEFAULT_CHECKIN = { consent: null, emergency_info: true };
+const STEPS = ["name", "where", "consent", "devices"];
+// The server's rules for emergency information (signaling/messages.py check_emergency).
+const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
+const PHONE = /^\+?[0-9 ().-]+$/;
 
 mountPage();
 
@@ -37,6 +45,12 @@ const dom = {
   consent: byId("consent"),
   consentText: byId("consent-text"),
   consentError: byId("consent-error"),
+  stepper: byId("stepper"),
+  location: byId("location"),
+  phone: byId("phone"),
+  emergencyError: byId("emergency-error"),
+  back: byId("step-back"),
+  next: byId("step-next"),
   join: byId("join"),
   preview: byId("preview"),
   deviceArea: byId("device-area"),
@@ -64,6 +78,8 @@ const session = {
   room: null,
   name: null,
   config: DEFAULT_CONFIG,
+  checkin: DEFAULT_CHECKIN,
+  step: 0, // the welcome's step shown
   signaling: null,
   view: null, // the CallView
   state: null, // "waiting" | "admitted"
@@ -91,8 +107,9 @@ async function start() {
   session.token = token;
   session.room = claims.room;
 
-  const [config, problem] = await Promise.all([loadConfig(), checkLink(token)]);
+  const [config, problem, checkin] = await Promise.all([loadConfig(), checkLink(token), loadCheckin()]);
   session.config = config;
+  session.checkin = checkin;
   if (problem === "notYet") return waitUntilValid(claims.nbf);
   if (problem) return showError(problem);
 
@@ -111,14 +128,24 @@ function waitUntilValid(nbf) {
   setTimeout(() => location.reload(), Math.min(wait, 2 ** 31 - 1));
 }
 
-async function loadConfig() {
+/** The page's settings (`/api/config`), or the defaults when they cannot be read. */
+function loadConfig() {
+  return loadJson("/api/config", DEFAULT_CONFIG);
+}
+
+/** What check-in asks (`/api/checkin`), or the defaults when it cannot be read. */
+function loadCheckin() {
+  return loadJson("/api/checkin", DEFAULT_CHECKIN);
+}
+
+async function loadJson(path, defaults) {
   try {
-    const response = await fetch("/api/config", { headers: { Accept: "application/json" } });
-    if (response.ok) return { ...DEFAULT_CONFIG, ...(await response.json()) };
+    const response = await fetch(path, { headers: { Accept: "application/json" } });
+    if (response.ok) return { ...defaults, ...(await response.json()) };
   } catch {
     // fall through to the defaults
   }
-  return DEFAULT_CONFIG;
+  return defaults;
 }
 
 /**
@@ -143,10 +170,16 @@ async function checkLink(token) {
   }
 }
 
-// --- welcome ----------------------------------------------------------------------------------
+// --- welcome: short steps -----------------------------------------------------------------------
+
+/** The welcome's steps in order: the "where" step only when the deployment asks for it. */
+function welcomeSteps() {
+  return session.checkin.emergency_info ? STEPS : STEPS.filter((step) => step !== "where");
+}
 
 function showWelcome() {
-  dom.consentText.textContent = session.config.consent_text;
+  const consent = session.checkin.consent;
+  dom.consentText.textContent = consent ? consent.text : session.config.consent_text;
   dom.preview.replaceChildren(selfTile(media).root);
   const chooser = new DeviceChooser(media, {
     prefix: "welcome",
@@ -154,10 +187,88 @@ function showWelcome() {
   });
   dom.welcomeDevices.replaceChildren(chooser.root);
   dom.deviceCheck.addEventListener("click", checkDevices);
-  dom.form.addEventListener("submit", onJoin);
+  dom.form.addEventListener("submit", onStepSubmit);
+  dom.back.addEventListener("click", () => showStep(session.step - 1));
+  const steps = welcomeSteps();
+  dom.stepper.replaceChildren(...steps.map((step, i) => el("li", { dataset: { step } },
+    el("span", { className: "step-number", "aria-hidden": "true" }, String(i + 1)),
+    el("span", { className: "step-name" }, t(`client.steps.names.${step}`)))));
   document.title = t("client.title");
   showView("welcome");
+  showStep(0, { focus: false });
   dom.name.focus();
+}
+
+/** Show step `index` of the welcome; its heading takes the focus (unless told otherwise). */
+function showStep(index, { focus = true } = {}) {
+  const steps = welcomeSteps();
+  session.step = Math.max(0, Math.min(index, steps.length - 1));
+  const current = steps[session.step];
+  for (const node of dom.form.querySelectorAll("[data-step]")) node.hidden = node.dataset.step !== current;
+  for (const item of dom.stepper.children) {
+    const i = steps.indexOf(item.dataset.step);
+    item.classList.toggle("done", i < session.step);
+    if (i === session.step) item.setAttribute("aria-current", "step");
+    else item.removeAttribute("aria-current");
+  }
+  const last = session.step === steps.length - 1;
+  dom.back.hidden = session.step === 0;
+  dom.next.hidden = last;
+  dom.join.hidden = !last;
+  const heading = byId(`step-${current}-heading`);
+  heading.textContent = "";
+  heading.append(el("span", { className: "visually-hidden" },
+    t("client.steps.count", session.step + 1, steps.length)), t(`client.steps.titles.${current}`));
+  if (focus) {
+    heading.setAttribute("tabindex", "-1");
+    heading.focus();
+  }
+}
+
+/** Next (or Join, at the last step): the step's own checks first, then on. */
+function onStepSubmit(event) {
+  event.preventDefault();
+  const steps = welcomeSteps();
+  const current = steps[session.step];
+  if (!checkStep(current)) return;
+  if (session.step < steps.length - 1) return showStep(session.step + 1);
+  return onJoin();
+}
+
+/** The step's fields checked as the server will; the first problem is said and focused. */
+function checkStep(step) {
+  if (step === "name") {
+    const name = cleanName(dom.name.value);
+    const ok = name.length >= 1 && name.length <= 64;
+    setFieldError(dom.name, dom.nameError, ok ? "" : t("client.nameRequired"));
+    if (!ok) dom.name.focus();
+    return ok;
+  }
+  if (step === "where") {
+    const { location, phone } = emergencyFields();
+    const badLocation = location.length > 200 || CONTROL.test(location);
+    const badPhone = Boolean(phone) && (phone.length > 32 || !PHONE.test(phone) ||
+      phone.replace(/\D/g, "").length < 3);
+    dom.emergencyError.textContent = badLocation ? t("client.locationInvalid") : badPhone ? t("client.phoneInvalid") : "";
+    dom.emergencyError.hidden = !badLocation && !badPhone;
+    for (const [input, bad] of [[dom.location, badLocation], [dom.phone, badPhone]]) {
+      if (bad) input.setAttribute("aria-invalid", "true");
+      else input.removeAttribute("aria-invalid");
+    }
+    if (badLocation) dom.location.focus();
+    else if (badPhone) dom.phone.focus();
+    return !badLocation && !badPhone;
+  }
+  if (step === "consent") {
+    setFieldError(dom.consent, dom.consentError, dom.consent.checked ? "" : t("client.consentRequired"));
+    if (!dom.consent.checked) dom.consent.focus();
+    return dom.consent.checked;
+  }
+  return true;
+}
+
+function emergencyFields() {
+  return { location: cleanName(dom.location.value), phone: cleanName(dom.phone.value) };
 }
 
 async function checkDevices() {
@@ -206,19 +317,19 @@ function setFieldError(input, errorNode, message) {
   else input.removeAttribute("aria-invalid");
 }
 
-async function onJoin(event) {
-  event.preventDefault();
+async function onJoin() {
+  for (const step of welcomeSteps()) {
+    if (!checkStep(step)) return showStep(welcomeSteps().indexOf(step), { focus: false });
+  }
   const name = cleanName(dom.name.value);
-  const nameOk = name.length >= 1 && name.length <= 64;
-  setFieldError(dom.name, dom.nameError, nameOk ? "" : t("client.nameRequired"));
-  setFieldError(dom.consent, dom.consentError, dom.consent.checked ? "" : t("client.consentRequired"));
-  if (!nameOk) return dom.name.focus();
-  if (!dom.consent.checked) return dom.consent.focus();
-
   dom.join.disabled = true;
   dom.join.textContent = t("client.joining");
   if (!media.opened) await checkDevices();
   session.stopMeter();
+  const { location, phone } = emergencyFields();
+  // Kept for this tab, so that a refresh checks in again with the same answers.
+  remember(KIND, "emergency", session.checkin.emergency_info && (location || phone) ? { location, phone } : null);
+  remember(KIND, "consent", session.checkin.consent ? session.checkin.consent.version : null);
   remember(KIND, "name", name);
   return join(name);
 }
@@ -244,6 +355,9 @@ function join(name) {
     room: session.room,
     name: session.name,
     device: media.device,
+    // What the client told at check-in (kept for this tab, so a refresh sends it again).
+    ...(remember(KIND, "emergency") ? { emergency: remember(KIND, "emergency") } : {}),
+    ...(remember(KIND, "consent") ? { consent: remember(KIND, "consent") } : {}),
     // This tab's resume secret (from an earlier welcome): it takes this tab's seat back. The
     // same link opened in another tab or on another device has none, and waits.
     ...(remember(KIND, "resume") ? { resume: remember(KIND, "resume") } : {}),
@@ -342,6 +456,13 @@ function onClosed({ code, gaveUp }) {
       return showError("replaced", { action: { label: t("common.useHere"), run: reconnect } });
     case CLOSE.EXPIRED:
       return showError("expiredPlace", { action: { label: t("client.rejoin"), run: reconnect } });
+    case CLOSE.CONSENT_REQUIRED:
+    case CLOSE.INVALID_EMERGENCY:
+      // Check in again, with the consent text as it is now; the link (token) and this tab's
+      // seat (resume secret) stay.
+      media.stop();
+      for (const key of ["name", "consent", "emergency"]) remember(KIND, key, null);
+      return showError(errorPageFor(code), { action: { label: t("client.checkInAgain"), run: () => location.reload() } });
     default:
       media.stop();
       forget(KIND);

@@ -143,23 +143,45 @@ export const STRINGS = {
     title: "Your session — Rapport",
     welcomeHeading: "Welcome",
     welcomeText:
-      "You are about to join a private video session. First, tell us your name and " +
-      "check your camera and microphone. Then you will wait in the waiting room until " +
-      "your therapist lets you in.",
+      "You are about to join a private video session. A few short steps, then you will wait " +
+      "in the waiting room until your therapist lets you in.",
     privacyNote:
       "Privacy: your video and sound go directly to your therapist, encrypted, and are " +
       "never recorded by Rapport. Other people in the waiting room cannot see you or " +
       "know you are there.",
-    aboutYou: "About you",
     nameLabel: "Your name",
     nameHint: "This is how your therapist will see you in the waiting room.",
     nameRequired: "Please enter your name (1 to 64 characters).",
-    devicesLegend: "Camera and microphone",
     devicesHint: "Optional, but it helps your session start smoothly.",
-    consentLegend: "Consent",
     consentRequired: "Please tick the box to agree before joining.",
     join: "Join waiting room",
     joining: "Joining…",
+    steps: {
+      label: "Steps to join",
+      count: (n, total) => `Step ${n} of ${total}: `,
+      back: "Back",
+      next: "Next",
+      names: { name: "Name", where: "Where", consent: "Consent", devices: "Devices" },
+      titles: {
+        name: "About you",
+        where: "Where you are today",
+        consent: "Consent",
+        devices: "Camera and microphone",
+      },
+    },
+    whereWhy:
+      "Your therapist asks this at the start of every session. If the call drops, they can " +
+      "call you back. In an emergency, they need to know where you are to get you help.",
+    locationLabel: "Where are you for this session?",
+    locationHint: "A town and an address, or a place: for example, at home, 12 Park Road, Leeds.",
+    phoneLabel: "A phone number where your therapist can reach you",
+    phoneHint: "Digits, spaces and + ( ) - . only.",
+    whereOptional:
+      "Only your therapist sees this, and only while you are in their waiting room or session. " +
+      "If you would rather not say, you can leave it empty.",
+    locationInvalid: "Please keep where you are to 200 characters or fewer.",
+    phoneInvalid: "Please give a phone number of at least 3 digits (digits, spaces and + ( ) - . only, up to 32).",
+    checkInAgain: "Check in again",
     waitingTitle: "Waiting room — Rapport",
     waitingHeading: "You are in the waiting room",
     waitingStatus: "Your therapist will let you in shortly. You can leave this page open.",
@@ -216,6 +238,11 @@ export const STRINGS = {
     connected: "connected",
     dropped: "reconnecting",
     secondDevice: "Same link, another device: admit this one instead, or deny it",
+    emergency: {
+      location: "Where",
+      phone: "Phone",
+      notGiven: "not given",
+    },
     admit: "Admit",
     admitName: (name) => `Admit ${name}`,
     addToSession: "Add to session",
@@ -352,6 +379,7 @@ export const STRINGS = {
         token_revoked: "Token withdrawn",
         room_viewed: "Viewed by an admin",
         audit_exported: "Audit trail exported",
+        consent_given: "Consent given",
       },
     },
     chart: {
@@ -461,6 +489,16 @@ export const STRINGS = {
     name: {
       heading: "Please check your name",
       text: "Your name should be 1 to 64 characters.",
+    },
+    consent: {
+      heading: "Please read the consent again",
+      text: "Your practice needs you to accept its consent text before you join, and it may " +
+        "have changed since you opened this page. Check in again to read it.",
+    },
+    emergency: {
+      heading: "Please check where you are and your phone number",
+      text: "Where you are can be up to 200 characters, and the phone number up to 32 digits, " +
+        "spaces and + ( ) - . only. Check in again to correct them.",
     },
     origin: {
       heading: "This page cannot connect",

@@ -58,6 +58,7 @@ const state = {
   rooms: [],
   room: null,
   maxParticipants: 4,
+  emergencyInfo: true, // the deployment asks clients where they are (TELEHEALTH_EMERGENCY_INFO)
   signaling: null,
   view: null, // the CallView
   endButton: null,
@@ -91,6 +92,7 @@ async function start() {
   if (state.rooms.length === 0) return showError("wrongKind");
   const config = await loadConfig();
   state.maxParticipants = config.max_participants || state.maxParticipants;
+  state.emergencyInfo = config.emergency_info !== false;
   lockWhenIdle(config.console_idle_logoff, lockConsole, () => state.session.length > 0);
 
   const stored = remember(KIND, "room");
@@ -277,6 +279,7 @@ function waitingItem(entry, isNew) {
     onchange: updateAdmitSelected });
   const name = el("label", { htmlFor: `select-${pid}`, className: "name" });
   const meta = el("p", { className: "meta" });
+  const emergency = el("div", {});
   const admit = el("button", { type: "button", className: "button button-primary button-small",
     dataset: { testid: `admit-${pid}` }, onclick: () => admitIds([pid]) });
   const messageToggle = el("button", { type: "button", className: "button button-small",
@@ -309,14 +312,14 @@ function waitingItem(entry, isNew) {
     }
   });
   const li = el("li", { className: "waiting-item", dataset: { testid: `waiting-${pid}`, pid } },
-    el("div", { className: "who" }, select, el("div", {}, name, meta)),
+    el("div", { className: "who" }, select, el("div", {}, name, meta, emergency)),
     el("div", { className: "item-actions" }, admit, messageToggle, deny),
     form);
   if (isNew) {
     li.classList.add("is-new");
     setTimeout(() => li.classList.remove("is-new"), NEW_ARRIVAL_MS);
   }
-  return { li, select, name, meta, admit, messageToggle, deny, formLabel, entry };
+  return { li, select, name, meta, emergency, admit, messageToggle, deny, formLabel, entry };
 }
 
 function updateWaitingItem(item, entry) {
@@ -346,6 +349,23 @@ function updateWaitingItem(item, entry) {
         t("therapist.secondDevice"))]
       : []),
   );
+  item.emergency.replaceChildren(...[emergencyInfo(entry)].filter(Boolean));
+}
+
+/**
+ * Where the client is and their phone number, from check-in, for this card only ("not given"
+ * when they left it out). Nothing when the deployment does not ask.
+ */
+function emergencyInfo(entry) {
+  if (!state.emergencyInfo) return null;
+  const given = entry.emergency || {};
+  const row = (key, value, href) => el("div", {},
+    el("dt", {}, t(`therapist.emergency.${key}`)),
+    el("dd", { dataset: { testid: `emergency-${key}` } },
+      value ? (href ? el("a", { href }, value) : value) : t("therapist.emergency.notGiven")));
+  return el("dl", { className: "emergency", dataset: { testid: "emergency" } },
+    row("location", given.location),
+    row("phone", given.phone, given.phone ? `tel:${given.phone.replace(/[^0-9+]/g, "")}` : ""));
 }
 
 function refreshTimes() {
@@ -417,7 +437,8 @@ function renderSession() {
           t("therapist.sendBack")),
           el("button", { type: "button", className: "button button-quiet button-small",
             dataset: { testid: `remove-${pid}` }, "aria-label": t("therapist.removeName", p.name),
-            onclick: () => removeOne(pid, p.name) }, t("therapist.remove"))));
+            onclick: () => removeOne(pid, p.name) }, t("therapist.remove"))),
+        emergencyInfo(p));
     }),
   );
 }

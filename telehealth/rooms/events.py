@@ -72,6 +72,7 @@ class AuditAction(StrEnum):
     TOKEN_REVOKED = "token_revoked"
     ROOM_VIEWED = "room_viewed"
     AUDIT_EXPORTED = "audit_exported"
+    CONSENT_GIVEN = "consent_given"  # a client joined having accepted the consent text
 
 
 class Outcome(StrEnum):
@@ -81,7 +82,8 @@ class Outcome(StrEnum):
 
 class Audited(msgspec.Struct, frozen=True, kw_only=True, tag="action"):
     """An audited action beside the room's moves: who did what, and how it ended. ``reason``
-    is an error code for a failure; ``link`` a session link's jti (an id, never the token)."""
+    is an error code for a failure; ``link`` a session link's jti (an id, never the token);
+    ``consent`` the version of the consent text accepted (``consent_given``), never the text."""
 
     action: AuditAction
     actor: Actor
@@ -89,6 +91,7 @@ class Audited(msgspec.Struct, frozen=True, kw_only=True, tag="action"):
     reason: str = ""
     participant: str = ""
     link: str = ""
+    consent: str = ""
 
 
 Record = RoomEvent | SessionMark | Audited
@@ -195,9 +198,13 @@ class Decision:
         reason: Reason = Reason.NONE,
     ) -> Participant:
         """Set ``after`` as the participant's new record, explained by ``event``; a move (not
-        a drop or resume) is remembered on the record with its reason."""
+        a drop or resume) is remembered on the record with its reason. A record that ends
+        (leaves the active states) forgets the client's emergency information: it is kept only
+        while the therapist may need it."""
         if event not in (Event.DROP, Event.RESUME):
             after = after.with_(move=event, reason=reason)
+        if after.emergency is not None and not after.active:
+            after = after.with_(emergency=None)
         self.changes[after.id] = after
         from_state = before.state if before else State.NEW
         leaves_waiting = from_state is State.WAITING and after.state is not State.WAITING

@@ -13,7 +13,7 @@ from functools import cached_property
 
 import msgspec
 
-from signaling.messages import DeviceCheck
+from signaling.messages import DeviceCheck, Emergency
 from telehealth.rooms.states import ACTIVE, Event, Reason, Role, State
 
 
@@ -42,6 +42,9 @@ class Participant(msgspec.Struct, frozen=True, kw_only=True):
     # removed by the therapist, or because the link was withdrawn.
     move: Event | None = None
     reason: Reason = Reason.NONE
+    # A client's emergency information from check-in (PHI, like the name): shown to the
+    # therapist only, and dropped when the record ends (events.Decision.record).
+    emergency: Emergency | None = None
 
     def with_(self, **changes: object) -> Participant:
         return msgspec.structs.replace(self, **changes)

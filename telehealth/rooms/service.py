@@ -30,6 +30,7 @@ from signaling.messages import (
     CandidateOut,
     ChatOut,
     DeviceCheck,
+    Emergency,
     HangupOut,
     MediaOut,
     OfferOut,
@@ -209,9 +210,11 @@ class RoomService:
         conn: str,
         claim: SeatClaim,
         device: DeviceCheck | None = None,
+        emergency: Emergency | None = None,
     ) -> tuple[Joined, Seat]:
         """A client's socket takes the seat its claim proves, or a new one (rooms/seats.py).
-        ``actor.participant`` is ignored: the seat decides the participant."""
+        ``actor.participant`` is ignored: the seat decides the participant. ``emergency`` is
+        what the client gave at check-in; a resume without it keeps what they gave before."""
         chosen: list[Seat] = []
 
         def decide(s: Snapshot) -> Decision:
@@ -219,7 +222,16 @@ class RoomService:
             chosen[:] = [seat]
             me = msgspec.structs.replace(actor, participant=seat.participant)
             return self._join(
-                s, seat.participant, me, Role.CLIENT, name, conn, device, claim.link, seat
+                s,
+                seat.participant,
+                me,
+                Role.CLIENT,
+                name,
+                conn,
+                device,
+                claim.link,
+                seat,
+                emergency,
             )
 
         # Decided on the room as committed (or as it stands, when nothing changed).
@@ -251,6 +263,7 @@ class RoomService:
         device: DeviceCheck | None,
         link: str,
         seat: Seat | None = None,
+        emergency: Emergency | None = None,
     ) -> Decision:
         now = self.clock()
         old = s.get(pid)
@@ -279,6 +292,7 @@ class RoomService:
             connected=True,
             dropped_at=0,
             device=device or base.device,
+            emergency=emergency or base.emergency,
         )
         if seat is not None:
             after = after.with_(secret=seat.secret, second_device=seat.second_device)

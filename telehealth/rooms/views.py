@@ -1,7 +1,8 @@
 """What each participant is shown, derived from a snapshot.
 
 A waiting client learns only their own state, the therapist's status and (when the deployment
-allows) their position; never who else is waiting or in session.
+allows) their position; never who else is waiting or in session. A client's emergency
+information (where they are, a phone number) is in the therapist's view only.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ def room_view(snapshot: Snapshot) -> RoomView:
                 connected=p.connected,
                 device=p.device,
                 second_device=p.second_device,
+                emergency=p.emergency,
             )
             for p in snapshot.waiting()
         ],
@@ -45,6 +47,7 @@ def room_view(snapshot: Snapshot) -> RoomView:
                 name=p.name,
                 since=_seconds(p.since),
                 connected=p.connected,
+                emergency=p.emergency,
             )
             for p in snapshot.admitted()
         ],

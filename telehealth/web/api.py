@@ -24,12 +24,14 @@ from telehealth.auth.principal import (
     is_room_id,
 )
 from telehealth.auth.tokens import MAX_TTL, session_link_url
+from telehealth.config import DEFAULT_CONSENT
 from telehealth.ids import client_participant_id
 from telehealth.rooms.events import Actor, ActorRole, AuditAction
 from telehealth.rooms.ports import Revocation
 from telehealth.web import keys
 from telehealth.web.admin import room_summaries, summarize
 from telehealth.web.authority import close_withdrawn
+from telehealth.web.checkin import checkin_info
 from telehealth.web.limiting import count_attempt, limit_api
 from telehealth.web.linkstatus import link_state
 from telehealth.webhooks.feed import read_feed
@@ -139,7 +141,8 @@ async def page_config(request: web.Request) -> web.Response:
     settings = request.app[keys.SETTINGS]
     return json_response(
         {
-            "consent_text": settings.consent_text,
+            "consent_text": settings.consent_text or DEFAULT_CONSENT,
+            "emergency_info": settings.emergency_info,
             "show_queue_position": settings.show_queue_position,
             "grace": settings.grace,
             "max_participants": settings.max_participants,
@@ -406,6 +409,7 @@ def add_routes(app: web.Application) -> None:
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
     app.router.add_get("/api/config", page_config)
+    app.router.add_get("/api/checkin", checkin_info)
     app.router.add_post("/api/session-links", create_session_link)
     app.router.add_post("/api/session-links/revoke", revoke_session_link)
     app.router.add_post("/api/session-links/status", session_link_status)

@@ -37,6 +37,7 @@ from telehealth.web import keys
 from telehealth.web.admin import admin_feed
 from telehealth.web.authority import grant, ice_for, reauth, verify_client
 from telehealth.web.candidates import CandidateBudget
+from telehealth.web.checkin import CheckIn, check_in, record_consent
 from telehealth.web.connection import Connection
 from telehealth.web.limiting import PendingPlace, admit_socket
 from telehealth.web.liveness import HEARTBEAT_S
@@ -200,6 +201,7 @@ async def _authenticate(app: web.Application, conn: Connection, auth: m.Auth) ->
     if auth.room is None:
         raise RapportError(Code.WRONG_ROOM, "Say which room to join.")
     room = auth.room
+    checked = CheckIn(emergency=None, consent=None)  # a therapist checks in with nothing
     if auth.role == "client":
         client = await verify_client(app, auth.token, room)
         conn.actor = Actor(role=ActorRole.CLIENT, sub=client.subject)  # proved, for the audit
@@ -207,6 +209,7 @@ async def _authenticate(app: web.Application, conn: Connection, auth: m.Auth) ->
         grant(conn, client)
         conn.role, conn.participant_id = Role.CLIENT, client_participant_id(room, client.jti)
         name, link = clean_name(auth.name), client.jti
+        checked = check_in(app[keys.SETTINGS], auth)  # before anything is joined
     else:
         therapist = await verifier.verify(auth.token, Kind.THERAPIST)
         assert isinstance(therapist, TherapistPrincipal)
@@ -221,7 +224,10 @@ async def _authenticate(app: web.Application, conn: Connection, auth: m.Auth) ->
     claim_identity(app, conn)
     resume: str | None = None
     if conn.role is Role.CLIENT:  # the seat decides the participant (web/seating.py)
-        joined, resume = await seat_client(app, conn, name, link, auth)
+        joined, resume = await seat_client(app, conn, name, link, auth, checked.emergency)
+        if checked.consent is not None and not joined.resumed:
+            assert conn.actor is not None
+            await record_consent(app, conn.actor, room, checked.consent)
     else:
         joined = await service.join(
             room, conn.actor, conn.role, name, conn.conn_id, auth.device, link=link

@@ -100,11 +100,32 @@ async def frames_keep_coming(page: Page, timeout: float = 15.0) -> None:
     raise AssertionError(f"remote video on {page.url} is frozen at {before} frames")
 
 
-async def join_waiting_room(client: Page, name: str) -> None:
-    """Name, consent, join (the devices are asked for on joining); wait for the waiting room."""
+async def welcome_to_devices(
+    client: Page, name: str, *, location: str = "", phone: str = ""
+) -> None:
+    """Through the welcome's first steps (name; where, when the deployment asks; consent) to
+    its last: the camera and microphone, with Join."""
     await expect(client.get_by_test_id("welcome")).to_be_visible()
     await client.get_by_test_id("name").fill(name)
+    await client.get_by_test_id("step-next").click()
+    await expect(client.get_by_test_id("step-name")).to_be_hidden()
+    if await client.get_by_test_id("step-where").is_visible():
+        await client.get_by_test_id("location").fill(location)
+        await client.get_by_test_id("phone").fill(phone)
+        await client.get_by_test_id("step-next").click()
     await client.get_by_test_id("consent").check()
+    await client.get_by_test_id("step-next").click()
+    await expect(client.get_by_test_id("step-devices")).to_be_visible()
+
+
+async def join_waiting_room(
+    client: Page, name: str, *, location: str = "", phone: str = ""
+) -> None:
+    """Through the welcome's steps and Join (the devices are asked for on joining, when not
+    checked before); wait for the waiting room."""
+    await expect(client.get_by_test_id("welcome")).to_be_visible()
+    if not await client.get_by_test_id("step-devices").is_visible():
+        await welcome_to_devices(client, name, location=location, phone=phone)
     await client.get_by_test_id("join").click()
     # Joining asks for the camera and opens the socket: on a 2-core machine already running a
     # three-way video call (the couples tests) and other work, 15 s was seen to run out.

@@ -19,6 +19,7 @@ from .helpers import (
     open_console,
     page_value,
     waiting_pid,
+    welcome_to_devices,
 )
 
 pytestmark = pytest.mark.browser
@@ -64,7 +65,7 @@ async def test_blocked_camera_gets_steps_to_fix_it(service: Service, open_page: 
     client = await open_page(
         service.client_link(), label="client", init_script=refuse_media("NotAllowedError")
     )
-    await expect(client.get_by_test_id("welcome")).to_be_visible()
+    await welcome_to_devices(client, "Alex")
     await client.get_by_test_id("device-check").click()
     status = client.get_by_test_id("device-status")
     await expect(status).to_contain_text("not allowed to use your camera and microphone")
@@ -85,6 +86,7 @@ async def test_missing_devices_get_steps_to_fix_it(service: Service, open_page: 
     client = await open_page(
         service.client_link(), label="client", init_script=refuse_media("NotFoundError")
     )
+    await welcome_to_devices(client, "Alex")
     await client.get_by_test_id("device-check").click()
     status = client.get_by_test_id("device-status")
     await expect(status).to_contain_text("No camera or microphone was found")

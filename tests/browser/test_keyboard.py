@@ -33,15 +33,36 @@ async def test_client_by_keyboard(service: Service, open_page: OpenPage) -> None
     await expect(client.get_by_test_id("name")).to_be_focused()
     await client.keyboard.type("Alex")
 
-    await tab_to(client, "device-check")
+    # The welcome's steps: Enter goes on, and the next step's heading takes the focus.
     await client.keyboard.press("Enter")
-    await expect(client.get_by_test_id("device-status")).to_contain_text("working")
-    await tab_to(client, "welcome-camera", most=1)  # the device choices come next
-    await tab_to(client, "join")
+    await expect(client.locator("#step-where-heading")).to_be_focused()
+    await tab_to(client, "location", most=1)
+    await client.keyboard.type("At home")
+    await tab_to(client, "phone", most=1)
+    await client.keyboard.type("0113 496 0000")
+    await tab_to(client, "step-back", most=1)
+    await client.keyboard.press("Enter")  # back to the name, and forward again
+    await expect(client.locator("#step-name-heading")).to_be_focused()
+    await tab_to(client, "name", most=1)
+    await client.keyboard.press("Enter")
+    await expect(client.locator("#step-where-heading")).to_be_focused()
+    await expect(client.get_by_test_id("location")).to_have_value("At home")
+    await tab_to(client, "step-next")
+    await client.keyboard.press("Enter")
+    await expect(client.locator("#step-consent-heading")).to_be_focused()
+    await tab_to(client, "step-next")
     await client.keyboard.press("Enter")  # without consent: told so, and taken to the box
     await expect(client.locator("#consent-error")).to_be_visible()
     await expect(client.get_by_test_id("consent")).to_be_focused()
     await client.keyboard.press("Space")
+    await tab_to(client, "step-next")
+    await client.keyboard.press("Enter")
+    await expect(client.locator("#step-devices-heading")).to_be_focused()
+
+    await tab_to(client, "device-check")
+    await client.keyboard.press("Enter")
+    await expect(client.get_by_test_id("device-status")).to_contain_text("working")
+    await tab_to(client, "welcome-camera", most=1)  # the device choices come next
     await tab_to(client, "join")
     await client.keyboard.press("Enter")
     await expect(client.get_by_test_id("waiting")).to_be_visible()

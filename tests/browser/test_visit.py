@@ -23,6 +23,7 @@ from .helpers import (
     open_console,
     page_value,
     waiting_pid,
+    welcome_to_devices,
 )
 
 pytestmark = pytest.mark.browser
@@ -54,6 +55,7 @@ async def test_full_visit(topology: Service, open_page: OpenPage) -> None:
     )
     assert "#" not in client.url
     await expect(client.get_by_test_id("consent-text")).not_to_be_empty()
+    await welcome_to_devices(client, "Alex")
     await client.get_by_test_id("device-check").click()
     await expect(client.get_by_test_id("device-status")).to_contain_text("working")
     await expect(client.get_by_test_id("self-video")).to_be_visible()

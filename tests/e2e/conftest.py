@@ -96,9 +96,12 @@ async def join(
     room: str,
     name: str | None = None,
     resume: str | None = None,
+    **fields: Any,
 ) -> tuple[RawSocket, dict[str, Any]]:
+    """Open a socket and authenticate; ``fields`` are more of the auth message's fields (a
+    client's ``emergency`` and ``consent``)."""
     ws = await open_ws(base_url)
-    auth: dict[str, Any] = {"type": "auth", "role": role, "token": token, "room": room}
+    auth: dict[str, Any] = {"type": "auth", "role": role, "token": token, "room": room, **fields}
     if name is not None:
         auth["name"] = name
     if resume is not None:

@@ -1,7 +1,8 @@
 """Canaries: a real `telehealth serve` node at DEBUG is fed names, a therapist's message, chat,
-a session description that passes the checks, tokens, a malformed request, an oversize header
-and a client connecting from 127.0.0.5. Then every line the node wrote is scanned: none of it
-may appear, and aiohttp's own request-error log (an address and the raw request bytes) is gone.
+a client's emergency information, a session description that passes the checks, tokens, a
+malformed request, an oversize header and a client connecting from 127.0.0.5. Then every line
+the node wrote is scanned: none of it may appear, and aiohttp's own request-error log (an
+address and the raw request bytes) is gone.
 """
 
 from __future__ import annotations
@@ -24,6 +25,8 @@ THERAPIST_NAME = "Doctor Canaryname"
 CLIENT_NAME = "Clientina Canarysurname"
 MESSAGE = "canary message: are you still coming?"
 CHAT = "canary chat: my address is 12 Elm Street"
+LOCATION = "canary location: 9 Birch Crescent, Dundee"
+PHONE = "+44 7700 900123"
 OTHER_ADDRESS = "127.0.0.5"
 
 
@@ -60,10 +63,16 @@ async def test_nothing_private_reaches_the_log(start_node: StartNode) -> None:
         t_welcome = await therapist.expect("welcome")
         client = await rawsocket.connect("127.0.0.1", port, local_address=OTHER_ADDRESS)
         await client.send(
-            type="auth", role="client", token=client_token, room=ROOM, name=CLIENT_NAME
+            type="auth",
+            role="client",
+            token=client_token,
+            room=ROOM,
+            name=CLIENT_NAME,
+            emergency={"location": LOCATION, "phone": PHONE},
         )
         pid = (await client.expect("welcome"))["participant_id"]
-        await therapist.until("room", lambda m: len(m["waiting"]) == 1)
+        waiting = await therapist.until("room", lambda m: len(m["waiting"]) == 1)
+        assert waiting["waiting"][0]["emergency"]["phone"] == PHONE  # it reached the therapist
         await therapist.send(type="message", text=MESSAGE, to=pid)
         assert (await client.expect("message"))["text"] == MESSAGE
         await therapist.send(type="admit", participant_ids=[pid])
@@ -111,6 +120,10 @@ async def test_nothing_private_reaches_the_log(start_node: StartNode) -> None:
         client_token,
         admin_token[:40],  # the oversize header's token prefix
         "Elm Street",
+        LOCATION,
+        "Birch Crescent",
+        PHONE,
+        "900123",
         OTHER_ADDRESS,
         "127.0.0.1",
         "NOT HTTP",

@@ -65,6 +65,16 @@ async def test_probe_passes_on_one_node(settings: Settings, base_url: str) -> No
     assert "v=0" not in text and "eyJ" not in text  # no SDP, no JWT
 
 
+async def test_probe_passes_where_consent_is_required(aiohttp_server: ServerFactory) -> None:
+    settings = from_env({}, dev=True, loopback=True, consent_text="The practice's consent.")
+    server = await aiohttp_server(create_app(settings))
+    url = str(server.make_url("/"))
+    report = await run_probe(
+        settings, ProbeOptions(client_url=url, therapist_url=url, loopback=True, timeout=20)
+    )
+    assert report["ok"], report
+
+
 async def test_probe_reports_the_first_failure(settings: Settings, base_url: str) -> None:
     other = settings.with_(jwt_secret="another-secret-" + "y" * 40)  # tokens the node refuses
     report = await run_probe(

@@ -10,6 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from signaling import messages as m
 from signaling.errors import Code, RapportError
 from signaling.messages import (
     Admit,
@@ -302,3 +303,44 @@ def test_outbound_sender_is_named_from_on_the_wire() -> None:
         "position": None,
         "reason": None,
     }
+
+
+@pytest.mark.parametrize(
+    ("location", "phone", "kept"),
+    [
+        ("  At  home,\tLeeds ", " (0113) 496-0000 ", ("At home, Leeds", "(0113) 496-0000")),
+        ("Work", "+1 555.123.4567", ("Work", "+1 555.123.4567")),
+        ("", "999", ("", "999")),
+        ("x" * 200, "1" * 32, ("x" * 200, "1" * 32)),
+        ("   ", "", None),
+    ],
+)
+def test_emergency_information_is_trimmed_and_kept(
+    location: str, phone: str, kept: tuple[str, str] | None
+) -> None:
+    checked = m.check_emergency(m.Emergency(location=location, phone=phone))
+    assert (checked and (checked.location, checked.phone)) == kept
+    assert m.check_emergency(None) is None
+
+
+@pytest.mark.parametrize(
+    ("location", "phone"),
+    [("x" * 201, ""), ("Home\x07", ""), ("", "12"), ("", "555-CALL-NOW"), ("", "1" * 33)],
+)
+def test_bad_emergency_information_is_a_named_error(location: str, phone: str) -> None:
+    with pytest.raises(RapportError) as caught:
+        m.check_emergency(m.Emergency(location=location, phone=phone))
+    assert caught.value.code is Code.INVALID_EMERGENCY
+
+
+def test_an_auth_carries_emergency_information_and_a_consent_version() -> None:
+    auth = m.decode(
+        '{"type":"auth","token":"t","role":"client","room":"r","consent":"0123456789abcdef",'
+        '"emergency":{"location":"Home","phone":"999"}}'
+    )
+    assert isinstance(auth, m.Auth)
+    assert auth.emergency == m.Emergency(location="Home", phone="999")
+    assert auth.consent == "0123456789abcdef"
+    with pytest.raises(RapportError) as caught:
+        m.decode('{"type":"auth","token":"t","role":"client","emergency":{"address":"x"}}')
+    assert caught.value.code is Code.UNKNOWN_FIELD

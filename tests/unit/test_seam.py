@@ -10,6 +10,7 @@ from collections.abc import Mapping, Sequence
 import pytest
 
 from signaling.errors import Code, RapportError
+from signaling.messages import Emergency
 from telehealth.presence.memory import MemoryPresence
 from telehealth.rooms.events import Actor, ActorRole, Decision, RoomChange, StreamEntry
 from telehealth.rooms.hub import Hub
@@ -308,3 +309,27 @@ async def test_reading_the_stream_after_an_id_pages_through_it() -> None:
     first = await service.presence.events(ROOM, limit=2)
     rest = await service.presence.events(ROOM, after=first[-1].id)
     assert [e.event.participant for e in first + rest] == ["t-1", "c-1", "c-2", "c-3"]
+
+
+@pytest.mark.parametrize(
+    ("to_state", "kept"),
+    [
+        (State.WAITING, True),
+        (State.ADMITTED, True),
+        (State.LEFT, False),
+        (State.DENIED, False),
+        (State.REMOVED, False),
+        (State.ENDED, False),
+        (State.CLOSED, False),
+    ],
+)
+def test_a_record_that_ends_forgets_the_emergency_information(to_state: State, kept: bool) -> None:
+    given = Emergency(location="At home", phone="0113 496 0000")
+    before = Participant(
+        id="c-1", role=Role.CLIENT, state=State.WAITING, name="Alex", emergency=given
+    )
+    decision = Decision()
+    returned = decision.record(before, before.with_(state=to_state), Event.LEAVE, client(1))
+    assert decision.changes["c-1"] is returned
+    assert returned.emergency == (given if kept else None)
+    assert returned.name == "Alex" and returned.state is to_state
