@@ -289,6 +289,7 @@ function onState(msg) {
       dom.status.textContent = t("client.sentBack");
     } else {
       dom.status.textContent = t("client.waitingStatus");
+      session.view.forgetChat(); // a chat this tab kept is from a session that is over
     }
     document.title = t("client.waitingTitle");
     showView("waiting");
