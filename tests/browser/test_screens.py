@@ -16,7 +16,7 @@ from telehealth.auth.tokens import TokenMinter
 from tests.conftest import REPO_ROOT
 
 from .conftest import ROOM, OpenPage, Screens, StartService
-from .helpers import admit, frames_per_peer, join_waiting_room, open_console
+from .helpers import admit, frames_per_peer, join_waiting_room, open_console, waiting_pid
 from .test_devices import refuse_media
 from .test_links import tampered
 from .test_refresh import CUT_SIGNALING, RESTORE_SIGNALING
@@ -49,7 +49,7 @@ async def test_every_screen(
         await expect(page.get_by_test_id("waiting")).to_be_visible()
         return page
 
-    await welcome("Sam", "Try again", "client-devices-blocked", refuse_media("NotAllowedError"))
+    sam = await welcome("Sam", "Try again", "client-devices-blocked", refuse_media("NotAllowedError"))
     alex = await welcome("Alex Morgan", "working", "client-welcome")
 
     # Waiting, with a message from the therapist; the console with two people waiting.
@@ -101,6 +101,23 @@ async def test_every_screen(
     await screens.capture(alex, "client-call-reconnecting")
     await therapist.evaluate(RESTORE_SIGNALING)
     await expect(alex.get_by_test_id("remote-tile").get_by_test_id("reconnecting")).to_be_hidden()
+
+    # A couple: adding Sam to the running session asks first; then three in the call (Sam
+    # without a camera), the self view beside the others and not over them.
+    for page in (therapist, alex):
+        await expect(page.get_by_test_id("connection-banner")).to_be_hidden()  # "Connected again"
+    await therapist.get_by_test_id(f"admit-{await waiting_pid(therapist, 'Sam')}").click()
+    await expect(therapist.get_by_role("dialog")).to_contain_text(
+        "Add Sam to your session with Alex Morgan?"
+    )
+    await screens.capture(therapist, "therapist-add-confirm")
+    await therapist.get_by_test_id("confirm-yes").click()
+    await expect(sam.get_by_test_id("call")).to_be_visible()
+    sam_tile = alex.get_by_test_id("remote-tile").filter(has_text="Sam")
+    await expect(sam_tile.get_by_test_id("camera-off")).to_be_visible()
+    await expect(therapist.get_by_test_id("remote-tile")).to_have_count(2)
+    await screens.capture(alex, "client-call-three")
+    await screens.capture(therapist, "therapist-call-three")
 
     # The end.
     await therapist.get_by_test_id("end-session").click()
