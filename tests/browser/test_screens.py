@@ -49,7 +49,9 @@ async def test_every_screen(
         await expect(page.get_by_test_id("waiting")).to_be_visible()
         return page
 
-    sam = await welcome("Sam", "Try again", "client-devices-blocked", refuse_media("NotAllowedError"))
+    sam = await welcome(
+        "Sam", "Try again", "client-devices-blocked", refuse_media("NotAllowedError")
+    )
     alex = await welcome("Alex Morgan", "working", "client-welcome")
 
     # Waiting, with a message from the therapist; the console with two people waiting.
