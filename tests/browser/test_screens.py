@@ -15,13 +15,21 @@ from playwright.async_api import Page, expect
 from telehealth.auth.tokens import TokenMinter
 from tests.conftest import REPO_ROOT
 
-from .conftest import ROOM, OpenPage, Screens, StartService
+from .conftest import DESKTOP, PHONE, ROOM, OpenPage, Screens, StartService
 from .helpers import admit, frames_per_peer, join_waiting_room, open_console, waiting_pid
 from .test_devices import refuse_media
 from .test_links import tampered
 from .test_refresh import CUT_SIGNALING, RESTORE_SIGNALING
 
 pytestmark = pytest.mark.browser
+
+
+async def capture_at_both_widths(screens: Screens, page: Page, name: str) -> None:
+    """The pictures, with axe run on the phone layout too (it differs: one column, wrapping)."""
+    await screens.capture(page, name)
+    await page.set_viewport_size(PHONE)
+    await screens.audit(page, f"{name} at {PHONE['width']} px")
+    await page.set_viewport_size(DESKTOP)
 
 
 async def test_every_screen(
@@ -112,14 +120,14 @@ async def test_every_screen(
     await expect(therapist.get_by_role("dialog")).to_contain_text(
         "Add Sam to your session with Alex Morgan?"
     )
-    await screens.capture(therapist, "therapist-add-confirm")
+    await capture_at_both_widths(screens, therapist, "therapist-add-confirm")
     await therapist.get_by_test_id("confirm-yes").click()
     await expect(sam.get_by_test_id("call")).to_be_visible()
     sam_tile = alex.get_by_test_id("remote-tile").filter(has_text="Sam")
     await expect(sam_tile.get_by_test_id("camera-off")).to_be_visible()
     await expect(therapist.get_by_test_id("remote-tile")).to_have_count(2)
-    await screens.capture(alex, "client-call-three")
-    await screens.capture(therapist, "therapist-call-three")
+    await capture_at_both_widths(screens, alex, "client-call-three")
+    await capture_at_both_widths(screens, therapist, "therapist-call-three")
 
     # The end.
     await therapist.get_by_test_id("end-session").click()
