@@ -63,6 +63,8 @@ async def check_layout(pages: list[Page], people: int) -> None:
             assert layout["problems"] == [], f"{where}: {layout['problems']}"
 
 
+# Many screens (or people) in one test: more than the default 120 s on a loaded machine.
+@pytest.mark.timeout(300)
 async def test_tiles_and_badges_never_overlap(
     start_service: StartService, open_page: OpenPage
 ) -> None:

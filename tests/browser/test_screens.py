@@ -32,6 +32,8 @@ async def capture_at_both_widths(screens: Screens, page: Page, name: str) -> Non
     await page.set_viewport_size(DESKTOP)
 
 
+# Many screens (or people) in one test: more than the default 120 s on a loaded machine.
+@pytest.mark.timeout(300)
 async def test_every_screen(
     start_service: StartService, open_page: OpenPage, screens: Screens
 ) -> None:
