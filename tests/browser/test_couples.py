@@ -26,6 +26,8 @@ async def add_to_session(therapist: Page, client: Page, name: str, question: str
     return pid
 
 
+# Three-way video: more than the default 120 s on a loaded machine.
+@pytest.mark.timeout(300)
 async def test_second_client_joins_mid_session(
     start_service: StartService, open_page: OpenPage
 ) -> None:
