@@ -1,6 +1,6 @@
 // The therapist's console: pick a room, see who is waiting (live), be alerted when someone
-// arrives, message them, admit or deny (one or several at once, also into a running session),
-// run the call, and create session links.
+// arrives, message them, admit or deny (one or several at once; into a running session only after
+// confirming who will see whom), run the call, and create session links.
 
 import {
   askForNotifications, chime, notificationPermission, notify, setTitle, soundAllowed, unlockAudioOnGesture,
