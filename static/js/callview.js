@@ -3,6 +3,7 @@
 // camera, screen share, devices). It owns the Call (the mesh) and feeds it from the signaling.
 
 import { Call } from "./call.js";
+import { chatStore, forgetChats } from "./chatstore.js";
 import { DeviceChooser } from "./devices.js";
 import { qualityDetail, qualityLevel } from "./quality.js";
 import { t } from "./strings.js";
@@ -56,6 +57,7 @@ export class CallView {
     this.pcState = new Map(); // peer id -> RTCPeerConnection connectionState
     this._lastMedia = "";
     this._statusTimer = null;
+    this.chat = null; // this tab's kept chat, once `welcome` says who and where we are
 
     this.call = new Call({
       send: (msg) => signaling.send(msg),
@@ -71,14 +73,15 @@ export class CallView {
 
     this._build(root, headingLevel, extraControls);
 
-    signaling.on("welcome", (msg) =>
-      this.call.setIceServers(msg.ice_servers, msg.ice_transport_policy),
-    );
+    signaling.on("welcome", (msg) => {
+      this.call.setIceServers(msg.ice_servers, msg.ice_transport_policy);
+      this.chat = chatStore(msg.room, msg.participant_id);
+    });
     // Fresh TURN credentials before the old ones expire: an ICE restart uses them.
     signaling.on("ice_servers", (msg) => this.call.setIceServers(msg.ice_servers));
     signaling.on("session", (msg) => this._onSession(msg));
     for (const type of SIGNALS) signaling.on(type, (msg) => this.call.handleSignal(msg));
-    signaling.on("chat", (msg) => this._addChat(msg.name, msg.text, msg.at));
+    signaling.on("chat", (msg) => this._addChat({ name: msg.name, text: msg.text, at: msg.at }));
     signaling.on("media", (msg) => this._onPeerMedia(msg));
     signaling.on("open", ({ reconnected }) => {
       if (reconnected) this.call.resume();
@@ -163,9 +166,15 @@ export class CallView {
     this.peerMedia.clear();
     this.pcState.clear();
     this._lastMedia = "";
+    this.forgetChat();
+    this.status("");
+  }
+
+  /** Nothing of the chat may outlive the session: off the screen and out of this tab's storage. */
+  forgetChat() {
+    forgetChats();
     this.chatLog.replaceChildren();
     this._updateChatOpen();
-    this.status("");
   }
 
   _onSession(msg) {
@@ -192,6 +201,11 @@ export class CallView {
     if (joined.length) {
       if (!before.size) this.status(t("common.connectingVideo"));
       this._sendMediaState(true); // newcomers learn whether we are muted
+    }
+    if (!msg.peers.length) {
+      this.forgetChat(); // the session is over (or there is none): its chat goes with it
+    } else if (!before.size) {
+      this._restoreChat(); // back in the session after a refresh: the chat so far
     }
     this._updateChatOpen();
     this.onPeersChanged({ joined, left, peers: msg.peers });
@@ -294,14 +308,28 @@ export class CallView {
     const text = this.chatInput.value.trim();
     if (!text || !this.inSession) return;
     if (this.signaling.send({ type: "chat", text })) {
-      this._addChat(t("common.you"), text, Date.now() / 1000);
+      this._addChat({ name: "", text, at: Date.now() / 1000, mine: true });
       this.chatInput.value = "";
     }
   }
 
-  _addChat(name, text, at) {
-    const who = el("span", { className: "chat-who", text: t("common.chatFrom", name, clockTime(at)) });
-    this.chatLog.append(el("li", { dataset: { testid: "chat-message" } }, who, el("span", { text })));
+  /** Show one chat message and keep it for this tab. */
+  _addChat(entry) {
+    this.chat?.add(entry);
+    this._showChat(entry);
+  }
+
+  _restoreChat() {
+    const kept = this.chat ? this.chat.load() : [];
+    if (!kept.length) return;
+    this.chatLog.replaceChildren();
+    kept.forEach((entry) => this._showChat(entry));
+  }
+
+  _showChat({ name, text, at, mine = false }) {
+    const from = mine ? t("common.you") : String(name);
+    const who = el("span", { className: "chat-who", text: t("common.chatFrom", from, clockTime(at)) });
+    this.chatLog.append(el("li", { dataset: { testid: "chat-message" } }, who, el("span", { text: String(text) })));
     this.chatLog.scrollTop = this.chatLog.scrollHeight;
     this.chatClosed.hidden = true;
   }

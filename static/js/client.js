@@ -402,6 +402,7 @@ function onState(msg) {
 
   if (msg.state === "waiting" && previous !== "waiting") {
     if (previous === "admitted") session.view.end();
+    else session.view.forgetChat(); // a chat this tab kept is from a session that is over
     // Back from the session: the reason says who or what sent them (never a guess).
     dom.status.textContent = msg.reason ? t(`client.back.${msg.reason}`) : t("client.waitingStatus");
     document.title = t("client.waitingTitle");

@@ -1,6 +1,9 @@
 // Every piece of text the pages show, in one object, so a translation replaces this file only.
 // Values are strings, or functions of a few named values where the wording depends on them.
 
+/** "Alex", "Alex and Sam", "Alex, Sam and Kim": names joined the way this language does. */
+const listOf = (names) => new Intl.ListFormat("en", { style: "long", type: "conjunction" }).format(names);
+
 export const STRINGS = {
   app: {
     name: "Rapport",
@@ -247,6 +250,11 @@ export const STRINGS = {
     admitName: (name) => `Admit ${name}`,
     addToSession: "Add to session",
     addName: (name) => `Add to session: ${name}`,
+    // While a session runs, adding someone asks first and says who will see whom.
+    addToSessionAsk: "Add to session…",
+    addConfirm: (adding, inSession) =>
+      `Add ${listOf(adding)} to your session with ${listOf(inSession)}? ` +
+      `${listOf([...inSession, ...adding])} will see and hear each other.`,
     sessionFull: (max) => `The session is full: at most ${max} people, you included.`,
     deviceProblem: "Check their devices",
     deny: "Deny",

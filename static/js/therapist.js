@@ -1,6 +1,6 @@
 // The therapist's console: pick a room, see who is waiting (live), be alerted when someone
-// arrives, message them, admit or deny (one or several at once, also into a running session),
-// run the call, and create session links.
+// arrives, message them, admit or deny (one or several at once; into a running session only after
+// confirming who will see whom), run the call, and create session links.
 
 import {
   askForNotifications, chime, notificationPermission, notify, setTitle, soundAllowed, unlockAudioOnGesture,
@@ -281,7 +281,7 @@ function waitingItem(entry, isNew) {
   const meta = el("p", { className: "meta" });
   const emergency = el("div", {});
   const admit = el("button", { type: "button", className: "button button-primary button-small",
-    dataset: { testid: `admit-${pid}` }, onclick: () => admitIds([pid]) });
+    dataset: { testid: `admit-${pid}` }, onclick: () => admitWithCare([pid]) });
   const messageToggle = el("button", { type: "button", className: "button button-small",
     "aria-expanded": "false", "aria-controls": `message-form-${pid}`,
     dataset: { testid: `message-${pid}` } }, t("therapist.messageOne"));
@@ -311,23 +311,25 @@ function waitingItem(entry, isNew) {
       dom.waitingStatus.textContent = t("therapist.messageSent");
     }
   });
+  const actions = el("div", { className: "item-actions" }, admit, messageToggle, deny);
   const li = el("li", { className: "waiting-item", dataset: { testid: `waiting-${pid}`, pid } },
     el("div", { className: "who" }, select, el("div", {}, name, meta, emergency)),
-    el("div", { className: "item-actions" }, admit, messageToggle, deny),
+    actions,
     form);
   if (isNew) {
     li.classList.add("is-new");
     setTimeout(() => li.classList.remove("is-new"), NEW_ARRIVAL_MS);
   }
-  return { li, select, name, meta, emergency, admit, messageToggle, deny, formLabel, entry };
+  return { li, select, name, meta, emergency, admit, messageToggle, deny, formLabel, entry, actions };
 }
 
 function updateWaitingItem(item, entry) {
   item.entry = entry;
   const inSession = state.session.length > 0;
   item.name.textContent = entry.name;
-  item.admit.textContent = inSession ? t("therapist.addToSession") : t("therapist.admit");
+  item.admit.textContent = inSession ? t("therapist.addToSessionAsk") : t("therapist.admit");
   item.admit.setAttribute("aria-label", t(inSession ? "therapist.addName" : "therapist.admitName", entry.name));
+  arrangeActions(item, inSession);
   item.admit.disabled = sessionIsFull();
   item.deny.setAttribute("aria-label", t("therapist.denyName", entry.name));
   item.messageToggle.setAttribute("aria-label", t("therapist.messageName", entry.name));
@@ -368,6 +370,22 @@ function emergencyInfo(entry) {
     row("phone", given.phone, given.phone ? `tel:${given.phone.replace(/[^0-9+]/g, "")}` : ""));
 }
 
+/**
+ * A newcomer's main action: "Admit" while nobody is in the session; while a session runs it is
+ * "Message", and "Add to session…" (which asks first) comes second, so that one click never
+ * puts a stranger in front of the people already there.
+ */
+function arrangeActions(item, inSession) {
+  const [first, second] = inSession ? [item.messageToggle, item.admit] : [item.admit, item.messageToggle];
+  first.classList.add("button-primary");
+  second.classList.remove("button-primary");
+  if (item.actions.firstElementChild !== first) {
+    const focused = document.activeElement;
+    item.actions.insertBefore(first, second); // moving a node takes focus away: give it back
+    if (focused === first || focused === second) focused.focus();
+  }
+}
+
 function refreshTimes() {
   for (const node of document.querySelectorAll(".since[data-since]")) {
     node.textContent = t("therapist.waitingSince", relativeTime(Number(node.dataset.since)));
@@ -398,6 +416,24 @@ function admitIds(ids) {
   state.signaling.send({ type: "admit", participant_ids: ids });
 }
 
+/**
+ * Admit these waiting clients; into a running session only once the therapist has confirmed,
+ * having been told who is already in it.
+ */
+async function admitWithCare(ids) {
+  const sessionIds = () => state.session.map((p) => p.participant_id).join(" ");
+  for (;;) {
+    const present = sessionIds();
+    if (!present) break;
+    const names = (list) => list.map((id) => state.names.get(id) || "");
+    const question = t("therapist.addConfirm", names(ids), names(present.split(" ")));
+    if (!(await confirmDialog(question, t("therapist.addToSession"), { danger: false }))) return;
+    // Someone joined or left while the question was open: ask again about the session as it is.
+    if (sessionIds() === present) break;
+  }
+  admitIds(ids.filter((id) => state.items.has(id)));
+}
+
 async function denyOne(pid) {
   const name = state.names.get(pid) || "";
   if (await confirmDialog(t("therapist.denyConfirm", name), t("therapist.deny"))) {
@@ -405,7 +441,7 @@ async function denyOne(pid) {
   }
 }
 
-dom.admitSelected.addEventListener("click", () => admitIds(selectedIds()));
+dom.admitSelected.addEventListener("click", () => admitWithCare(selectedIds()));
 
 dom.messageAllForm.addEventListener("submit", (event) => {
   event.preventDefault();

@@ -25,8 +25,9 @@ function playVideo(video, unmuteButton) {
 }
 
 /**
- * A tile for one person: <figure> with the video, a caption (name and badges), a camera-off
- * cover and a reconnecting cover.
+ * A tile for one person: <figure> with the picture (the video, a camera-off cover and a
+ * reconnecting cover) and, under it rather than on it, a caption (name and badges): the badges
+ * can then never hide what a cover says, however small the tile.
  */
 export function videoTile({ id, name = "", self = false }) {
   const label = () => (self ? t("common.selfView") : t("common.remoteVideo", nameNode.textContent));
@@ -43,7 +44,8 @@ export function videoTile({ id, name = "", self = false }) {
   const muted = badge("muted-badge", t("common.muted"), "badge-muted");
   const screen = badge("screen-badge", t("common.screenBadge"));
   const quality = badge("quality", "", "badge-quality");
-  const off = el("div", { className: "tile-cover", hidden: true }, t("common.cameraIsOff"));
+  const off = el("div", { className: "tile-cover", hidden: true, dataset: { testid: "camera-off" } },
+    t("common.cameraIsOff"));
   const away = el("div", { className: "tile-cover tile-away", hidden: true, dataset: { testid: "reconnecting" } },
     t("common.reconnecting"));
   const soundOn = el("button", { type: "button", className: "button tile-sound", hidden: true },
@@ -51,7 +53,8 @@ export function videoTile({ id, name = "", self = false }) {
   const root = el("figure", {
     className: self ? "tile tile-self" : "tile",
     dataset: { testid: self ? "self-tile" : "remote-tile", peer: id },
-  }, video, off, away, soundOn, el("figcaption", {}, nameNode, muted, screen, quality));
+  }, el("div", { className: "tile-picture" }, video, off, away, soundOn),
+  el("figcaption", {}, nameNode, muted, screen, quality));
   video.setAttribute("aria-label", label());
 
   return {

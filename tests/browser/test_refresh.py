@@ -152,3 +152,40 @@ async def test_ice_restart_lost_in_an_outage_is_made_again(
     assert their_remote == after[0][0]
     await frames_keep_coming(therapist)
     await frames_keep_coming(client)
+
+
+#: What this tab keeps of the chat: every sessionStorage entry that is, or holds, a chat.
+KEPT_CHAT_JS = """() => Object.entries(sessionStorage)
+  .filter(([key, value]) => key.startsWith("rapport.chat.") || value.includes("Hello"))
+  .map(([key]) => key)"""
+
+
+async def test_chat_survives_a_refresh_and_ends_with_the_session(
+    service: Service, open_page: OpenPage
+) -> None:
+    therapist, client, pid = await in_call(service, open_page)
+    for sender, text in ((client, "Hello from Sam"), (therapist, "Hello Sam, welcome")):
+        await sender.get_by_test_id("chat-input").fill(text)
+        await sender.get_by_test_id("chat-send").click()
+    for page in (client, therapist):
+        await expect(page.get_by_test_id("chat-message")).to_have_count(2)
+
+    # Each side refreshes in turn: the chat so far is still there, in order.
+    for page in (client, therapist):
+        await page.reload()
+        await expect(page.get_by_test_id("remote-tile")).to_have_count(1)
+        messages = page.get_by_test_id("chat-message")
+        await expect(messages).to_have_count(2)
+        await expect(messages.nth(0)).to_contain_text("Hello from Sam")
+        await expect(messages.nth(1)).to_contain_text("Hello Sam, welcome")
+    # ... kept by the tab, for this room and this participant only.
+    assert await client.evaluate(KEPT_CHAT_JS) == [f"rapport.chat.demo.{pid}"]
+    await expect(client.get_by_test_id("chat-message").nth(0)).to_contain_text("You")
+
+    # The session ends: nothing of the chat is left in either tab.
+    await therapist.get_by_test_id("end-session").click()
+    await therapist.get_by_test_id("confirm-yes").click()
+    await expect(client.get_by_test_id("closing")).to_be_visible()
+    for page in (client, therapist):
+        await page_value(page, KEPT_CHAT_JS, lambda kept: kept == [])
+    await expect(therapist.get_by_test_id("chat-message")).to_have_count(0)

@@ -15,8 +15,8 @@ from playwright.async_api import Page, expect
 from telehealth.auth.tokens import TokenMinter
 from tests.conftest import REPO_ROOT
 
-from .conftest import ROOM, OpenPage, Screens, StartService
-from .helpers import admit, frames_per_peer, join_waiting_room, open_console
+from .conftest import DESKTOP, PHONE, ROOM, OpenPage, Screens, StartService
+from .helpers import admit, frames_per_peer, join_waiting_room, open_console, waiting_pid
 from .test_devices import refuse_media
 from .test_links import tampered
 from .test_refresh import CUT_SIGNALING, RESTORE_SIGNALING
@@ -24,8 +24,15 @@ from .test_refresh import CUT_SIGNALING, RESTORE_SIGNALING
 pytestmark = pytest.mark.browser
 
 
-# Some forty full-page pictures and twenty axe runs: on a loaded 2-core machine this outlasts
-# the suite's 120 s per test.
+async def capture_at_both_widths(screens: Screens, page: Page, name: str) -> None:
+    """The pictures, with axe run on the phone layout too (it differs: one column, wrapping)."""
+    await screens.capture(page, name)
+    await page.set_viewport_size(PHONE)
+    await screens.audit(page, f"{name} at {PHONE['width']} px")
+    await page.set_viewport_size(DESKTOP)
+
+
+# Many screens (or people) in one test: more than the default 120 s on a loaded machine.
 @pytest.mark.timeout(360)
 async def test_every_screen(
     start_service: StartService, open_page: OpenPage, screens: Screens
@@ -65,7 +72,9 @@ async def test_every_screen(
         await expect(page.get_by_test_id("waiting")).to_be_visible()
         return page
 
-    await welcome("Sam", "Try again", "client-devices-blocked", refuse_media("NotAllowedError"))
+    sam = await welcome(
+        "Sam", "Try again", "client-devices-blocked", refuse_media("NotAllowedError")
+    )
     alex = await welcome("Alex Morgan", "working", "client-welcome")
 
     # Waiting, with a message from the therapist; the console with two people waiting.
@@ -117,6 +126,23 @@ async def test_every_screen(
     await screens.capture(alex, "client-call-reconnecting")
     await therapist.evaluate(RESTORE_SIGNALING)
     await expect(alex.get_by_test_id("remote-tile").get_by_test_id("reconnecting")).to_be_hidden()
+
+    # A couple: adding Sam to the running session asks first; then three in the call (Sam
+    # without a camera), the self view beside the others and not over them.
+    for page in (therapist, alex):
+        await expect(page.get_by_test_id("connection-banner")).to_be_hidden()  # "Connected again"
+    await therapist.get_by_test_id(f"admit-{await waiting_pid(therapist, 'Sam')}").click()
+    await expect(therapist.get_by_role("dialog")).to_contain_text(
+        "Add Sam to your session with Alex Morgan?"
+    )
+    await capture_at_both_widths(screens, therapist, "therapist-add-confirm")
+    await therapist.get_by_test_id("confirm-yes").click()
+    await expect(sam.get_by_test_id("call")).to_be_visible()
+    sam_tile = alex.get_by_test_id("remote-tile").filter(has_text="Sam")
+    await expect(sam_tile.get_by_test_id("camera-off")).to_be_visible()
+    await expect(therapist.get_by_test_id("remote-tile")).to_have_count(2)
+    await capture_at_both_widths(screens, alex, "client-call-three")
+    await capture_at_both_widths(screens, therapist, "therapist-call-three")
 
     # The end.
     await therapist.get_by_test_id("end-session").click()
