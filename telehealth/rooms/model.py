@@ -13,7 +13,7 @@ from functools import cached_property
 
 import msgspec
 
-from signaling.messages import DeviceCheck
+from signaling.messages import DeviceCheck, PrecallReport
 from telehealth.rooms.states import ACTIVE, Role, State
 
 
@@ -36,6 +36,9 @@ class Participant(msgspec.Struct, frozen=True, kw_only=True):
     # True for a later device of a link whose seat another device held when it came: it waits
     # for the therapist's decision (rooms/seats.py).
     second_device: bool = False
+    # The client's last pre-call connection test (figures and verdict, no address): kept as
+    # long as the record, shown to the therapist on the waiting card.
+    precall: PrecallReport | None = None
 
     def with_(self, **changes: object) -> Participant:
         return msgspec.structs.replace(self, **changes)

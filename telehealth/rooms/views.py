@@ -34,6 +34,7 @@ def room_view(snapshot: Snapshot) -> RoomView:
                 connected=p.connected,
                 device=p.device,
                 second_device=p.second_device,
+                precall=p.precall,
             )
             for p in snapshot.waiting()
         ],
