@@ -130,7 +130,7 @@ async def test_bad_input_is_refused_and_leaves_nothing(make_node: NodeFactory) -
         await client.send(bad)
         err = await client.wait_for(m.Error, timeout=30)
         assert err.code == code, err
-    result = {
+    result: dict[str, object] = {
         "type": "precall_result",
         "candidate": "host",
         "transport": "udp",
@@ -139,7 +139,7 @@ async def test_bad_input_is_refused_and_leaves_nothing(make_node: NodeFactory) -
         "pings_answered": 10,
         "rtt_ms": 20,
     }
-    for changes, code in [
+    cases: list[tuple[dict[str, object], str]] = [
         ({"loss_down_pct": -1}, "invalid_message"),
         ({"bitrate_down_kbps": 80_000_000}, "invalid_message"),  # 10 GB/s
         ({"rtt_ms": 1e9}, "invalid_message"),
@@ -147,7 +147,8 @@ async def test_bad_input_is_refused_and_leaves_nothing(make_node: NodeFactory) -
         ({"address": "10.0.0.1"}, "unknown_field"),
         ({"pings_answered": 11}, "invalid_message"),
         ({}, "precall_not_running"),
-    ]:
+    ]
+    for changes, code in cases:
         await client.send({**result, **changes})
         err = await client.wait_for(m.Error, timeout=30)
         assert err.code == code, (changes, err)
