@@ -47,19 +47,38 @@ class PrecallFailed(Exception):
 
 
 class NoiseTrack(VideoStreamTrack):
-    """Low-resolution video that keeps the encoder busy, as a camera would (a still picture
-    compresses to almost nothing and would measure no bandwidth)."""
+    """Low-resolution video at 15 frames a second with a band of noise, as a camera picture
+    that moves (a still picture compresses to almost nothing and would measure no bandwidth;
+    a picture of noise only would cost the encoders far more than a face does)."""
 
-    def __init__(self, width: int = 320, height: int = 240) -> None:
+    FPS = 15
+    CLOCK = 90_000
+
+    def __init__(self, width: int = 320, height: int = 240, band: int = 32) -> None:
         super().__init__()
         self._size = (width, height)
+        self._band = band
+        self._n = 0
+        self._start = 0.0
 
     async def recv(self) -> av.VideoFrame:
-        pts, time_base = await self.next_timestamp()
-        frame = av.VideoFrame(*self._size, "yuv420p")
-        for plane in frame.planes:
-            plane.update(os.urandom(plane.buffer_size))
-        frame.pts, frame.time_base = pts, fractions.Fraction(time_base)
+        if self._n == 0:
+            self._start = time.monotonic()
+        else:
+            await asyncio.sleep(max(0.0, self._start + self._n / self.FPS - time.monotonic()))
+        width, height = self._size
+        frame = av.VideoFrame(width, height, "yuv420p")
+        luma, *chroma = frame.planes
+        row = luma.line_size
+        top = (self._n * 4) % (height - self._band)
+        picture = bytearray(b"\x80" * luma.buffer_size)
+        picture[top * row : (top + self._band) * row] = os.urandom(self._band * row)
+        luma.update(bytes(picture))
+        for plane in chroma:
+            plane.update(b"\x80" * plane.buffer_size)
+        frame.pts = self._n * self.CLOCK // self.FPS
+        frame.time_base = fractions.Fraction(1, self.CLOCK)
+        self._n += 1
         return frame
 
 
@@ -79,11 +98,13 @@ async def run_precall(
 async def _test(client: SignalingClient, pc: RTCPeerConnection, duration: float) -> m.PrecallReport:
     pc.addTrack(AudioStreamTrack())
     pc.addTrack(NoiseTrack())
-    channel = pc.createDataChannel("precall", ordered=False, maxRetransmits=0)
+    # Reliable: aiortc sends the channel-open message with the channel's own reliability.
+    channel = pc.createDataChannel("precall")
     opened = asyncio.Event()
     connected = asyncio.Event()
     sent: dict[int, float] = {}
     rtts: list[float] = []
+    warm = asyncio.Event()
 
     @channel.on("open")
     def _open() -> None:
@@ -91,7 +112,9 @@ async def _test(client: SignalingClient, pc: RTCPeerConnection, duration: float)
 
     @channel.on("message")
     def _pong(message: str | bytes) -> None:
-        if isinstance(message, str) and message.startswith("p "):
+        if isinstance(message, str) and message.startswith("w "):
+            warm.set()  # the warm-up's answer: the way is open
+        elif isinstance(message, str) and message.startswith("p "):
             at = sent.pop(int(message.split()[1]), None)
             if at is not None:
                 rtts.append((time.monotonic() - at) * 1000)
@@ -107,6 +130,9 @@ async def _test(client: SignalingClient, pc: RTCPeerConnection, duration: float)
     await pc.setRemoteDescription(RTCSessionDescription(sdp=answer.sdp, type="answer"))
     await connected.wait()
     await opened.wait()
+    # Until the first answer, the SCTP association may still be settling (aiortc resends a
+    # lost INIT after 3 s): measuring starts with the first ping answered.
+    await _first_answer(channel, warm)
     started = time.monotonic()
     pings = await _ping(channel, sent, started + duration)
     figures = await _figures(pc, time.monotonic() - started)
@@ -126,6 +152,15 @@ async def _test(client: SignalingClient, pc: RTCPeerConnection, duration: float)
     return report
 
 
+async def _first_answer(channel: RTCDataChannel, warm: asyncio.Event, limit: float = 15.0) -> None:
+    n = 0
+    until = time.monotonic() + limit
+    while not warm.is_set() and time.monotonic() < until and channel.readyState == "open":
+        channel.send(f"w {n}")
+        n += 1
+        await asyncio.sleep(PING_INTERVAL_S)
+
+
 async def _ping(channel: RTCDataChannel, sent: dict[int, float], until: float) -> int:
     n = 0
     while time.monotonic() < until and n < 1000 and channel.readyState == "open":
@@ -133,7 +168,11 @@ async def _ping(channel: RTCDataChannel, sent: dict[int, float], until: float) -
         channel.send(f"p {n}")
         n += 1
         await asyncio.sleep(PING_INTERVAL_S)
-    await asyncio.sleep(PING_INTERVAL_S)  # the last answer's way back
+    # The last answers' way back: a second at most (a later answer counts as lost).
+    for _ in range(50):
+        if not sent or channel.readyState != "open":
+            break
+        await asyncio.sleep(0.02)
     return n
 
 

@@ -9,6 +9,7 @@ import { keepSignedIn, lockWhenIdle } from "./authority.js";
 import { CallView } from "./callview.js";
 import { LocalMedia } from "./media.js";
 import { mountPage } from "./page.js";
+import { precallSummary } from "./precall.js";
 import { CLOSE, Signaling, errorPageFor } from "./signaling.js";
 import { STRINGS, t } from "./strings.js";
 import { decodePayload, forget, remember, store, takeToken, tokenRooms, tokenStatus } from "./token.js";
@@ -277,6 +278,7 @@ function waitingItem(entry, isNew) {
     onchange: updateAdmitSelected });
   const name = el("label", { htmlFor: `select-${pid}`, className: "name" });
   const meta = el("p", { className: "meta" });
+  const precall = el("div", { className: "precall-result" });
   const admit = el("button", { type: "button", className: "button button-primary button-small",
     dataset: { testid: `admit-${pid}` }, onclick: () => admitIds([pid]) });
   const messageToggle = el("button", { type: "button", className: "button button-small",
@@ -309,18 +311,19 @@ function waitingItem(entry, isNew) {
     }
   });
   const li = el("li", { className: "waiting-item", dataset: { testid: `waiting-${pid}`, pid } },
-    el("div", { className: "who" }, select, el("div", {}, name, meta)),
+    el("div", { className: "who" }, select, el("div", {}, name, meta, precall)),
     el("div", { className: "item-actions" }, admit, messageToggle, deny),
     form);
   if (isNew) {
     li.classList.add("is-new");
     setTimeout(() => li.classList.remove("is-new"), NEW_ARRIVAL_MS);
   }
-  return { li, select, name, meta, admit, messageToggle, deny, formLabel, entry };
+  return { li, select, name, meta, precall, admit, messageToggle, deny, formLabel, entry };
 }
 
 function updateWaitingItem(item, entry) {
   item.entry = entry;
+  updatePrecall(item, entry);
   const inSession = state.session.length > 0;
   item.name.textContent = entry.name;
   item.admit.textContent = inSession ? t("therapist.addToSession") : t("therapist.admit");
@@ -346,6 +349,11 @@ function updateWaitingItem(item, entry) {
         t("therapist.secondDevice"))]
       : []),
   );
+}
+
+// (kept apart from the meta line above: the figures sit behind a disclosure)
+function updatePrecall(item, entry) {
+  item.precall.replaceChildren(...precallSummary(entry.precall));
 }
 
 function refreshTimes() {
