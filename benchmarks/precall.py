@@ -4,7 +4,8 @@ signaling on the same node.
 One node (in-memory presence, loopback ICE) in its own process. For N = 0, 1, 2, 4 tests at
 once (aiortc clients in this process, each sending 320x240 video at 15 frames/s and audio for
 the whole step), it measures the node's CPU (percent of one core) and the round trip of
-signaling pings (``ping`` -> ``pong``) on another socket, sent 20 times a second: p50 and p99.
+signaling pings (``ping`` -> ``pong``) on another socket, from another process, sent 20 times
+a second: p50 and p99.
 Writes ``benchmarks/results/precall.json`` (or ``--out``) and prints a table. Not part of
 ``make bench`` yet. Nothing here is asserted: it measures.
 """
@@ -15,6 +16,7 @@ import argparse
 import asyncio
 import contextlib
 import json
+import multiprocessing
 import secrets
 import statistics
 import tempfile
@@ -66,6 +68,34 @@ async def _tests(url: str, minter: TokenMinter, n: int, until: float) -> int:
     return done
 
 
+def _pinger(url: str, token: str, seconds: float, out: Any) -> None:
+    """In its own process: the aiortc clients' encoders must not delay this event loop."""
+
+    async def go() -> list[float]:
+        client = SignalingClient()
+        await client.connect(url, "client", token, "bench", "pinger")
+        await client.wait_for(m.ClientState, state="waiting", timeout=60)
+        try:
+            return await _pings(client, time.monotonic() + seconds)
+        finally:
+            await client.close()
+
+    out.put(asyncio.run(go()))
+
+
+async def _pinged(url: str, minter: TokenMinter, seconds: float) -> list[float]:
+    ctx = multiprocessing.get_context("spawn")
+    out = ctx.Queue()
+    token = minter.mint_client("bench", ttl=3600)
+    proc = ctx.Process(target=_pinger, args=(url, token, seconds, out), daemon=True)
+    proc.start()
+    try:
+        rtts: list[float] = await asyncio.to_thread(out.get, True, seconds + 120)
+        return rtts
+    finally:
+        await asyncio.to_thread(proc.join, 10)
+
+
 async def _pings(client: SignalingClient, until: float) -> list[float]:
     rtts: list[float] = []
     n = 0
@@ -96,14 +126,13 @@ async def run(steps: tuple[int, ...], step_s: float) -> dict[str, Any]:
         try:
             node.wait_ready()
             url = f"ws://{LOOPBACK}:{node.port}/ws"
-            pinger = await _joined(url, minter, "pinger")
             rows = []
             for n in steps:
                 await asyncio.sleep(2)  # the last step's peers close
                 cpu0, t0 = cpu_seconds(node.pid), time.monotonic()
                 until = t0 + step_s
                 done, rtts = await asyncio.gather(
-                    _tests(url, minter, n, until), _pings(pinger, until)
+                    _tests(url, minter, n, until), _pinged(url, minter, step_s)
                 )
                 cpu = (cpu_seconds(node.pid) - cpu0) / (time.monotonic() - t0) * 100
                 rows.append(
@@ -117,7 +146,6 @@ async def run(steps: tuple[int, ...], step_s: float) -> dict[str, Any]:
                     }
                 )
                 print(rows[-1], flush=True)
-            await pinger.close()
         finally:
             node.stop()
     idle = rows[0]["node_cpu_percent"] if rows and rows[0]["tests"] == 0 else 0.0

@@ -20,6 +20,7 @@ from typing import Any
 
 import av
 from aiortc import RTCDataChannel, RTCPeerConnection, RTCSessionDescription
+from aiortc.rtcconfiguration import RTCIceTransportPolicy
 from aiortc.mediastreams import AudioStreamTrack, VideoStreamTrack
 from aiortc.stats import RTCInboundRtpStreamStats, RTCOutboundRtpStreamStats, RTCTransportStats
 
@@ -87,7 +88,12 @@ async def run_precall(
 ) -> m.PrecallReport:
     """Run one test on ``client``'s socket (a waiting client); the node's report."""
     with loopback_only() if loopback else contextlib.nullcontext():
-        pc = RTCPeerConnection(rtc_configuration(client.ice_servers, loopback))
+        config = rtc_configuration(client.ice_servers, loopback)
+        # The relay-only setting, when the node's welcome carries one: the test then takes the
+        # path the call will take.
+        if getattr(client.welcome, "ice_transport_policy", "all") == "relay":
+            config.iceTransportPolicy = RTCIceTransportPolicy.RELAY
+        pc = RTCPeerConnection(config)
         try:
             async with asyncio.timeout(timeout):
                 return await _test(client, pc, duration)

@@ -77,7 +77,9 @@ class PrecallDesk:
         )
 
     async def _take_place(self) -> None:
-        if self._closing or self.rules.running == 0:
+        if self._closing:
+            raise RapportError(Code.UNAVAILABLE, "This server is restarting.", retry_after=1)
+        if self.rules.running == 0:
             raise RapportError(Code.NOT_CONFIGURED, "This node does not run connection tests.")
         if self._places < self.rules.running:
             self._places += 1

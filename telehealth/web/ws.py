@@ -377,8 +377,9 @@ def release_identity(app: web.Application, conn: Connection) -> None:
 
 async def _finish(app: web.Application, conn: Connection) -> None:
     app[keys.SOCKETS].discard(conn)
-    # The socket's pre-call test peer goes with it, even when aiohttp cancelled the handler.
-    await asyncio.shield(spawn(app, precall.socket_closed(app, conn)))
+    # The socket's pre-call test peer goes with it, as its own task: it closes even when
+    # aiohttp cancelled this handler, and nothing below waits for it.
+    spawn(app, precall.socket_closed(app, conn))
     app[keys.METRICS].closes.labels(conn.closing.value if conn.closing else "peer_closed").inc()
     release_identity(app, conn)
     seen = app[keys.HUB].snapshot(conn.room)

@@ -5,6 +5,8 @@ process's asyncio tasks, UDP sockets, file descriptors and RSS back to their bas
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import ctypes
 import gc
 import json
 import os
@@ -30,7 +32,8 @@ pytestmark = pytest.mark.webrtc
 
 CYCLES = 100
 AT_ONCE = 2  # clients and node share this process: more at once starves its event loop
-RSS_TOLERANCE_KB = 40 * 1024  # allocator arenas and caches do not give everything back
+WARM_UP = 10  # cycles before the baseline: codecs, thread pools and allocator arenas grow first
+RSS_SLACK_KB = 20 * 1024
 
 
 def fds(pid: int | str = "self") -> int:
@@ -56,6 +59,9 @@ def udp_sockets() -> int:
 
 
 def rss_kb() -> int:
+    """This process's resident memory, after handing freed heap back (malloc_trim)."""
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
     for line in Path("/proc/self/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
             return int(line.split()[1])
@@ -132,13 +138,16 @@ async def test_a_hundred_precall_cycles_leave_tasks_sockets_fds_and_rss_at_basel
         return tasks(), udp_sockets(), fds()
 
     try:
-        await asyncio.gather(*(cycle(n) for n in range(AT_ONCE)))  # warm-up, then the baseline
+        for start in range(0, WARM_UP, AT_ONCE):  # warm-up, then the baseline
+            await asyncio.gather(*(cycle(n) for n in range(start, start + AT_ONCE)))
         await wait_until(lambda: desk.running == 0, timeout=60)
         base = settled()
-        base_rss = rss_kb()
-        for start in range(AT_ONCE, CYCLES + AT_ONCE, AT_ONCE):
+        rss = [rss_kb()]  # at the baseline, half way, at the end
+        for start in range(WARM_UP, CYCLES + WARM_UP, AT_ONCE):
             await asyncio.gather(*(cycle(n) for n in range(start, start + AT_ONCE)))
-        assert done == CYCLES + AT_ONCE
+            if start + AT_ONCE - WARM_UP in (CYCLES // 2, CYCLES):
+                rss.append(rss_kb())
+        assert done == CYCLES + WARM_UP
         assert len(verdicts) >= CYCLES // 2, f"only {len(verdicts)} verdicts"
         await wait_until(lambda: desk.running == 0, timeout=60)
         try:
@@ -149,6 +158,11 @@ async def test_a_hundred_precall_cycles_leave_tasks_sockets_fds_and_rss_at_basel
             raise AssertionError(
                 f"(tasks, udp sockets, fds) {settled()} after {CYCLES} cycles, {base} before"
             ) from None
-        assert rss_kb() - base_rss < RSS_TOLERANCE_KB, (rss_kb(), base_rss)
+        # Clients and node share this process, and memory that glibc and libvpx keep for
+        # reuse grows in steps: what counts is that it levels off. A leak per cycle would grow
+        # the second half as much as the first.
+        first, second = rss[1] - rss[0], rss[2] - rss[1]
+        print(f"RSS (kB) at 0, {CYCLES // 2}, {CYCLES} cycles: {rss}; tasks, udp, fds: {base}")
+        assert second < first / 2 + RSS_SLACK_KB, f"RSS (kB) at 0, 50, 100 cycles: {rss}"
     finally:
         await server.close()
