@@ -20,8 +20,8 @@ from typing import Any
 
 import av
 from aiortc import RTCDataChannel, RTCPeerConnection, RTCSessionDescription
-from aiortc.rtcconfiguration import RTCIceTransportPolicy
 from aiortc.mediastreams import AudioStreamTrack, VideoStreamTrack
+from aiortc.rtcconfiguration import RTCIceTransportPolicy
 from aiortc.stats import RTCInboundRtpStreamStats, RTCOutboundRtpStreamStats, RTCTransportStats
 
 from rapport_sdk.client import SignalingClient, SignalingError
