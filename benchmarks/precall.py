@@ -47,9 +47,10 @@ async def _joined(url: str, minter: TokenMinter, name: str) -> SignalingClient:
     return client
 
 
-async def _tests(url: str, minter: TokenMinter, n: int, until: float) -> int:
-    """Keep ``n`` tests running until ``until``; how many finished with a verdict."""
-    done = 0
+async def _tests(url: str, minter: TokenMinter, n: int, until: float) -> list[float]:
+    """Keep ``n`` tests running until ``until``; the echo's bitrate (kb/s, as the client
+    received it) of each test that finished with a verdict."""
+    done: list[float] = []
 
     async def one(i: int) -> None:
         nonlocal done
@@ -57,8 +58,10 @@ async def _tests(url: str, minter: TokenMinter, n: int, until: float) -> int:
             client = await _joined(url, minter, f"T{i}")
             try:
                 left = max(1.0, until - time.monotonic() - 2)
-                await run_precall(client, loopback=True, duration=min(8.0, left), timeout=60)
-                done += 1
+                report = await run_precall(
+                    client, loopback=True, duration=min(8.0, left), timeout=60
+                )
+                done.append(report.bitrate_down_kbps)
             except Exception as exc:  # a refusal (busy, time up) is a figure too
                 print(f"  test {i}: {type(exc).__name__}: {exc}"[:200])
             finally:
@@ -139,7 +142,8 @@ async def run(steps: tuple[int, ...], step_s: float) -> dict[str, Any]:
                     {
                         "tests": n,
                         "node_cpu_percent": round(cpu, 1),
-                        "verdicts": done,
+                        "verdicts": len(done),
+                        "echo_kbps": round(statistics.mean(done)) if done else 0,
                         "ping_p50_ms": round(statistics.median(rtts), 2),
                         "ping_p99_ms": round(statistics.quantiles(rtts, n=100)[98], 2),
                         "pings": len(rtts),
