@@ -20,7 +20,7 @@ from telehealth.app import create_app
 from telehealth.auth.tokens import TokenMinter
 from telehealth.media.desk import PrecallDesk
 from telehealth.web import keys
-from tests.e2e.conftest import settings_for
+from tests.e2e.conftest import Topology, settings_for
 
 pytestmark = pytest.mark.webrtc
 
@@ -87,22 +87,41 @@ async def wait_until(condition: Callable[[], bool], timeout: float = 30.0) -> No
 
 
 async def test_a_waiting_client_gets_a_verdict_that_the_therapist_sees(
-    make_node: NodeFactory,
+    topology: Topology,
 ) -> None:
-    node = await make_node()
-    therapist = await node.connect("therapist", "Dr T")
-    client = await node.connect()
-    report = await run_precall(client, loopback=True, duration=DURATION)
-    assert report.verdict in ("good", "fair", "poor")
-    assert report.advice
-    assert report.candidate == "host" and report.transport == "udp"
-    assert report.rtt_ms is not None and report.rtt_ms >= 0
-    assert report.bitrate_up_kbps > 0 and report.bitrate_down_kbps > 0
-    view = await therapist.wait_for(
-        m.RoomView, timeout=30, where=lambda r: bool(r.waiting) and r.waiting[0].precall is not None
-    )
-    assert view.waiting[0].precall == report
-    await wait_until(lambda: node.desk.running == 0)
+    """On one node, and with the client and the therapist on two nodes sharing Redis (and a
+    Cluster): the report is kept in presence and reaches the therapist's node."""
+    minter = topology.minter
+    async with SignalingClient() as therapist, SignalingClient() as client:
+        await therapist.connect(
+            ws_url_for(topology.therapist_url),
+            "therapist",
+            minter.mint_therapist("dr", [ROOM], 600),
+            ROOM,
+            name="Dr T",
+        )
+        await client.connect(
+            ws_url_for(topology.client_url),
+            "client",
+            minter.mint_client(ROOM, ttl=600),
+            ROOM,
+            "Alex",
+        )
+        await client.wait_for(m.ClientState, state="waiting", timeout=30)
+        report = await run_precall(client, loopback=True, duration=DURATION)
+        assert report.verdict in ("good", "fair", "poor")
+        assert report.advice
+        assert report.candidate == "host" and report.transport == "udp"
+        assert report.rtt_ms is not None and report.rtt_ms >= 0
+        assert report.bitrate_up_kbps > 0 and report.bitrate_down_kbps > 0
+        view = await therapist.wait_for(
+            m.RoomView,
+            timeout=30,
+            where=lambda r: bool(r.waiting) and r.waiting[0].precall is not None,
+        )
+        assert view.waiting[0].precall == report
+        desk = topology.servers[0].app[keys.PRECALL]
+        await wait_until(lambda: desk.running == 0)
 
 
 async def test_an_admitted_client_and_a_therapist_may_not_run_it(make_node: NodeFactory) -> None:

@@ -108,3 +108,28 @@ def test_an_unknown_field_is_refused_by_name() -> None:
     with pytest.raises(RapportError) as refused:
         m.decode(msgspec.json.encode(body))
     assert refused.value.code is Code.UNKNOWN_FIELD
+
+
+def test_the_precall_messages_round_trip_through_the_codec() -> None:
+    report = judge(result(), GOOD_NODE, at=1000.0)
+    for outbound in (
+        m.PrecallAnswer(sdp="v=0"),
+        m.PrecallVerdict(report=report),
+        m.RoomView(
+            waiting=[
+                m.WaitingEntry(
+                    participant_id="c-1", name="Alex", since=1.0, connected=True, precall=report
+                )
+            ],
+            session=[],
+            version=3,
+        ),
+    ):
+        assert m.decode_outbound(m.encode(outbound)) == outbound
+    for inbound in (result(), m.PrecallOffer(sdp="v=0"), m.PrecallStop()):
+        assert m.decode(msgspec.json.encode(inbound)) == inbound
+    # No address can ride along: the report's fields are the figures and candidate types.
+    assert set(msgspec.structs.asdict(report)) == {
+        "verdict", "advice", "candidate", "transport", "rtt_ms", "loss_up_pct", "loss_down_pct",
+        "jitter_up_ms", "jitter_down_ms", "bitrate_up_kbps", "bitrate_down_kbps", "at",
+    }  # fmt: skip
