@@ -24,6 +24,7 @@ from telehealth.media.verdict import NodeFigures
 log = logging.getLogger("telehealth.media")
 
 ANSWER_S = 10.0  # the longest an answer may take (gathering included)
+MIN_INTERVAL_S = 2.0  # between two offers of one socket: each builds a peer, which costs CPU
 
 
 @dataclass(frozen=True)
@@ -53,6 +54,7 @@ class PrecallDesk:
         self._queued = 0
         self._freed = asyncio.Condition()
         self._closing = False
+        self._last_offer: dict[str, float] = {}  # key -> monotonic time of its last offer
 
     @property
     def running(self) -> int:
@@ -111,6 +113,12 @@ class PrecallDesk:
     async def start(self, key: str, offer_sdp: str, on_time_up: Callable[[], None]) -> str:
         """Set up a test for ``key`` and answer its offer; raises ``precall_busy`` when the
         cap and the queue are full (or the queue wait runs out)."""
+        now = time.monotonic()
+        if now - self._last_offer.get(key, -MIN_INTERVAL_S) < MIN_INTERVAL_S:
+            raise RapportError(
+                Code.RATE_LIMITED, "One connection test at a time, please.", retry_after=2
+            )
+        self._last_offer[key] = now
         await self.stop(key)  # a new offer from the same socket replaces its test
         await self._take_place()
         try:
@@ -151,6 +159,11 @@ class PrecallDesk:
             return NodeFigures()
         finally:
             await self._close(test)
+
+    async def forget(self, key: str) -> None:
+        """``key``'s socket closed: its test closes, and the desk forgets it."""
+        self._last_offer.pop(key, None)
+        await self.stop(key)
 
     async def stop(self, key: str) -> bool:
         """Close ``key``'s test if it has one (stopped, or its socket closed)."""

@@ -56,4 +56,4 @@ async def stop(app: web.Application, conn: Connection) -> None:
 
 async def socket_closed(app: web.Application, conn: Connection) -> None:
     if keys.PRECALL in app:
-        await app[keys.PRECALL].stop(conn.conn_id)
+        await app[keys.PRECALL].forget(conn.conn_id)

@@ -10,9 +10,11 @@ from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestServer
+from aiortc import RTCConfiguration, RTCPeerConnection
 
 from rapport_sdk.client import SignalingClient
 from rapport_sdk.ice import ws_url_for
+from rapport_sdk.loopback import loopback_only
 from rapport_sdk.precall import PrecallFailed, run_precall
 from signaling import messages as m
 from signaling.samples import CHROME_OFFER
@@ -226,3 +228,31 @@ async def test_a_dropped_socket_and_a_draining_node_close_the_peers(
     for t in tests:
         t.cancel()
     await asyncio.gather(*tests, return_exceptions=True)
+
+
+async def test_a_flood_of_offers_meets_the_limits_and_signaling_still_answers(
+    make_node: NodeFactory,
+) -> None:
+    node = await make_node(precall_max=1, precall_queue=0)
+    flooder, other = await node.connect(name="F"), await node.connect(name="O")
+    with loopback_only():
+        pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
+        try:
+            pc.addTransceiver("audio")
+            await pc.setLocalDescription(await pc.createOffer())
+            offer = pc.localDescription.sdp
+        finally:
+            await pc.close()
+    for _ in range(20):
+        await flooder.send(m.PrecallOffer(sdp=offer))
+    await flooder.wait_for(m.PrecallAnswer, timeout=30)
+    refusals = [await flooder.wait_for(m.Error, timeout=30) for _ in range(19)]
+    assert {e.code for e in refusals} == {"rate_limited"}
+    assert node.desk.running == 1
+    with pytest.raises(PrecallFailed) as busy:  # the cap (1) is taken, and no queue
+        await run_precall(other, loopback=True, duration=DURATION)
+    assert busy.value.code == "precall_busy"
+    await other.send(m.Ping(id=5))
+    await other.wait_for(m.Pong, id=5, timeout=30)
+    await flooder.send(m.PrecallStop())
+    await wait_until(lambda: node.desk.running == 0)
