@@ -71,6 +71,10 @@ class Code(StrEnum):
     TOO_MANY_CONNECTIONS = "too_many_connections"
     TOO_MANY_CANDIDATES = "too_many_candidates"
     NOT_CONFIGURED = "not_configured"
+    # The pre-call connection test (telehealth/media/)
+    PRECALL_BUSY = "precall_busy"
+    PRECALL_TIME_UP = "precall_time_up"
+    PRECALL_NOT_RUNNING = "precall_not_running"
     UNAVAILABLE = "unavailable"
     INTERNAL = "internal"
 
@@ -144,6 +148,11 @@ ERRORS: dict[Code, ErrorSpec] = {
         429, None, "Too many network candidates for one negotiation; start a new one."
     ),
     Code.NOT_CONFIGURED: ErrorSpec(501, None, "This deployment does not offer that."),
+    Code.PRECALL_BUSY: ErrorSpec(
+        503, None, "The connection test is busy just now; please try again in a few seconds."
+    ),
+    Code.PRECALL_TIME_UP: ErrorSpec(408, None, "The connection test ran out of time."),
+    Code.PRECALL_NOT_RUNNING: ErrorSpec(409, None, "No connection test is running."),
     Code.UNAVAILABLE: ErrorSpec(
         503, 4503, "The service is temporarily unavailable; retry shortly."
     ),

@@ -178,6 +178,42 @@ class Ping(_In, frozen=True, tag="ping"):
     id: Annotated[int, msgspec.Meta(ge=0)] = 0
 
 
+# The pre-call connection test (docs/protocol.md, "The pre-call test"). Bounds refuse impossible
+# figures at the codec (``invalid_message``), so nothing of them is kept.
+Ms = Annotated[float, msgspec.Meta(ge=0, le=60_000)]
+Percent = Annotated[float, msgspec.Meta(ge=0, le=100)]
+Kbps = Annotated[float, msgspec.Meta(ge=0, le=100_000)]  # 100 Mb/s: more is not a measurement
+CandidateType = Literal["host", "srflx", "prflx", "relay"]
+IceTransport = Literal["udp", "tcp", "tls"]
+
+
+class PrecallOffer(_In, frozen=True, tag="precall_offer"):
+    """A waiting client's offer to the node's own test peer: complete (all candidates in it)."""
+
+    sdp: Sdp
+
+
+class PrecallResult(_In, frozen=True, tag="precall_result"):
+    """What the client measured: the path its selected candidate pair took (its local
+    candidate's type; for ``relay``, the transport to the TURN server), datachannel pings, and
+    its receiving side of the echo (getStats). Never an address."""
+
+    candidate: CandidateType
+    transport: IceTransport
+    duration_s: Annotated[float, msgspec.Meta(gt=0, le=60)]
+    pings_sent: Annotated[int, msgspec.Meta(ge=0, le=1000)]
+    pings_answered: Annotated[int, msgspec.Meta(ge=0, le=1000)]
+    rtt_ms: Ms | None = None  # the median of the answered pings
+    loss_down_pct: Percent = 0.0
+    jitter_down_ms: Ms = 0.0
+    bitrate_down_kbps: Kbps = 0.0
+    bitrate_up_kbps: Kbps = 0.0
+
+
+class PrecallStop(_In, frozen=True, tag="precall_stop"):
+    """The client gives up its test (skipped, or the page moved on): the node's peer closes."""
+
+
 Inbound = (
     Auth
     | Admit
@@ -195,6 +231,9 @@ Inbound = (
     | Leave
     | Ping
     | Reauth
+    | PrecallOffer
+    | PrecallResult
+    | PrecallStop
 )
 RelayIn = Offer | Answer | Candidate | Hangup
 
@@ -240,6 +279,25 @@ class ClientState(_Out, frozen=True, tag="state"):
     reason: BackReason | None = None
 
 
+class PrecallReport(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """A pre-call test's outcome, kept with the participant for the session's life: the
+    verdict, advice codes (the pages hold the words), and the figures of both directions
+    (``up``: client to node; ``down``: node to client). Never an address."""
+
+    verdict: Literal["good", "fair", "poor"]
+    advice: list[str]
+    candidate: CandidateType
+    transport: IceTransport
+    rtt_ms: float | None
+    loss_up_pct: float
+    loss_down_pct: float
+    jitter_up_ms: float
+    jitter_down_ms: float
+    bitrate_up_kbps: float
+    bitrate_down_kbps: float
+    at: float  # epoch seconds
+
+
 class WaitingEntry(msgspec.Struct, frozen=True):
     participant_id: str
     name: str
@@ -248,6 +306,7 @@ class WaitingEntry(msgspec.Struct, frozen=True):
     device: DeviceCheck | None = None
     second_device: bool = False  # the link is also open (seated) on another device
     emergency: Emergency | None = None  # null: not given (or not asked, by the deployment)
+    precall: PrecallReport | None = None  # the client's last pre-call test
 
 
 class SessionEntry(msgspec.Struct, frozen=True):
@@ -411,6 +470,16 @@ class AdminRooms(_Out, frozen=True, tag="rooms"):
     wait_alert_s: float  # TELEHEALTH_WAIT_ALERT, for the monitor's words
 
 
+class PrecallAnswer(_Out, frozen=True, tag="precall_answer"):
+    """The node's test peer answers (complete: aiortc gathers every candidate first)."""
+
+    sdp: str
+
+
+class PrecallVerdict(_Out, frozen=True, tag="precall_verdict"):
+    report: PrecallReport
+
+
 Outbound = (
     Welcome
     | ClientState
@@ -431,6 +500,8 @@ Outbound = (
     | TokenRefreshed
     | Reauthed
     | IceServers
+    | PrecallAnswer
+    | PrecallVerdict
 )
 
 # --- the codec ---------------------------------------------------------------------------------

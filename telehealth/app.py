@@ -14,6 +14,8 @@ from telehealth.audit.trail import AuditTrail
 from telehealth.auth.keys import key_source_from_settings
 from telehealth.auth.tokens import TokenMinter, TokenVerifier
 from telehealth.config import ConfigError, Settings
+from telehealth.media.desk import DeskRules, PrecallDesk
+from telehealth.media.echo import EchoPeer, configuration
 from telehealth.metrics import Metrics
 from telehealth.presence.factory import create_presence, create_webhook_stores
 from telehealth.presence.limits import create_limits
@@ -152,6 +154,23 @@ async def _webhooks_ctx(app: web.Application) -> AsyncIterator[None]:
     await group.close()
 
 
+async def _precall_ctx(app: web.Application) -> AsyncIterator[None]:
+    """The pre-call test peers: closed at drain (on_shutdown) and, again, here at cleanup."""
+    settings = app[keys.SETTINGS]
+    rules = DeskRules(
+        running=settings.precall_max,
+        queued=settings.precall_queue,
+        queue_wait=settings.precall_queue_wait,
+        time_limit=settings.precall_time_limit,
+    )
+    # On loopback (tests) the peer offers 127.0.0.1, for its own connection only.
+    hosts = ["127.0.0.1"] if settings.loopback else []
+    stun = () if settings.loopback else settings.stun_urls
+    desk = app[keys.PRECALL] = PrecallDesk(rules, lambda: EchoPeer(configuration(stun), hosts))
+    yield
+    await desk.close_all()
+
+
 async def _auth_ctx(app: web.Application) -> AsyncIterator[None]:
     settings = app[keys.SETTINGS]
     app[keys.VERIFIER] = TokenVerifier(
@@ -168,6 +187,7 @@ async def _auth_ctx(app: web.Application) -> AsyncIterator[None]:
 async def _close_sockets(app: web.Application) -> None:
     """On shutdown: stop taking sockets and tell everyone to reconnect (1001, going away)."""
     app[keys.DRAINING][0] = True
+    await app[keys.PRECALL].close_all()  # every pre-call test peer, before the sockets go
     sockets = app[keys.SOCKETS]
     conns = list(sockets)
     for conn in conns:
@@ -199,6 +219,7 @@ def create_app(settings: Settings) -> web.Application:
     app.cleanup_ctx.append(_webhooks_ctx)
     app.cleanup_ctx.append(liveness_ctx)
     app.cleanup_ctx.append(authority_ctx)
+    app.cleanup_ctx.append(_precall_ctx)
     app.on_shutdown.append(_close_sockets)
     app.router.add_get("/ws", ws.signaling)
     api.add_routes(app)

@@ -235,6 +235,8 @@ def cmd_probe(args: argparse.Namespace) -> int:
     from rapport_sdk.probe import ProbeOptions, run_probe
 
     client_url = args.client_url or args.url
+    if args.precall:
+        return _probe_precall(args, client_url)
     therapist_url = args.therapist_url or args.url
     if not client_url or not therapist_url:
         raise ConfigError("give --url, or both --client-url and --therapist-url")
@@ -247,6 +249,27 @@ def cmd_probe(args: argparse.Namespace) -> int:
         timeout=args.timeout,
     )
     report = asyncio.run(run_probe(settings, options))
+    print(json.dumps(report, indent=2))
+    return 0 if report.get("ok") else 1
+
+
+def _probe_precall(args: argparse.Namespace, client_url: str | None) -> int:
+    """The pre-call test as a waiting client runs it; a JSON report with the verdict."""
+    from rapport_sdk.precall import probe_precall
+
+    if not client_url:
+        raise ConfigError("give --client-url (or --url) with --precall")
+    settings = config.from_env()
+    report = asyncio.run(
+        probe_precall(
+            settings,
+            client_url,
+            room=args.room,
+            loopback=args.loopback or settings.loopback,
+            duration=args.duration,
+            timeout=args.timeout,
+        )
+    )
     print(json.dumps(report, indent=2))
     return 0 if report.get("ok") else 1
 
@@ -281,6 +304,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--loopback", action="store_true", help="ICE on 127.0.0.1 only, no ICE servers"
     )
     probe.add_argument("--timeout", type=float, default=20.0)
+    probe.add_argument(
+        "--precall", action="store_true", help="run the pre-call test as a waiting client"
+    )
+    probe.add_argument(
+        "--duration", type=float, default=6.0, help="seconds of the pre-call test (--precall)"
+    )
     probe.set_defaults(func=cmd_probe)
 
     audit = sub.add_parser("audit", help="export or verify the audit trail (needs Redis)")

@@ -81,6 +81,11 @@ ENV_VARS: dict[str, str] = {
     "TELEHEALTH_ADDRESS_MAX_ATTEMPTS": "WebSocket connection attempts per address per minute "
     "(default 300)",
     "TELEHEALTH_API_RATE": "REST requests per principal per minute (default 120)",
+    "TELEHEALTH_PRECALL_MAX": "pre-call tests running at once on this node; 0 turns them off "
+    "(default 4)",
+    "TELEHEALTH_PRECALL_QUEUE": "pre-call tests waiting for a place beyond the cap (default 4)",
+    "TELEHEALTH_PRECALL_QUEUE_WAIT": "seconds a queued pre-call test waits for a place (5)",
+    "TELEHEALTH_PRECALL_TIME_LIMIT": "hard limit in seconds on one pre-call test (default 20)",
 }
 
 MIN_SECRET_BYTES = 32
@@ -159,6 +164,10 @@ class Settings:
     address_max_pending: int = 20
     address_max_attempts: int = 300  # per ATTEMPT_WINDOW_S
     api_rate: int = 120  # per principal per API_WINDOW_S
+    precall_max: int = 4  # see docs/operations.md, "Pre-call tests": from the measured CPU cost
+    precall_queue: int = 4
+    precall_queue_wait: float = 5.0
+    precall_time_limit: float = 20.0
     # Limits that are not deployment choices, kept here so tests and docs read one place.
     ws_max_msg: int = 64 * 1024
     sdp_max: int = 32 * 1024
@@ -188,6 +197,10 @@ class Settings:
         return replace(self, **changes)  # type: ignore[arg-type]
 
     def validate(self) -> None:
+        if self.precall_max < 0 or self.precall_queue < 0 or self.precall_queue_wait < 0:
+            raise ConfigError("TELEHEALTH_PRECALL_MAX, _QUEUE and _QUEUE_WAIT must be 0 or more")
+        if not 5 <= self.precall_time_limit <= 120:
+            raise ConfigError("TELEHEALTH_PRECALL_TIME_LIMIT must be between 5 and 120 seconds")
         if not 0 <= self.jwt_leeway <= 60:
             raise ConfigError("TELEHEALTH_JWT_LEEWAY must be between 0 and 60 seconds")
         if not 2 <= self.max_participants <= 8:
@@ -384,6 +397,10 @@ def from_env(env: Mapping[str, str] | None = None, **overrides: object) -> Setti
         "address_max_pending": int(_num(env, "TELEHEALTH_ADDRESS_MAX_PENDING", 20)),
         "address_max_attempts": int(_num(env, "TELEHEALTH_ADDRESS_MAX_ATTEMPTS", 300)),
         "api_rate": int(_num(env, "TELEHEALTH_API_RATE", 120)),
+        "precall_max": int(_num(env, "TELEHEALTH_PRECALL_MAX", 4)),
+        "precall_queue": int(_num(env, "TELEHEALTH_PRECALL_QUEUE", 4)),
+        "precall_queue_wait": _num(env, "TELEHEALTH_PRECALL_QUEUE_WAIT", 5.0),
+        "precall_time_limit": _num(env, "TELEHEALTH_PRECALL_TIME_LIMIT", 20.0),
     }
     if values["event_loop"] not in ("uvloop", "asyncio"):
         raise ConfigError("TELEHEALTH_EVENT_LOOP must be uvloop or asyncio")

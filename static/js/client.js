@@ -8,6 +8,7 @@ import { CallView, mediaButtons } from "./callview.js";
 import { DeviceChooser } from "./devices.js";
 import { LocalMedia } from "./media.js";
 import { mountPage } from "./page.js";
+import { mountPrecall } from "./precall.js";
 import { CLOSE, Signaling, errorPageFor } from "./signaling.js";
 import { t } from "./strings.js";
 import { selfTile } from "./tile.js";
@@ -376,6 +377,7 @@ function join(name) {
   });
 
   signaling.on("state", onState);
+  mountWaitingPrecall(signaling);
   signaling.on("message", addTherapistMessage);
   // The session may run a little past the booked time; say when it ends.
   signaling.on("token_expiring", (msg) => showBanner(t("authority.sessionEnding", clockTime(msg.closes_at))));
@@ -389,6 +391,19 @@ function join(name) {
   // A reload starts new connections: a hangup lets the others drop the old ones at once.
   window.addEventListener("pagehide", () => session.view?.call.closeAll(true));
   signaling.connect();
+}
+
+/** The optional connection test in the waiting room (precall.js); it stops once admitted. */
+function mountWaitingPrecall(signaling) {
+  let ice = { iceServers: [], policy: "all" };
+  signaling.on("welcome", (msg) => {
+    // ice_transport_policy: the relay-only setting, when the node sends one.
+    ice = { iceServers: msg.ice_servers || [], policy: msg.ice_transport_policy || "all" };
+  });
+  const precall = mountPrecall(byId("precall"), signaling, () => ice);
+  signaling.on("state", (msg) => {
+    if (msg.state !== "waiting") precall.stop();
+  });
 }
 
 function onState(msg) {

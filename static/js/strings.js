@@ -421,6 +421,55 @@ export const STRINGS = {
     endFailed: (room, message) => `Could not end room ${room}: ${message}`,
   },
 
+  precall: {
+    heading: "Test your connection",
+    hint: "Optional: a short test of your internet connection, so your session runs smoothly. It takes about ten seconds and you can be let in at any time.",
+    run: "Test my connection",
+    again: "Test again",
+    running: "Testing your connection… this takes about ten seconds.",
+    busy: (seconds) => `The test is busy just now. Please try again in ${seconds} seconds, or simply carry on waiting.`,
+    failed: "The test could not finish. That is all right: you can still join your session.",
+    client: {
+      good: "Your connection looks good for video.",
+      fair: "Your connection works. Video may sometimes be less smooth.",
+      poor: "Your connection looks weak. Your session can still go ahead; the tips below may help.",
+    },
+    therapist: {
+      good: "Connection test: good",
+      fair: "Connection test: fair",
+      poor: "Connection test: poor",
+    },
+    advice: {
+      good: "Nothing to change.",
+      unreachable: "The test could not reach our server. If you are on a work or public network, another network may work better.",
+      no_media: "No sound or picture came through during the test. Another network may work better.",
+      relay: "Your connection works, but only through our relay server: video may be less smooth.",
+      relay_tcp: "Your network only lets video through a slower route. Video may be less smooth; another network may help.",
+      latency: "Sound and picture may arrive with a short delay. Moving closer to your Wi-Fi router may help.",
+      loss: "Some of the picture and sound got lost on the way. Moving closer to your Wi-Fi router or closing other apps may help.",
+      jitter: "The connection is a little uneven. Pausing downloads or video streaming on your network may help.",
+      bandwidth: "Your connection is slow for video. Pausing downloads or other video on your network may help.",
+    },
+    path: {
+      host: (transport) => `Direct (${transport})`,
+      srflx: (transport) => `Direct through the router (${transport})`,
+      prflx: (transport) => `Direct (${transport})`,
+      relay: (transport) => `Through the relay server (${transport})`,
+    },
+    figures: {
+      path: "Path",
+      rtt: "Round trip",
+      loss: "Loss (up / down)",
+      jitter: "Jitter (up / down)",
+      bitrate: "Bitrate (up / down)",
+      upDown: (up, down) => `${up} / ${down}`,
+      ms: (n) => `${n} ms`,
+      pct: (n) => `${n} %`,
+      kbps: (n) => `${n} kb/s`,
+      none: "none",
+    },
+  },
+
   errors: {
     noLink: {
       heading: "This page needs a link",

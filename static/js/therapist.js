@@ -9,6 +9,7 @@ import { keepSignedIn, lockWhenIdle } from "./authority.js";
 import { CallView } from "./callview.js";
 import { LocalMedia } from "./media.js";
 import { mountPage } from "./page.js";
+import { precallSummary } from "./precall.js";
 import { CLOSE, Signaling, errorPageFor } from "./signaling.js";
 import { STRINGS, t } from "./strings.js";
 import { decodePayload, forget, remember, store, takeToken, tokenRooms, tokenStatus } from "./token.js";
@@ -280,6 +281,7 @@ function waitingItem(entry, isNew) {
   const name = el("label", { htmlFor: `select-${pid}`, className: "name" });
   const meta = el("p", { className: "meta" });
   const emergency = el("div", {});
+  const precall = el("div", { className: "precall-result" });
   const admit = el("button", { type: "button", className: "button button-primary button-small",
     dataset: { testid: `admit-${pid}` }, onclick: () => admitWithCare([pid]) });
   const messageToggle = el("button", { type: "button", className: "button button-small",
@@ -313,18 +315,19 @@ function waitingItem(entry, isNew) {
   });
   const actions = el("div", { className: "item-actions" }, admit, messageToggle, deny);
   const li = el("li", { className: "waiting-item", dataset: { testid: `waiting-${pid}`, pid } },
-    el("div", { className: "who" }, select, el("div", {}, name, meta, emergency)),
+    el("div", { className: "who" }, select, el("div", {}, name, meta, emergency, precall)),
     actions,
     form);
   if (isNew) {
     li.classList.add("is-new");
     setTimeout(() => li.classList.remove("is-new"), NEW_ARRIVAL_MS);
   }
-  return { li, select, name, meta, emergency, admit, messageToggle, deny, formLabel, entry, actions };
+  return { li, select, name, meta, emergency, precall, admit, messageToggle, deny, formLabel, entry, actions };
 }
 
 function updateWaitingItem(item, entry) {
   item.entry = entry;
+  updatePrecall(item, entry);
   const inSession = state.session.length > 0;
   item.name.textContent = entry.name;
   item.admit.textContent = inSession ? t("therapist.addToSessionAsk") : t("therapist.admit");
@@ -384,6 +387,11 @@ function arrangeActions(item, inSession) {
     item.actions.insertBefore(first, second); // moving a node takes focus away: give it back
     if (focused === first || focused === second) focused.focus();
   }
+}
+
+// (kept apart from the meta line above: the figures sit behind a disclosure)
+function updatePrecall(item, entry) {
+  item.precall.replaceChildren(...precallSummary(entry.precall));
 }
 
 function refreshTimes() {

@@ -13,7 +13,7 @@ from functools import cached_property
 
 import msgspec
 
-from signaling.messages import DeviceCheck, Emergency
+from signaling.messages import DeviceCheck, Emergency, PrecallReport
 from telehealth.rooms.states import ACTIVE, Event, Reason, Role, State
 
 
@@ -45,6 +45,9 @@ class Participant(msgspec.Struct, frozen=True, kw_only=True):
     # A client's emergency information from check-in (PHI, like the name): shown to the
     # therapist only, and dropped when the record ends (events.Decision.record).
     emergency: Emergency | None = None
+    # The client's last pre-call connection test (figures and verdict, no address): kept as
+    # long as the record, shown to the therapist on the waiting card.
+    precall: PrecallReport | None = None
 
     def with_(self, **changes: object) -> Participant:
         return msgspec.structs.replace(self, **changes)

@@ -35,6 +35,7 @@ from signaling.messages import (
     MediaOut,
     OfferOut,
     Outbound,
+    PrecallReport,
     RelayIn,
     TherapistMessage,
     encode,
@@ -595,6 +596,32 @@ class RoomService:
             sender,
             lambda me: MediaOut(sender=me.id, audio=audio, video=video, screen=screen),
         )
+
+    # -- the pre-call test -------------------------------------------------------------------
+
+    async def ensure_may_test(self, room: str, pid: str) -> None:
+        """Only a waiting client runs the pre-call test: in a call, the node's test peer would
+        compete with the call for the client's bandwidth (and tell the therapist nothing new)."""
+        me = (await self._current(room)).get(pid)
+        if me is None or me.role is not Role.CLIENT or me.state is not State.WAITING:
+            raise RapportError(
+                Code.FORBIDDEN, "The connection test is for clients in the waiting room."
+            )
+
+    async def record_precall(self, room: str, pid: str, conn: str, report: PrecallReport) -> bool:
+        """Keep a pre-call test's report with the participant (socket ``conn``'s, still active).
+        Not a move between states: the record changes, no event is written, nothing logged."""
+
+        def decide(s: Snapshot) -> Decision:
+            me = s.get(pid)
+            decision = Decision()
+            if me is not None and me.conn == conn and me.active:
+                decision.changes[pid] = me.with_(precall=report)
+            return decision
+
+        after, _ = await self._change(room, decide)
+        me = after.get(pid)
+        return me is not None and me.precall is report
 
     # -- envelopes from other nodes ----------------------------------------------------------
 

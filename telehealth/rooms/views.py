@@ -37,6 +37,7 @@ def room_view(snapshot: Snapshot) -> RoomView:
                 device=p.device,
                 second_device=p.second_device,
                 emergency=p.emergency,
+                precall=p.precall,
             )
             for p in snapshot.waiting()
         ],

@@ -9,6 +9,7 @@ from aiohttp import web
 from telehealth.audit.trail import AuditTrail
 from telehealth.auth.tokens import TokenMinter, TokenVerifier
 from telehealth.config import Settings
+from telehealth.media.desk import PrecallDesk
 from telehealth.metrics import Metrics
 from telehealth.presence.limits import Limits
 from telehealth.rooms.hub import Hub
@@ -39,3 +40,4 @@ LIMITS = web.AppKey("limits", Limits)  # counters for limits across nodes (prese
 ADDRESS_KEY = web.AppKey("address_key", bytes)  # hashes client addresses (web/clientaddr.py)
 TRUSTED_PROXIES: web.AppKey[tuple[Network, ...]] = web.AppKey("trusted_proxies")
 DRAINING: web.AppKey[list[bool]] = web.AppKey("draining")  # [True] once shutdown began
+PRECALL = web.AppKey("precall", PrecallDesk)  # the pre-call test peers (media/desk.py)

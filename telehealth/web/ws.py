@@ -33,7 +33,7 @@ from telehealth.rooms.model import Snapshot
 from telehealth.rooms.ports import PresenceUnavailable
 from telehealth.rooms.states import Role
 from telehealth.turn import ice_transport_policy
-from telehealth.web import keys
+from telehealth.web import keys, precall
 from telehealth.web.admin import admin_feed
 from telehealth.web.authority import grant, ice_for, reauth, verify_client
 from telehealth.web.candidates import CandidateBudget
@@ -352,6 +352,12 @@ async def _dispatch(app: web.Application, conn: Connection, message: m.Inbound) 
             raise RapportError(Code.INVALID_MESSAGE, "This socket is already authenticated.")
         case m.Reauth(token=token):
             await reauth(app, conn, token)
+        case m.PrecallOffer():
+            await precall.offer(app, conn, message)
+        case m.PrecallResult():
+            await precall.result(app, conn, message)
+        case m.PrecallStop():
+            await precall.stop(app, conn)
         case _:  # every inbound type has a case: mypy fails here on a new one left out
             assert_never(message)
 
@@ -379,6 +385,9 @@ def release_identity(app: web.Application, conn: Connection) -> None:
 
 async def _finish(app: web.Application, conn: Connection) -> None:
     app[keys.SOCKETS].discard(conn)
+    # The socket's pre-call test peer goes with it, as its own task: it closes even when
+    # aiohttp cancelled this handler, and nothing below waits for it.
+    spawn(app, precall.socket_closed(app, conn))
     app[keys.METRICS].closes.labels(conn.closing.value if conn.closing else "peer_closed").inc()
     release_identity(app, conn)
     seen = app[keys.HUB].snapshot(conn.room)
