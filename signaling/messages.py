@@ -133,6 +133,35 @@ class Ping(_In, frozen=True, tag="ping"):
     id: Annotated[int, msgspec.Meta(ge=0)] = 0
 
 
+# Bounds of a call-quality summary: anything outside them is impossible on a real connection
+# (a round trip over a minute, more than 1 Gbit/s into a browser tab, a 16K picture), so the
+# summary is refused whole with ``invalid_message`` and nothing is stored.
+Millis = Annotated[float, msgspec.Meta(ge=0, le=60_000)]
+Percent = Annotated[float, msgspec.Meta(ge=0, le=100)]
+Kbps = Annotated[float, msgspec.Meta(ge=0, le=1_000_000)]
+Frames = Annotated[int, msgspec.Meta(ge=0, le=100_000)]  # in one interval: 10 s at 10,000 fps
+Pixels = Annotated[int, msgspec.Meta(ge=0, le=16_384)]
+CandidateType = Literal["host", "srflx", "prflx", "relay", "unknown"]
+
+
+class Quality(_In, frozen=True, tag="quality"):
+    """A page's call-quality summary for the last interval (``quality_interval`` in
+    ``welcome``), over its media connections in the session: what it receives, and the
+    round trip of the selected candidate pair. Figures only: never an address.
+
+    ``rtt_ms``, ``jitter_ms`` and ``bitrate_kbps`` are null when not measured yet."""
+
+    loss_pct: Percent
+    rtt_ms: Millis | None = None
+    jitter_ms: Millis | None = None
+    bitrate_kbps: Kbps | None = None
+    frames_decoded: Frames = 0
+    frames_dropped: Frames = 0
+    width: Pixels = 0
+    height: Pixels = 0
+    candidate: CandidateType = "unknown"
+
+
 Inbound = (
     Auth
     | Admit
@@ -150,6 +179,7 @@ Inbound = (
     | Leave
     | Ping
     | Reauth
+    | Quality
 )
 RelayIn = Offer | Answer | Candidate | Hangup
 
@@ -171,6 +201,7 @@ class Welcome(_Out, frozen=True, tag="welcome"):
     grace: float
     heartbeat: float
     resume: str | None = None  # a client's resume secret: keep it for this tab only
+    quality_interval: float = 10.0  # seconds between the page's ``quality`` summaries
 
 
 class ClientState(_Out, frozen=True, tag="state"):
@@ -309,6 +340,42 @@ class IceServers(_Out, frozen=True, tag="ice_servers"):
     ice_servers: list[IceServer]
 
 
+class PeerQuality(_Out, frozen=True, tag="peer_quality"):
+    """To the room's therapist: how a client's connection is doing, from the client's own
+    latest ``quality`` summary (``level`` is good, fair or poor; see docs/protocol.md)."""
+
+    sender: str = msgspec.field(name="from")
+    level: str = "good"
+    at: float = 0.0
+
+
+class QualityPoint(msgspec.Struct, frozen=True):
+    """One summary on the monitor's quality timeline: when, the figures graded, the grade."""
+
+    at: float
+    level: str
+    rtt_ms: float | None
+    loss_pct: float
+    jitter_ms: float | None
+    bitrate_kbps: float | None
+
+
+class MemberQuality(msgspec.Struct, frozen=True):
+    """A participant's connection as the monitor shows it: the latest grade (``unknown`` when
+    no summary came within three intervals), the latest figures and the recent timeline."""
+
+    participant_id: str
+    role: str
+    level: str
+    at: float | None
+    candidate: str
+    frames_decoded: int
+    frames_dropped: int
+    width: int
+    height: int
+    recent: list[QualityPoint]  # oldest first
+
+
 class Member(msgspec.Struct, frozen=True):
     """A participant as the admin sees them: ids and roles, never names."""
 
@@ -342,6 +409,10 @@ class RoomSummary(msgspec.Struct, frozen=True):
     # Someone has waited ``wait_alert_s`` or more and no therapist is connected in the room.
     # The server decides, so that every node's monitor shows the same rooms in alert.
     alert: bool
+    # Call quality of the people in session (from their pages' summaries), and whether
+    # anyone's latest summary is poor now (docs/protocol.md, "Call quality").
+    quality: list[MemberQuality] = []
+    poor_quality: bool = False
 
 
 class AdminRooms(_Out, frozen=True, tag="rooms"):
@@ -370,6 +441,7 @@ Outbound = (
     | TokenRefreshed
     | Reauthed
     | IceServers
+    | PeerQuality
 )
 
 # --- the codec ---------------------------------------------------------------------------------

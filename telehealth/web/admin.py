@@ -6,6 +6,7 @@ import asyncio
 import time
 from typing import Literal
 
+import msgspec
 from aiohttp import WSMsgType, web
 
 from signaling import messages as m
@@ -15,6 +16,7 @@ from telehealth.rooms.states import State
 from telehealth.web import keys
 from telehealth.web.authority import reauth
 from telehealth.web.connection import Connection
+from telehealth.web.quality import session_quality
 
 FEED_INTERVAL_S = 2.0
 
@@ -76,10 +78,12 @@ async def room_summaries(app: web.Application) -> list[m.RoomSummary]:
     now = time.time()
     wait_alert_s = app[keys.SETTINGS].wait_alert
     snapshots = await app[keys.PRESENCE].rooms()
-    return sorted(
-        (summarize(s, now, wait_alert_s=wait_alert_s) for s in snapshots),
-        key=lambda r: (-r.longest_wait_s, r.room),
-    )
+    summaries = []
+    for s in snapshots:
+        summary = summarize(s, now, wait_alert_s=wait_alert_s)
+        quality, poor = await session_quality(app, s)  # (web/quality.py)
+        summaries.append(msgspec.structs.replace(summary, quality=quality, poor_quality=poor))
+    return sorted(summaries, key=lambda r: (-r.longest_wait_s, r.room))
 
 
 async def admin_feed(app: web.Application, conn: Connection) -> None:

@@ -39,6 +39,7 @@ from telehealth.web.candidates import CandidateBudget
 from telehealth.web.connection import Connection
 from telehealth.web.limiting import PendingPlace, admit_socket
 from telehealth.web.liveness import HEARTBEAT_S
+from telehealth.web.quality import accept_quality
 from telehealth.web.ratelimit import TokenBucket
 from telehealth.web.seating import seat_client
 from telehealth.web.tasks import spawn
@@ -237,6 +238,7 @@ async def _authenticate(app: web.Application, conn: Connection, auth: m.Auth) ->
                 grace=settings.grace,
                 heartbeat=HEARTBEAT_S,
                 resume=resume,
+                quality_interval=settings.quality_interval,
             )
         )
     )
@@ -344,6 +346,8 @@ async def _dispatch(app: web.Application, conn: Connection, message: m.Inbound) 
             raise RapportError(Code.INVALID_MESSAGE, "This socket is already authenticated.")
         case m.Reauth(token=token):
             await reauth(app, conn, token)
+        case m.Quality():
+            await accept_quality(app, conn, message)
         case _:  # every inbound type has a case: mypy fails here on a new one left out
             assert_never(message)
 
