@@ -31,7 +31,7 @@ from telehealth.rooms.quality import (
     level_now,
     poor_now,
 )
-from telehealth.rooms.states import Role, State
+from telehealth.rooms.states import Role
 from telehealth.web import keys
 from telehealth.web.connection import Connection
 from telehealth.web.tasks import spawn
@@ -89,19 +89,17 @@ async def accept_quality(app: web.Application, conn: Connection, message: m.Qual
 
 
 class ForgetOnLeave:
-    """A room-change listener: a participant who leaves the session (sent back, left, ended,
-    removed, expired, the room closed) has their quality timeline deleted. Deleting is I/O, so
-    it runs as a background task of the app; the timeline's TTL is the backstop."""
+    """A room-change listener: whoever was in the session before a change and is not after it
+    (sent back, left, removed, expired; everyone when the session ends or the room closes) has
+    their quality timeline deleted. Deleting is I/O, so it runs as a background task of the
+    app; the timeline's TTL is the backstop."""
 
     def __init__(self, app: web.Application) -> None:
         self._app = app
 
     def __call__(self, change: RoomChange) -> None:
-        gone = [
-            e.participant
-            for e in change.events
-            if e.from_state in (State.ADMITTED, State.PRESENT) and e.to_state != e.from_state
-        ]
+        after = change.after.session
+        gone = [pid for pid in change.before.session if pid not in after]
         if gone:
             spawn(self._app, self._forget(change.room, gone))
 
