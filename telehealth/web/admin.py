@@ -74,15 +74,17 @@ def summarize(snapshot: Snapshot, now: float, *, wait_alert_s: float) -> m.RoomS
     )
 
 
+async def room_summary(app: web.Application, snapshot: Snapshot, now: float) -> m.RoomSummary:
+    """``summarize`` with the session's call quality from presence (web/quality.py)."""
+    summary = summarize(snapshot, now, wait_alert_s=app[keys.SETTINGS].wait_alert)
+    quality, poor = await session_quality(app, snapshot)
+    return msgspec.structs.replace(summary, quality=quality, poor_quality=poor)
+
+
 async def room_summaries(app: web.Application) -> list[m.RoomSummary]:
     now = time.time()
-    wait_alert_s = app[keys.SETTINGS].wait_alert
     snapshots = await app[keys.PRESENCE].rooms()
-    summaries = []
-    for s in snapshots:
-        summary = summarize(s, now, wait_alert_s=wait_alert_s)
-        quality, poor = await session_quality(app, s)  # (web/quality.py)
-        summaries.append(msgspec.structs.replace(summary, quality=quality, poor_quality=poor))
+    summaries = [await room_summary(app, s, now) for s in snapshots]
     return sorted(summaries, key=lambda r: (-r.longest_wait_s, r.room))
 
 

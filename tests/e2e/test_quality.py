@@ -56,12 +56,25 @@ class Nodes:
         return {"Authorization": f"Bearer {self.minter.mint_admin('ops', 600)}"}
 
 
-@pytest.fixture(params=["one-node", pytest.param("two-nodes", marks=pytest.mark.redis)])
+TOPOLOGIES = [
+    "one-node",
+    pytest.param("two-nodes", marks=pytest.mark.redis),
+    pytest.param("cluster", marks=pytest.mark.redis),
+]
+# A Redis Cluster takes seconds to start: the tests that touch every store call run on it too.
+WITH_CLUSTER = pytest.mark.parametrize("nodes", TOPOLOGIES, indirect=True)
+
+
+@pytest.fixture(params=TOPOLOGIES[:2])
 async def nodes(request: pytest.FixtureRequest) -> AsyncIterator[Nodes]:
     settings = settings_for(quality_interval=INTERVAL, metrics_token=METRICS_TOKEN)
     ids = [settings.node_id]
     if request.param == "two-nodes":
         settings = settings.with_(redis_url=request.getfixturevalue("redis_server").url)
+        ids = ["n-a", "n-b"]
+    elif request.param == "cluster":  # a room's quality keys share its hash slot
+        cluster = request.getfixturevalue("redis_cluster")
+        settings = settings.with_(redis_url=cluster.url, redis_cluster=True)
         ids = ["n-a", "n-b"]
     servers = [TestServer(create_app(settings.with_(node_id=i)), host="127.0.0.1") for i in ids]
     for server in servers:
@@ -138,6 +151,7 @@ def by_id(body: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return {p["participant_id"]: p for p in body["participants"]}
 
 
+@WITH_CLUSTER
 async def test_a_summary_is_stored_and_shown_on_every_node(
     nodes: Nodes, http: aiohttp.ClientSession
 ) -> None:
@@ -250,6 +264,7 @@ async def test_the_timeline_is_bounded(nodes: Nodes, monkeypatch: pytest.MonkeyP
     await v.close()
 
 
+@WITH_CLUSTER
 async def test_the_timeline_ends_with_the_session(
     nodes: Nodes, http: aiohttp.ClientSession
 ) -> None:
