@@ -214,6 +214,34 @@ class PrecallStop(_In, frozen=True, tag="precall_stop"):
     """The client gives up its test (skipped, or the page moved on): the node's peer closes."""
 
 
+# Bounds of a call-quality summary: anything outside them is impossible on a real connection
+# (a round trip over a minute, more than 1 Gbit/s into a browser tab, a 16K picture), so the
+# summary is refused whole with ``invalid_message`` and nothing is stored.
+Millis = Annotated[float, msgspec.Meta(ge=0, le=60_000)]
+CallKbps = Annotated[float, msgspec.Meta(ge=0, le=1_000_000)]
+Frames = Annotated[int, msgspec.Meta(ge=0, le=100_000)]  # in one interval: 10 s at 10,000 fps
+Pixels = Annotated[int, msgspec.Meta(ge=0, le=16_384)]
+CallCandidate = Literal["host", "srflx", "prflx", "relay", "unknown"]
+
+
+class Quality(_In, frozen=True, tag="quality"):
+    """A page's call-quality summary for the last interval (``quality_interval`` in
+    ``welcome``), over its media connections in the session: what it receives, and the
+    round trip of the selected candidate pair. Figures only: never an address.
+
+    ``rtt_ms``, ``jitter_ms`` and ``bitrate_kbps`` are null when not measured yet."""
+
+    loss_pct: Percent
+    rtt_ms: Millis | None = None
+    jitter_ms: Millis | None = None
+    bitrate_kbps: CallKbps | None = None
+    frames_decoded: Frames = 0
+    frames_dropped: Frames = 0
+    width: Pixels = 0
+    height: Pixels = 0
+    candidate: CallCandidate = "unknown"
+
+
 Inbound = (
     Auth
     | Admit
@@ -234,6 +262,7 @@ Inbound = (
     | PrecallOffer
     | PrecallResult
     | PrecallStop
+    | Quality
 )
 RelayIn = Offer | Answer | Candidate | Hangup
 
@@ -261,6 +290,7 @@ class Welcome(_Out, frozen=True, tag="welcome"):
     resume: str | None = None  # a client's resume secret: keep it for this tab only
     # "relay": connect through the TURN servers only (relay-only privacy mode), else "all".
     ice_transport_policy: IceTransportPolicy = "all"
+    quality_interval: float = 10.0  # seconds between the page's ``quality`` summaries
 
 
 # Why a client is back in the waiting room after being in the session: the therapist sent
@@ -429,6 +459,42 @@ class IceServers(_Out, frozen=True, tag="ice_servers"):
     ice_servers: list[IceServer]
 
 
+class PeerQuality(_Out, frozen=True, tag="peer_quality"):
+    """To the room's therapist: how a client's connection is doing, from the client's own
+    latest ``quality`` summary (``level`` is good, fair or poor; see docs/protocol.md)."""
+
+    sender: str = msgspec.field(name="from")
+    level: str = "good"
+    at: float = 0.0
+
+
+class QualityPoint(msgspec.Struct, frozen=True):
+    """One summary on the monitor's quality timeline: when, the figures graded, the grade."""
+
+    at: float
+    level: str
+    rtt_ms: float | None
+    loss_pct: float
+    jitter_ms: float | None
+    bitrate_kbps: float | None
+
+
+class MemberQuality(msgspec.Struct, frozen=True):
+    """A participant's connection as the monitor shows it: the latest grade (``unknown`` when
+    no summary came within three intervals), the latest figures and the recent timeline."""
+
+    participant_id: str
+    role: str
+    level: str
+    at: float | None
+    candidate: str
+    frames_decoded: int
+    frames_dropped: int
+    width: int
+    height: int
+    recent: list[QualityPoint]  # oldest first
+
+
 class Member(msgspec.Struct, frozen=True):
     """A participant as the admin sees them: ids and roles, never names."""
 
@@ -462,6 +528,10 @@ class RoomSummary(msgspec.Struct, frozen=True):
     # Someone has waited ``wait_alert_s`` or more and no therapist is connected in the room.
     # The server decides, so that every node's monitor shows the same rooms in alert.
     alert: bool
+    # Call quality of the people in session (from their pages' summaries), and whether
+    # anyone's latest summary is poor now (docs/protocol.md, "Call quality").
+    quality: list[MemberQuality] = []
+    poor_quality: bool = False
 
 
 class AdminRooms(_Out, frozen=True, tag="rooms"):
@@ -502,6 +572,7 @@ Outbound = (
     | IceServers
     | PrecallAnswer
     | PrecallVerdict
+    | PeerQuality
 )
 
 # --- the codec ---------------------------------------------------------------------------------

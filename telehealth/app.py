@@ -34,6 +34,7 @@ from telehealth.web.clientaddr import address_key, trusted_networks
 from telehealth.web.errors import error_middleware
 from telehealth.web.liveness import liveness_ctx
 from telehealth.web.metrics import node_state
+from telehealth.web.quality import ForgetOnLeave
 from telehealth.web.tasks import stop, wait_all
 from telehealth.webhooks.delivery import Deliverer
 from telehealth.webhooks.sender import Sender
@@ -98,6 +99,7 @@ async def _rooms_ctx(app: web.Application) -> AsyncIterator[None]:
     service = app[keys.SERVICE] = RoomService(app[keys.PRESENCE], router, hub, rules)
     service.listen(TransitionLog())
     service.listen(app[keys.METRICS].on_change)
+    service.listen(ForgetOnLeave(app))  # a participant's quality timeline ends with their session
     app[keys.AUDIT] = AuditTrail(app[keys.PRESENCE], settings.node_id)
     await router.start(service.on_envelope, service.recover)
     yield

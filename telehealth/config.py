@@ -86,6 +86,7 @@ ENV_VARS: dict[str, str] = {
     "TELEHEALTH_PRECALL_QUEUE": "pre-call tests waiting for a place beyond the cap (default 4)",
     "TELEHEALTH_PRECALL_QUEUE_WAIT": "seconds a queued pre-call test waits for a place (5)",
     "TELEHEALTH_PRECALL_TIME_LIMIT": "hard limit in seconds on one pre-call test (default 20)",
+    "TELEHEALTH_QUALITY_INTERVAL": "seconds between a page's call-quality summaries (default 10)",
 }
 
 MIN_SECRET_BYTES = 32
@@ -150,6 +151,9 @@ class Settings:
     metrics_token: str | None = None
     # The admin monitor alerts on a room where a client has waited this long with no therapist.
     wait_alert: float = 600.0
+    # Seconds between the pages' call-quality summaries (a summary sooner than half of it from
+    # the same socket is refused as rate_limited).
+    quality_interval: float = 10.0
     # Webhooks (telehealth/webhooks/): off without a URL.
     webhook_url: str | None = None
     webhook_secret: str | None = None
@@ -225,6 +229,8 @@ class Settings:
             )
         if self.wait_alert < 1:
             raise ConfigError("TELEHEALTH_WAIT_ALERT must be at least 1 second")
+        if not 0.5 <= self.quality_interval <= 300:
+            raise ConfigError("TELEHEALTH_QUALITY_INTERVAL must be from 0.5 to 300 seconds")
         self._validate_webhooks()
         if min(self.address_max_pending, self.address_max_attempts, self.api_rate) < 1:
             raise ConfigError(
@@ -384,6 +390,7 @@ def from_env(env: Mapping[str, str] | None = None, **overrides: object) -> Setti
         "event_stream_max": int(_num(env, "TELEHEALTH_EVENT_STREAM_MAX", 10_000)),
         "metrics_token": env.get("TELEHEALTH_METRICS_TOKEN") or None,
         "wait_alert": _num(env, "TELEHEALTH_WAIT_ALERT", 600.0),
+        "quality_interval": _num(env, "TELEHEALTH_QUALITY_INTERVAL", 10.0),
         "webhook_url": env.get("TELEHEALTH_WEBHOOK_URL") or None,
         "webhook_secret": env.get("TELEHEALTH_WEBHOOK_SECRET") or None,
         "webhook_retry_for": _num(env, "TELEHEALTH_WEBHOOK_RETRY_FOR", 24 * 3600.0),

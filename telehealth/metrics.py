@@ -21,10 +21,15 @@ from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 from telehealth.rooms.events import RoomChange
+from telehealth.rooms.quality import Level, QualitySample
 
 WAIT_BUCKETS = (5, 15, 30, 60, 120, 300, 600, 900, 1800, 3600)
 RELAY_BUCKETS = (0.0002, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25)
 REDIS_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2)
+# Call quality from the pages' summaries: round trip and jitter in seconds, loss as a ratio.
+CALL_RTT_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.15, 0.25, 0.4, 0.6, 1, 2, 5)
+CALL_LOSS_BUCKETS = (0.001, 0.005, 0.01, 0.02, 0.03, 0.05, 0.08, 0.15, 0.3, 1)
+CALL_JITTER_BUCKETS = (0.002, 0.005, 0.01, 0.02, 0.04, 0.06, 0.1, 0.2, 0.5)
 VERSION = "0.1.0"
 
 
@@ -118,6 +123,31 @@ class Metrics:
             ["op"],
             registry=r,
         )
+        # No labels at all: a room or a participant would be unbounded, and who has a poor
+        # connection is for the monitor (which shows it per session), not for the metrics.
+        self.call_rtt = Histogram(
+            "rapport_call_rtt_seconds",
+            "Round-trip time of the media path, from the pages' call-quality summaries.",
+            buckets=CALL_RTT_BUCKETS,
+            registry=r,
+        )
+        self.call_loss = Histogram(
+            "rapport_call_loss_ratio",
+            "Share of received media packets lost in one summary's interval (0 to 1).",
+            buckets=CALL_LOSS_BUCKETS,
+            registry=r,
+        )
+        self.call_jitter = Histogram(
+            "rapport_call_jitter_seconds",
+            "Jitter of received media, from the pages' call-quality summaries.",
+            buckets=CALL_JITTER_BUCKETS,
+            registry=r,
+        )
+        self.call_poor = Counter(
+            "rapport_call_poor_samples_total",
+            "Call-quality summaries graded poor.",
+            registry=r,
+        )
         Info("rapport_build", "The running build.", registry=r).info(
             {"version": VERSION, "python": platform.python_version()}
         )
@@ -132,6 +162,16 @@ class Metrics:
             self.moves.labels(e.event.value).inc()
             if e.event.value == "admit" and e.wait_ms is not None:
                 self.wait.observe(e.wait_ms / 1000)
+
+    def quality(self, sample: QualitySample) -> None:
+        """One accepted call-quality summary."""
+        if sample.rtt_ms is not None:
+            self.call_rtt.observe(sample.rtt_ms / 1000)
+        self.call_loss.observe(sample.loss_pct / 100)
+        if sample.jitter_ms is not None:
+            self.call_jitter.observe(sample.jitter_ms / 1000)
+        if sample.level is Level.POOR:
+            self.call_poor.inc()
 
     def redis_call(self, op: str, seconds: float, ok: bool) -> None:
         self.redis.labels(op).observe(seconds)

@@ -21,6 +21,10 @@ ROOM_VERSION = "th:{{r:{room}}}:v"
 ROOM_EVENTS = "th:{{r:{room}}}:events"
 # STRING: the hash of the room's newest stream entry (the head of its hash chain).
 ROOM_CHAIN_HEAD = "th:{{r:{room}}}:head"
+# LIST of one participant's call-quality samples (telehealth.rooms.quality.QualitySample JSON),
+# oldest first, trimmed to the newest KEEP, with a TTL renewed by each sample; deleted when the
+# participant leaves the session. Figures only: no name, no address.
+ROOM_QUALITY = "th:{{r:{room}}}:q:{pid}"
 # ZSET room -> time of its newest stream entry (ms): where to look for events (a hint).
 EVENT_ROOMS = "th:events:rooms"
 # Consumer group (on every ROOM_EVENTS stream) of the webhook deliverers: one consumer per node.
@@ -65,6 +69,10 @@ def room_events(room: str) -> str:
 
 def room_chain_head(room: str) -> str:
     return ROOM_CHAIN_HEAD.format(room=room)
+
+
+def room_quality(room: str, pid: str) -> str:
+    return ROOM_QUALITY.format(room=room, pid=pid)
 
 
 def revoked(jti: str) -> str:

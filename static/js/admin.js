@@ -8,6 +8,7 @@ import { keepSignedIn, lockWhenIdle } from "./authority.js";
 import { mountPage } from "./page.js";
 import { Signaling, errorPageFor } from "./signaling.js";
 import { t } from "./strings.js";
+import { renderQuality } from "./qualitychart.js";
 import { openTimeline, setUpTimeline } from "./timeline.js";
 import { decodePayload, forget, takeToken, tokenStatus } from "./token.js";
 import {
@@ -185,8 +186,7 @@ function makeRow(room) {
   const waiters = el("ul", { className: "waiters", dataset: { testid: `waiters-${room}` } });
   cells.waiting.append(count, waiters);
   const members = el("span");
-  // Call-quality flags go here: a later change adds a "poor quality now" flag per session, shown
-  // in this slot beside who is in session. Empty until then (and :empty takes no room).
+  // Call quality beside who is in session (qualitychart.js); :empty takes no room.
   const quality = el("span", { className: "quality-slot", dataset: { testid: `quality-${room}` } });
   cells.session.append(members, quality);
   const timeline = el("button", {
@@ -205,7 +205,7 @@ function makeRow(room) {
   }, t("admin.endRoom"));
   cells.actions.append(timeline, end);
   const tr = el("tr", { dataset: { testid: `room-${room}`, room } }, ...Object.values(cells));
-  return { tr, cells, count, waiters, members };
+  return { tr, cells, count, waiters, members, quality };
 }
 
 const THERAPIST_TAGS = { present: "tag", reconnecting: "tag tag-warn", absent: "tag tag-off" };
@@ -252,6 +252,8 @@ function updateRow(row, summary, longest) {
       : [t("admin.noOne")]),
   );
   cells.nodes.replaceChildren(...summary.nodes.map((node) => el("span", { className: "tag tag-off" }, node)));
+  row.tr.classList.toggle("poor-quality", Boolean(summary.poor_quality));
+  renderQuality(row.quality, summary);
 }
 
 async function endRoom(room) {

@@ -6,6 +6,7 @@ import { Call } from "./call.js";
 import { chatStore, forgetChats } from "./chatstore.js";
 import { DeviceChooser } from "./devices.js";
 import { qualityDetail, qualityLevel } from "./quality.js";
+import { QualityReporter } from "./qualityreport.js";
 import { t } from "./strings.js";
 import { selfTile, videoTile } from "./tile.js";
 import { clockTime, el } from "./ui.js";
@@ -92,6 +93,7 @@ export class CallView {
       this._updateShareButton();
     });
     media.on("speaker", (id) => this.tiles.forEach((tile) => tile.setSinkId(id)));
+    this._setUpQualityReports(signaling); // after the `session` listener above: it reads this.peers
   }
 
   _build(root, headingLevel, extraControls) {
@@ -146,6 +148,30 @@ export class CallView {
     this._updateChatOpen();
   }
 
+  /** Call quality (qualityreport.js): this page's summaries go to the server every
+   *  `quality_interval` s while in the session; a therapist is told of a client's poor side. */
+  _setUpQualityReports(signaling) {
+    this.qualityReport = new QualityReporter(this.call.pcs, (msg) => this.inSession && signaling.send(msg));
+    this.peerQuality = new Map(); // peer id -> their latest level, from `peer_quality`
+    this.peerQualityNote = el("p", { className: "note peer-quality", role: "status", hidden: true,
+      dataset: { testid: "peer-quality" } });
+    this.statusLine.after(this.peerQualityNote);
+    signaling.on("welcome", (msg) => this.qualityReport.start(msg.quality_interval));
+    signaling.on("peer_quality", (msg) => {
+      this.peerQuality.set(msg.from, msg.level);
+      this._showPeerQuality();
+    });
+    signaling.on("session", () => this._showPeerQuality());
+  }
+
+  _showPeerQuality() {
+    const poor = this.peers.filter((p) => this.peerQuality.get(p.participant_id) === "poor")
+      .map((p) => this.names.get(p.participant_id) || p.name);
+    const text = poor.length ? t("callQuality.peerPoor", poor) : "";
+    if (this.peerQualityNote.textContent !== text) this.peerQualityNote.textContent = text;
+    this.peerQualityNote.hidden = !poor.length;
+  }
+
   /** A short sentence in the view's status line (a live region). */
   status(text, { clearAfter = 0 } = {}) {
     clearTimeout(this._statusTimer);
@@ -165,6 +191,8 @@ export class CallView {
     this.peers = [];
     this.peerMedia.clear();
     this.pcState.clear();
+    this.peerQuality.clear();
+    this._showPeerQuality();
     this._lastMedia = "";
     this.forgetChat();
     this.status("");

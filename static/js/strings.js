@@ -470,6 +470,32 @@ export const STRINGS = {
     },
   },
 
+  callQuality: {
+    // To the therapist, from the client's own summaries (names of the clients struggling).
+    peerPoor: (names) => `${names.join(" and ")}${names.length === 1 ? "'s connection is" : "'s connections are"} ` +
+      "struggling: their picture or sound may freeze or break up.",
+    monitor: {
+      poorNow: "poor quality now",
+      level: { good: "good", fair: "fair", poor: "poor", unknown: "no recent report" },
+      candidate: {
+        host: "direct", srflx: "direct (through NAT)", prflx: "direct (through NAT)", relay: "relayed",
+        unknown: "path unknown",
+      },
+      now: (who, level) => `${who}: ${level} now.`,
+      figures: (rttMs, lossPct, jitterMs, kbps, path) => {
+        const parts = [];
+        if (rttMs !== null) parts.push(`round trip ${rttMs} ms`);
+        parts.push(`${lossPct}% lost`);
+        if (jitterMs !== null) parts.push(`jitter ${jitterMs} ms`);
+        if (kbps !== null) parts.push(`${kbps} kbit/s received`);
+        parts.push(path);
+        return `Latest: ${parts.join(", ")}.`;
+      },
+      recent: (n, poor) => `${n === 1 ? "1 report" : `${n} reports`} shown, ${poor} of them poor.`,
+      chartTitle: (pid) => `Connection quality of ${pid}, recent reports`,
+    },
+  },
+
   errors: {
     noLink: {
       heading: "This page needs a link",

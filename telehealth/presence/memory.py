@@ -12,6 +12,7 @@ from telehealth.rediskeys import ROOM_RETENTION_MS
 from telehealth.rooms.events import StoredEvent, StreamEntry, chain, decode_entry
 from telehealth.rooms.model import Participant, Snapshot, empty
 from telehealth.rooms.ports import REVOCATION_FEED_MS, Revocation
+from telehealth.rooms.quality import QualitySample
 
 
 def _now_ms() -> int:
@@ -40,6 +41,8 @@ class MemoryPresence:
         self._subjects: dict[str, tuple[int, int]] = {}  # subject -> (cut-off, kept until)
         self._recent: deque[Revocation] = deque()
         self._idle_since: dict[str, int] = {}
+        # (room, pid) -> (samples, oldest first; forget at ms)
+        self._quality: dict[tuple[str, str], tuple[deque[QualitySample], int]] = {}
 
     async def load(self, room: str) -> Snapshot:
         return self._rooms.get(room) or empty(room)
@@ -124,6 +127,8 @@ class MemoryPresence:
 
     async def heartbeat(self, node_id: str, now_ms: int) -> None:
         self._nodes[node_id] = now_ms
+        for key in [k for k, (_, until) in self._quality.items() if until <= now_ms]:
+            del self._quality[key]
         for room, since in list(self._idle_since.items()):
             if now_ms - since > ROOM_RETENTION_MS:
                 del self._idle_since[room]
@@ -186,6 +191,26 @@ class MemoryPresence:
 
     async def ping(self, budget: float | None = None) -> bool:
         return True
+
+    async def add_quality(
+        self, room: str, pid: str, sample: QualitySample, *, keep: int, ttl_ms: int
+    ) -> None:
+        found = self._quality.get((room, pid))
+        samples = deque(found[0] if found else (), maxlen=keep)
+        samples.append(sample)
+        self._quality[(room, pid)] = (samples, _now_ms() + ttl_ms)
+
+    async def quality(self, room: str, pids: Sequence[str]) -> dict[str, list[QualitySample]]:
+        now, found = _now_ms(), {}
+        for pid in pids:
+            entry = self._quality.get((room, pid))
+            if entry is not None and entry[1] > now:
+                found[pid] = list(entry[0])
+        return found
+
+    async def forget_quality(self, room: str, pids: Sequence[str]) -> None:
+        for pid in pids:
+            self._quality.pop((room, pid), None)
 
     async def close(self) -> None:
         self._rooms.clear()

@@ -25,6 +25,7 @@ from telehealth.redisconn import UNREACHABLE
 from telehealth.rooms.events import StoredEvent, StreamEntry, chain, decode_entry
 from telehealth.rooms.model import Participant, Snapshot, decode_participant, encode_participant
 from telehealth.rooms.ports import REVOCATION_FEED_MS, PresenceUnavailable, Revocation
+from telehealth.rooms.quality import QualitySample, decode_sample, encode_sample
 
 CHAIN_ATTEMPTS = 10
 UNHEALTHY_DEADLINE_S = 0.5  # each call's deadline while Redis is known to be unreachable
@@ -38,6 +39,21 @@ local new = tonumber(ARGV[1])
 if old > new then new = old end
 redis.call('SET', KEYS[1], new, 'PXAT', ARGV[2])
 return new
+"""
+
+
+# KEYS[1] a participant's quality list; ARGV sample JSON, samples kept, TTL ms.
+_QUALITY_ADD_SCRIPT = """
+redis.call('RPUSH', KEYS[1], ARGV[1])
+redis.call('LTRIM', KEYS[1], -tonumber(ARGV[2]), -1)
+redis.call('PEXPIRE', KEYS[1], ARGV[3])
+return 1
+"""
+# KEYS the quality lists of some participants of one room (one hash slot): each list, in order.
+_QUALITY_READ_SCRIPT = """
+local out = {}
+for i, key in ipairs(KEYS) do out[i] = redis.call('LRANGE', key, 0, -1) end
+return out
 """
 
 
@@ -70,6 +86,8 @@ class RedisPresence:
         self._load = client.register_script(_script("load.lua"))
         self._restore = client.register_script(_script("restore.lua"))
         self._cutoff = client.register_script(_CUTOFF_SCRIPT)
+        self._quality_add = client.register_script(_QUALITY_ADD_SCRIPT)
+        self._quality_read = client.register_script(_QUALITY_READ_SCRIPT)
         self.healthy = True
 
     async def _call(self, fn: Callable[[], Awaitable[Any]], budget: float | None = None) -> Any:
@@ -312,6 +330,29 @@ class RedisPresence:
             return bool(await self._call(self._redis.ping, budget))
         except PresenceUnavailable:
             return False
+
+    async def add_quality(
+        self, room: str, pid: str, sample: QualitySample, *, keep: int, ttl_ms: int
+    ) -> None:
+        key = keys.room_quality(room, pid)
+        args: list[bytes | int] = [encode_sample(sample), keep, ttl_ms]
+        await self._call(lambda: self._quality_add(keys=[key], args=args))
+
+    async def quality(self, room: str, pids: Sequence[str]) -> dict[str, list[QualitySample]]:
+        if not pids:
+            return {}
+        room_keys = [keys.room_quality(room, pid) for pid in pids]
+        lists: list[list[bytes]] = await self._call(lambda: self._quality_read(keys=room_keys))
+        return {
+            pid: [decode_sample(raw) for raw in raw_list]
+            for pid, raw_list in zip(pids, lists, strict=True)
+            if raw_list
+        }
+
+    async def forget_quality(self, room: str, pids: Sequence[str]) -> None:
+        if pids:  # one slot (the room's hash tag), so one DEL even on a cluster
+            room_keys = [keys.room_quality(room, pid) for pid in pids]
+            await self._call(lambda: self._redis.delete(*room_keys))
 
     async def close(self) -> None:
         await self._redis.aclose()

@@ -16,6 +16,7 @@ import msgspec
 from signaling.errors import Code
 from telehealth.rooms.events import StoredEvent, StreamEntry
 from telehealth.rooms.model import Participant, Snapshot
+from telehealth.rooms.quality import QualitySample
 from telehealth.rooms.states import Role
 
 
@@ -128,6 +129,18 @@ class PresenceStore(Protocol):
 
     async def ping(self, budget: float | None = None) -> bool:
         """True when the store answers within ``budget`` seconds (default: a call's deadline)."""
+
+    async def add_quality(
+        self, room: str, pid: str, sample: QualitySample, *, keep: int, ttl_ms: int
+    ) -> None:
+        """Append one call-quality sample to ``pid``'s timeline in ``room``, keeping the newest
+        ``keep``; the timeline is forgotten ``ttl_ms`` after its newest sample."""
+
+    async def quality(self, room: str, pids: Sequence[str]) -> dict[str, list[QualitySample]]:
+        """The timelines of ``pids`` in ``room``, oldest first (a pid with none is left out)."""
+
+    async def forget_quality(self, room: str, pids: Sequence[str]) -> None:
+        """Delete these participants' timelines (they left the session)."""
 
     async def close(self) -> None: ...
 

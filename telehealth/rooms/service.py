@@ -584,6 +584,22 @@ class RoomService:
         others = [p for p in members if p.id != sender]
         self._deliver(s, others, Audience.SESSION, sender, build(me))
 
+    async def session_member(self, room: str, pid: str) -> Participant:
+        """``pid``'s record if they are in the room's session now, else ``not_admitted``."""
+        member = (await self._current(room)).session.get(pid)
+        if member is None:
+            raise RapportError(Code.NOT_ADMITTED, "You are not in the session.")
+        return member
+
+    async def to_therapist(self, room: str, sender: str, message: Outbound) -> None:
+        """Send a message from ``sender`` (in the session) to the room's therapist only."""
+        s = await self._current(room)
+        if sender not in s.session:
+            raise RapportError(Code.NOT_ADMITTED, "You are not in the session.")
+        therapist = s.therapist()
+        if therapist is not None and therapist.id != sender:
+            self._deliver(s, [therapist], Audience.SESSION, sender, message)
+
     async def chat(self, room: str, sender: str, text: str) -> None:
         at = self.clock() / 1000
         await self.to_session(

@@ -6,6 +6,7 @@ import asyncio
 import time
 from typing import Literal
 
+import msgspec
 from aiohttp import WSMsgType, web
 
 from signaling import messages as m
@@ -15,6 +16,7 @@ from telehealth.rooms.states import State
 from telehealth.web import keys
 from telehealth.web.authority import reauth
 from telehealth.web.connection import Connection
+from telehealth.web.quality import session_quality
 
 FEED_INTERVAL_S = 2.0
 
@@ -72,14 +74,18 @@ def summarize(snapshot: Snapshot, now: float, *, wait_alert_s: float) -> m.RoomS
     )
 
 
+async def room_summary(app: web.Application, snapshot: Snapshot, now: float) -> m.RoomSummary:
+    """``summarize`` with the session's call quality from presence (web/quality.py)."""
+    summary = summarize(snapshot, now, wait_alert_s=app[keys.SETTINGS].wait_alert)
+    quality, poor = await session_quality(app, snapshot)
+    return msgspec.structs.replace(summary, quality=quality, poor_quality=poor)
+
+
 async def room_summaries(app: web.Application) -> list[m.RoomSummary]:
     now = time.time()
-    wait_alert_s = app[keys.SETTINGS].wait_alert
     snapshots = await app[keys.PRESENCE].rooms()
-    return sorted(
-        (summarize(s, now, wait_alert_s=wait_alert_s) for s in snapshots),
-        key=lambda r: (-r.longest_wait_s, r.room),
-    )
+    summaries = [await room_summary(app, s, now) for s in snapshots]
+    return sorted(summaries, key=lambda r: (-r.longest_wait_s, r.room))
 
 
 async def admin_feed(app: web.Application, conn: Connection) -> None:

@@ -29,7 +29,7 @@ from telehealth.ids import client_participant_id
 from telehealth.rooms.events import Actor, ActorRole, AuditAction
 from telehealth.rooms.ports import Revocation
 from telehealth.web import keys
-from telehealth.web.admin import room_summaries, summarize
+from telehealth.web.admin import room_summaries, room_summary
 from telehealth.web.authority import close_withdrawn
 from telehealth.web.checkin import checkin_info
 from telehealth.web.limiting import count_attempt, limit_api
@@ -269,8 +269,7 @@ async def get_room(request: web.Request) -> web.Response:
         )
     if not snapshot.active:
         raise RapportError(Code.NOT_FOUND, "No active room by that id.")
-    wait_alert_s = request.app[keys.SETTINGS].wait_alert
-    return json_response(summarize(snapshot, time.time(), wait_alert_s=wait_alert_s))
+    return json_response(await room_summary(request.app, snapshot, time.time()))
 
 
 async def end_room(request: web.Request) -> web.Response:

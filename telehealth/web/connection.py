@@ -54,6 +54,7 @@ class Connection:
         "identity",
         "joined",
         "participant_id",
+        "quality_at",
         "role",
         "room",
         "seen",
@@ -83,6 +84,7 @@ class Connection:
         # client, the link's id, which its second devices share.
         self.identity: tuple[str, str] | None = None
         self.joined = False  # the participant's join committed with this socket
+        self.quality_at = -1e9  # (monotonic) its last call-quality summary accepted
         self._queue: deque[bytes] | None = None  # made when first needed (~0.7 KB when empty)
         self._queue_max = queue_max
         self._queued = 0  # bytes waiting in the queue

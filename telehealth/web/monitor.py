@@ -17,10 +17,12 @@ from telehealth.audit import export as audit_export
 from telehealth.audit import timeline, waits
 from telehealth.auth.principal import Kind, is_room_id
 from telehealth.rooms.events import AuditAction
+from telehealth.rooms.quality import KEEP
 from telehealth.web import keys
 
 # Shared with the rest of the REST API: the bearer check, the JSON body, whole-number queries.
 from telehealth.web.api import actor_of, int_param, json_response, principal_of
+from telehealth.web.quality import session_quality
 
 DEFAULT_SPAN_MIN = 60
 
@@ -66,6 +68,28 @@ async def room_timeline(request: web.Request) -> web.Response:
     return json_response(page)
 
 
+async def room_quality(request: web.Request) -> web.Response:
+    """``GET /api/rooms/{room}/quality``: the call quality of everyone in the room's session,
+    each with their whole stored timeline (figures only). Not audited, like the chart: it
+    holds no person's data, and the feed shows the same every two seconds."""
+    await principal_of(request, Kind.ADMIN)
+    room = request.match_info["room"]
+    if not is_room_id(room):
+        raise RapportError(Code.INVALID_MESSAGE, "room must be a room id.")
+    _only(request)
+    snapshot = await request.app[keys.PRESENCE].load(room)
+    members, poor = await session_quality(request.app, snapshot, recent=KEEP)
+    return json_response(
+        {
+            "room": room,
+            "interval": request.app[keys.SETTINGS].quality_interval,
+            "poor_quality": poor,
+            "participants": members,
+        }
+    )
+
+
 def add_routes(app: web.Application) -> None:
     app.router.add_get("/api/monitor/waits", recent_waits)
+    app.router.add_get("/api/rooms/{room}/quality", room_quality)
     app.router.add_get("/api/rooms/{room}/timeline", room_timeline)

@@ -41,6 +41,7 @@ from telehealth.web.checkin import CheckIn, check_in, record_consent
 from telehealth.web.connection import Connection
 from telehealth.web.limiting import PendingPlace, admit_socket
 from telehealth.web.liveness import HEARTBEAT_S
+from telehealth.web.quality import accept_quality
 from telehealth.web.ratelimit import TokenBucket
 from telehealth.web.seating import seat_client
 from telehealth.web.tasks import spawn
@@ -245,6 +246,7 @@ async def _authenticate(app: web.Application, conn: Connection, auth: m.Auth) ->
                 heartbeat=HEARTBEAT_S,
                 resume=resume,
                 ice_transport_policy=ice_transport_policy(settings),
+                quality_interval=settings.quality_interval,
             )
         )
     )
@@ -358,6 +360,8 @@ async def _dispatch(app: web.Application, conn: Connection, message: m.Inbound) 
             await precall.result(app, conn, message)
         case m.PrecallStop():
             await precall.stop(app, conn)
+        case m.Quality():
+            await accept_quality(app, conn, message)
         case _:  # every inbound type has a case: mypy fails here on a new one left out
             assert_never(message)
 
