@@ -69,6 +69,8 @@ class Code(StrEnum):
     TOO_MANY_CONNECTIONS = "too_many_connections"
     TOO_MANY_CANDIDATES = "too_many_candidates"
     NOT_CONFIGURED = "not_configured"
+    REPLIES_OFF = "replies_off"
+    TOO_MANY_REPLIES = "too_many_replies"
     UNAVAILABLE = "unavailable"
     INTERNAL = "internal"
 
@@ -133,6 +135,12 @@ ERRORS: dict[Code, ErrorSpec] = {
         429, None, "Too many network candidates for one negotiation; start a new one."
     ),
     Code.NOT_CONFIGURED: ErrorSpec(501, None, "This deployment does not offer that."),
+    Code.REPLIES_OFF: ErrorSpec(
+        403, None, "Replies from the waiting room are turned off for this service."
+    ),
+    Code.TOO_MANY_REPLIES: ErrorSpec(
+        429, None, "Too many replies in a short time; please wait a moment."
+    ),
     Code.UNAVAILABLE: ErrorSpec(
         503, 4503, "The service is temporarily unavailable; retry shortly."
     ),

@@ -16,6 +16,8 @@ from signaling.errors import Code, RapportError
 ParticipantId = Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
 Text = Annotated[str, msgspec.Meta(min_length=1, max_length=2000)]
 Sdp = Annotated[str, msgspec.Meta(max_length=64 * 1024)]
+MAX_REPLY = 500  # characters in a waiting client's reply
+MAX_LATE_MINUTES = 120
 
 
 class _In(msgspec.Struct, frozen=True, forbid_unknown_fields=True, tag_field="type"):
@@ -85,6 +87,18 @@ class Chat(_In, frozen=True, tag="chat"):
     text: Text
 
 
+class RunningLate(_In, frozen=True, tag="running_late"):
+    """The therapist expects to be ``minutes`` late (from now); 0 clears the notice."""
+
+    minutes: Annotated[int, msgspec.Meta(ge=0, le=MAX_LATE_MINUTES)]
+
+
+class Reply(_In, frozen=True, tag="reply"):
+    """A waiting client's short answer to the therapist's messages."""
+
+    text: Annotated[str, msgspec.Meta(min_length=1, max_length=MAX_REPLY)]
+
+
 class IceCandidate(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     candidate: Annotated[str, msgspec.Meta(max_length=1024)]
     sdpMid: Annotated[str, msgspec.Meta(max_length=64)] | None = None
@@ -150,6 +164,8 @@ Inbound = (
     | Leave
     | Ping
     | Reauth
+    | RunningLate
+    | Reply
 )
 RelayIn = Offer | Answer | Candidate | Hangup
 
@@ -171,6 +187,7 @@ class Welcome(_Out, frozen=True, tag="welcome"):
     grace: float
     heartbeat: float
     resume: str | None = None  # a client's resume secret: keep it for this tab only
+    replies: bool = False  # a client may answer the therapist's messages from the waiting room
 
 
 class ClientState(_Out, frozen=True, tag="state"):
@@ -179,6 +196,8 @@ class ClientState(_Out, frozen=True, tag="state"):
     state: str
     therapist: str
     position: int | None = None
+    # While waiting: when the therapist, running late, expects to be here (epoch seconds).
+    eta: float | None = None
 
 
 class WaitingEntry(msgspec.Struct, frozen=True):
@@ -204,6 +223,7 @@ class RoomView(_Out, frozen=True, tag="room"):
     waiting: list[WaitingEntry]
     session: list[SessionEntry]
     version: int
+    eta: float | None = None  # the running-late notice the waiting clients see (epoch seconds)
 
 
 class Peer(msgspec.Struct, frozen=True):
@@ -224,6 +244,14 @@ class TherapistMessage(_Out, frozen=True, tag="message"):
     text: str
     at: float
     to_all: bool
+
+
+class ReplyOut(_Out, frozen=True, tag="reply"):
+    """A waiting client's reply, to the therapist."""
+
+    sender: str = msgspec.field(name="from")
+    text: str = ""
+    at: float = 0.0
 
 
 class OfferOut(_Out, frozen=True, tag="offer"):
@@ -370,6 +398,7 @@ Outbound = (
     | TokenRefreshed
     | Reauthed
     | IceServers
+    | ReplyOut
 )
 
 # --- the codec ---------------------------------------------------------------------------------

@@ -48,6 +48,7 @@ ENV_VARS: dict[str, str] = {
     "TELEHEALTH_MAX_PARTICIPANTS": "participants in one session, therapist included (default 4)",
     "TELEHEALTH_NODE_HEARTBEAT": "seconds between node heartbeats (default 2)",
     "TELEHEALTH_SHOW_QUEUE_POSITION": "1 to show waiting clients their queue position",
+    "TELEHEALTH_CLIENT_REPLIES": "off to stop waiting clients replying to messages (default on)",
     "TELEHEALTH_CONSENT_TEXT": "consent text shown before the waiting room",
     "TELEHEALTH_LOG_JSON": "1 for JSON log lines",
     "TELEHEALTH_LOG_LEVEL": "log level (default INFO)",
@@ -121,6 +122,7 @@ class Settings:
     max_participants: int = 4
     node_heartbeat: float = 2.0
     show_queue_position: bool = False
+    client_replies: bool = True  # waiting clients may reply to the therapist's messages
     consent_text: str = DEFAULT_CONSENT
     log_json: bool = False
     log_level: str = "INFO"
@@ -275,6 +277,19 @@ def _bool(value: str | None) -> bool:
     return (value or "").strip().lower() in {"1", "true", "yes", "on"}
 
 
+_ON, _OFF = {"1", "true", "yes", "on"}, {"0", "false", "no", "off"}
+
+
+def _switch(env: Mapping[str, str], name: str, *, default: bool) -> bool:
+    """An on/off setting; anything else is refused rather than read as either."""
+    raw = (env.get(name) or "").strip().lower()
+    if not raw:
+        return default
+    if raw not in _ON | _OFF:
+        raise ConfigError(f"{name} must be on or off, got {raw!r}")
+    return raw in _ON
+
+
 def _list(value: str | None) -> tuple[str, ...]:
     return tuple(v.strip() for v in (value or "").split(",") if v.strip())
 
@@ -324,6 +339,7 @@ def from_env(env: Mapping[str, str] | None = None, **overrides: object) -> Setti
         "max_participants": int(_num(env, "TELEHEALTH_MAX_PARTICIPANTS", 4)),
         "node_heartbeat": _num(env, "TELEHEALTH_NODE_HEARTBEAT", 2.0),
         "show_queue_position": _bool(env.get("TELEHEALTH_SHOW_QUEUE_POSITION")),
+        "client_replies": _switch(env, "TELEHEALTH_CLIENT_REPLIES", default=True),
         "consent_text": env.get("TELEHEALTH_CONSENT_TEXT") or DEFAULT_CONSENT,
         "log_json": _bool(env.get("TELEHEALTH_LOG_JSON")),
         "log_level": env.get("TELEHEALTH_LOG_LEVEL", "INFO").upper(),

@@ -80,6 +80,8 @@ def to_ecs(stored: StoredEvent) -> dict[str, Any]:
         target = record.participant
         if record.link:
             rapport["link"] = record.link
+        if record.minutes is not None:
+            rapport["minutes"] = record.minutes
         category = ["iam"] if record.action.value.startswith(("token", "link")) else ["session"]
     doc: dict[str, Any] = {
         "@timestamp": timestamp(entry.at),

@@ -39,6 +39,7 @@ class AuditTrail:
         reason: str = "",
         participant: str = "",
         link: str = "",
+        minutes: int | None = None,
     ) -> bool:
         """Append one audited action to the room's stream (or the practice's, for none).
         False when presence is unreachable: the action is not held up by its audit line, and
@@ -56,6 +57,7 @@ class AuditTrail:
                 reason=reason,
                 participant=participant,
                 link=link,
+                minutes=minutes,
             ),
         )
         try:

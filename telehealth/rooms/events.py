@@ -87,6 +87,7 @@ class AuditAction(StrEnum):
     TOKEN_REVOKED = "token_revoked"
     ROOM_VIEWED = "room_viewed"
     AUDIT_EXPORTED = "audit_exported"
+    RUNNING_LATE = "running_late"  # the therapist's notice to the waiting room (minutes only)
 
 
 class Outcome(StrEnum):
@@ -104,6 +105,7 @@ class Audited(msgspec.Struct, frozen=True, kw_only=True, tag="action"):
     reason: str = ""
     participant: str = ""
     link: str = ""
+    minutes: int | None = None  # a running-late notice's minutes (0: cleared)
 
 
 Record = RoomEvent | SessionMark | Audited
@@ -227,6 +229,12 @@ class Decision:
                 link=after.link,
             )
         )
+        return after
+
+    def amend(self, after: Participant) -> Participant:
+        """Set ``after`` as the participant's new record for a change that is not a move
+        (the therapist's running-late notice): it reaches every view, and explains no event."""
+        self.changes[after.id] = after
         return after
 
     def merge(self, other: Decision) -> None:

@@ -36,6 +36,9 @@ class Participant(msgspec.Struct, frozen=True, kw_only=True):
     # True for a later device of a link whose seat another device held when it came: it waits
     # for the therapist's decision (rooms/seats.py).
     second_device: bool = False
+    # The therapist's "running late" notice: when they expect to be with the waiting clients
+    # (ms since the epoch); 0 for none. Kept on the therapist's record so every node sees it.
+    late_until: int = 0
 
     def with_(self, **changes: object) -> Participant:
         return msgspec.structs.replace(self, **changes)
@@ -108,6 +111,11 @@ class Snapshot(msgspec.Struct, frozen=True, dict=True):
         ):
             return TherapistStatus.IN_SESSION
         return TherapistStatus.READY
+
+    def therapist_eta(self) -> int:
+        """When the present therapist, running late, expects to be here (ms); 0 for no notice."""
+        therapist = self.therapist()
+        return therapist.late_until if therapist is not None else 0
 
     def position(self, pid: str) -> int | None:
         for i, p in enumerate(self.waiting(), start=1):

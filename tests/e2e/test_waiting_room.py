@@ -27,7 +27,13 @@ async def test_full_visit(topology: Topology, http: aiohttp.ClientSession) -> No
     assert welcome["role"] == "client" and welcome["resumed"] is False
     assert welcome["ice_servers"] == []  # loopback mode
     state = await client.expect("state")
-    assert state == {"type": "state", "state": "waiting", "therapist": "ready", "position": None}
+    assert state == {
+        "type": "state",
+        "state": "waiting",
+        "therapist": "ready",
+        "position": None,
+        "eta": None,
+    }
     pid = welcome["participant_id"]
 
     room = await therapist.until("room", lambda r: bool(r["waiting"]))

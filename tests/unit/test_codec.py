@@ -300,4 +300,5 @@ def test_outbound_sender_is_named_from_on_the_wire() -> None:
         "state": "waiting",
         "therapist": "absent",
         "position": None,
+        "eta": None,
     }
