@@ -96,7 +96,7 @@ class RunningLate(_In, frozen=True, tag="running_late"):
 class Reply(_In, frozen=True, tag="reply"):
     """A waiting client's short answer to the therapist's messages."""
 
-    text: Annotated[str, msgspec.Meta(min_length=1, max_length=MAX_REPLY)]
+    text: Annotated[str, msgspec.Meta(min_length=1, max_length=MAX_REPLY, pattern=r"\S")]
 
 
 class IceCandidate(msgspec.Struct, frozen=True, forbid_unknown_fields=True):

@@ -560,8 +560,6 @@ class RoomService:
 
     async def reply(self, room: str, sender: str, text: str) -> None:
         """A waiting client answers the therapist's messages; it goes to the therapist only."""
-        if not text.strip():
-            raise RapportError(Code.INVALID_MESSAGE, "The reply is empty.")
         s = await self._current(room)
         me = s.get(sender)
         if me is None or me.role is not Role.CLIENT or me.state is not State.WAITING:

@@ -50,7 +50,7 @@ def test_a_reply_is_short_text() -> None:
     assert decode(json.dumps({"type": "reply", "text": "x" * MAX_REPLY})) == Reply(
         text="x" * MAX_REPLY
     )
-    for text in ("", "x" * (MAX_REPLY + 1)):
+    for text in ("", " \n\t ", "x" * (MAX_REPLY + 1)):
         with pytest.raises(RapportError) as info:
             decode(json.dumps({"type": "reply", "text": text}))
         assert info.value.code is Code.INVALID_MESSAGE
