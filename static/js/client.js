@@ -377,6 +377,12 @@ function updateReplyForm() {
 }
 
 function replyRefused(code) {
+  // The last reply did not go: take it out of the list and give the text back to edit.
+  const last = dom.messages.lastElementChild;
+  if (last?.classList.contains("mine")) {
+    if (!dom.reply.value) dom.reply.value = last.dataset.text || "";
+    last.remove();
+  }
   if (code === "replies_off") {
     session.replies = false;
     updateReplyForm();
@@ -398,7 +404,7 @@ dom.replyForm.addEventListener("submit", (event) => {
   dom.replyStatus.textContent = t("replies.sent");
   const at = Date.now() / 1000;
   const time = el("time", { dateTime: new Date(at * 1000).toISOString(), text: clockTime(at) });
-  dom.messages.append(el("li", { className: "mine", dataset: { testid: "my-reply" } },
+  dom.messages.append(el("li", { className: "mine", dataset: { testid: "my-reply", text } },
     time, " ", t("replies.you"), " ", text));
 });
 

@@ -10,6 +10,8 @@ import re
 import pytest
 from playwright.async_api import expect
 
+from telehealth.web.limiting import REPLIES_PER_WINDOW
+
 from .conftest import OpenPage, Screens, Service, StartService
 from .helpers import (
     WATCH_ALERTS_JS,
@@ -174,3 +176,23 @@ async def test_a_therapist_message_chimes_and_flags_the_tab(
     await message_all("Quietly now")
     await expect(robin).to_have_title("Waiting room — Rapport")
     assert await robin.evaluate("window.__sounds") == sounds
+
+
+async def test_a_refused_reply_comes_back_to_the_box(service: Service, open_page: OpenPage) -> None:
+    therapist, (robin,) = await meet(service, open_page, "Robin")
+    await therapist.get_by_test_id("message-all-input").fill("Running a little behind.")
+    await therapist.get_by_test_id("message-all").click()
+    box = robin.get_by_test_id("reply-input")
+    for i in range(REPLIES_PER_WINDOW):
+        await box.fill(f"Okay {i}")
+        await box.press("Enter")
+        await expect(robin.get_by_test_id("my-reply")).to_have_count(i + 1)
+    pid = await waiting_pid(therapist, "Robin")
+    await expect(therapist.get_by_test_id(f"reply-{pid}")).to_have_count(3)  # the latest three
+    await box.fill("One more")
+    await box.press("Enter")
+    await expect(robin.get_by_test_id("reply-status")).to_have_text(
+        "Please wait a moment before sending another reply."
+    )
+    await expect(box).to_have_value("One more")
+    await expect(robin.get_by_test_id("my-reply")).to_have_count(REPLIES_PER_WINDOW)
