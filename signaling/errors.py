@@ -75,6 +75,8 @@ class Code(StrEnum):
     PRECALL_BUSY = "precall_busy"
     PRECALL_TIME_UP = "precall_time_up"
     PRECALL_NOT_RUNNING = "precall_not_running"
+    REPLIES_OFF = "replies_off"
+    TOO_MANY_REPLIES = "too_many_replies"
     UNAVAILABLE = "unavailable"
     INTERNAL = "internal"
 
@@ -153,6 +155,12 @@ ERRORS: dict[Code, ErrorSpec] = {
     ),
     Code.PRECALL_TIME_UP: ErrorSpec(408, None, "The connection test ran out of time."),
     Code.PRECALL_NOT_RUNNING: ErrorSpec(409, None, "No connection test is running."),
+    Code.REPLIES_OFF: ErrorSpec(
+        403, None, "Replies from the waiting room are turned off for this service."
+    ),
+    Code.TOO_MANY_REPLIES: ErrorSpec(
+        429, None, "Too many replies in a short time; please wait a moment."
+    ),
     Code.UNAVAILABLE: ErrorSpec(
         503, 4503, "The service is temporarily unavailable; retry shortly."
     ),

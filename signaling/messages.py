@@ -23,6 +23,8 @@ EMERGENCY_LOCATION_MAX = 200
 EMERGENCY_PHONE_MAX = 32
 _PHONE = re.compile(r"\+?[0-9 ().-]+")
 _PHONE_MIN_DIGITS = 3
+MAX_REPLY = 500  # characters in a waiting client's reply
+MAX_LATE_MINUTES = 120
 
 
 class _In(msgspec.Struct, frozen=True, forbid_unknown_fields=True, tag_field="type"):
@@ -128,6 +130,18 @@ class Message(_In, frozen=True, tag="message"):
 
 class Chat(_In, frozen=True, tag="chat"):
     text: Text
+
+
+class RunningLate(_In, frozen=True, tag="running_late"):
+    """The therapist expects to be ``minutes`` late (from now); 0 clears the notice."""
+
+    minutes: Annotated[int, msgspec.Meta(ge=0, le=MAX_LATE_MINUTES)]
+
+
+class Reply(_In, frozen=True, tag="reply"):
+    """A waiting client's short answer to the therapist's messages."""
+
+    text: Annotated[str, msgspec.Meta(min_length=1, max_length=MAX_REPLY, pattern=r"\S")]
 
 
 class IceCandidate(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -263,6 +277,8 @@ Inbound = (
     | PrecallResult
     | PrecallStop
     | Quality
+    | RunningLate
+    | Reply
 )
 RelayIn = Offer | Answer | Candidate | Hangup
 
@@ -291,6 +307,7 @@ class Welcome(_Out, frozen=True, tag="welcome"):
     # "relay": connect through the TURN servers only (relay-only privacy mode), else "all".
     ice_transport_policy: IceTransportPolicy = "all"
     quality_interval: float = 10.0  # seconds between the page's ``quality`` summaries
+    replies: bool = False  # a client may answer the therapist's messages from the waiting room
 
 
 # Why a client is back in the waiting room after being in the session: the therapist sent
@@ -307,6 +324,8 @@ class ClientState(_Out, frozen=True, tag="state"):
     therapist: str
     position: int | None = None
     reason: BackReason | None = None
+    # While waiting: when the therapist, running late, expects to be here (epoch seconds).
+    eta: float | None = None
 
 
 class PrecallReport(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -354,6 +373,7 @@ class RoomView(_Out, frozen=True, tag="room"):
     waiting: list[WaitingEntry]
     session: list[SessionEntry]
     version: int
+    eta: float | None = None  # the running-late notice the waiting clients see (epoch seconds)
 
 
 class Peer(msgspec.Struct, frozen=True):
@@ -374,6 +394,14 @@ class TherapistMessage(_Out, frozen=True, tag="message"):
     text: str
     at: float
     to_all: bool
+
+
+class ReplyOut(_Out, frozen=True, tag="reply"):
+    """A waiting client's reply, to the therapist."""
+
+    sender: str = msgspec.field(name="from")
+    text: str = ""
+    at: float = 0.0
 
 
 class OfferOut(_Out, frozen=True, tag="offer"):
@@ -573,6 +601,7 @@ Outbound = (
     | PrecallAnswer
     | PrecallVerdict
     | PeerQuality
+    | ReplyOut
 )
 
 # --- the codec ---------------------------------------------------------------------------------

@@ -51,6 +51,7 @@ ENV_VARS: dict[str, str] = {
     "TELEHEALTH_MAX_PARTICIPANTS": "participants in one session, therapist included (default 4)",
     "TELEHEALTH_NODE_HEARTBEAT": "seconds between node heartbeats (default 2)",
     "TELEHEALTH_SHOW_QUEUE_POSITION": "1 to show waiting clients their queue position",
+    "TELEHEALTH_CLIENT_REPLIES": "off to stop waiting clients replying to messages (default on)",
     "TELEHEALTH_CONSENT_TEXT": "consent text a client must accept before the waiting room; "
     "when set, the server requires and audits its version (unset: a default checkbox, page only)",
     "TELEHEALTH_EMERGENCY_INFO": "off to stop asking clients where they are and for a phone "
@@ -137,6 +138,7 @@ class Settings:
     max_participants: int = 4
     node_heartbeat: float = 2.0
     show_queue_position: bool = False
+    client_replies: bool = True  # waiting clients may reply to the therapist's messages
     # The practice's consent text: when set, a client's auth must carry its version.
     consent_text: str | None = None
     emergency_info: bool = True
@@ -329,6 +331,19 @@ def _bool(value: str | None) -> bool:
     return (value or "").strip().lower() in {"1", "true", "yes", "on"}
 
 
+_ON, _OFF = {"1", "true", "yes", "on"}, {"0", "false", "no", "off"}
+
+
+def _switch(env: Mapping[str, str], name: str, *, default: bool) -> bool:
+    """An on/off setting; anything else is refused rather than read as either."""
+    raw = (env.get(name) or "").strip().lower()
+    if not raw:
+        return default
+    if raw not in _ON | _OFF:
+        raise ConfigError(f"{name} must be on or off, got {raw!r}")
+    return raw in _ON
+
+
 def _list(value: str | None) -> tuple[str, ...]:
     return tuple(v.strip() for v in (value or "").split(",") if v.strip())
 
@@ -379,6 +394,7 @@ def from_env(env: Mapping[str, str] | None = None, **overrides: object) -> Setti
         "max_participants": int(_num(env, "TELEHEALTH_MAX_PARTICIPANTS", 4)),
         "node_heartbeat": _num(env, "TELEHEALTH_NODE_HEARTBEAT", 2.0),
         "show_queue_position": _bool(env.get("TELEHEALTH_SHOW_QUEUE_POSITION")),
+        "client_replies": _switch(env, "TELEHEALTH_CLIENT_REPLIES", default=True),
         "consent_text": env.get("TELEHEALTH_CONSENT_TEXT") or None,
         "emergency_info": _bool(env.get("TELEHEALTH_EMERGENCY_INFO", "on")),
         "log_json": _bool(env.get("TELEHEALTH_LOG_JSON")),

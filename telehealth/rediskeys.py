@@ -12,6 +12,7 @@ import hashlib
 ROOM_RETENTION_MS = 12 * 3600 * 1000
 
 # HASH participant id -> Participant JSON (telehealth.rooms.model.Participant), one per room.
+# The therapist's record carries the running-late ETA (late_until), so every node sees it.
 ROOM_PARTICIPANTS = "th:{{r:{room}}}:p"
 # STRING integer: the room's version, bumped by every committed change.
 ROOM_VERSION = "th:{{r:{room}}}:v"

@@ -102,3 +102,35 @@ export function notify(title, body) {
     console.warn("alerts: notification failed", err.name);
   }
 }
+
+let unseen = 0;
+let restore = null;
+
+/** True while the person is looking at this tab (visible and focused). */
+export function beingLookedAt() {
+  return document.visibilityState === "visible" && document.hasFocus();
+}
+
+/**
+ * Flag the tab while the person looks elsewhere: the title becomes `flagged(n)` for n items they
+ * have not seen, and `calm()` once the tab is visible and focused again. Does nothing while they
+ * are looking. True when the title changed.
+ */
+export function flagUnseen(flagged, calm) {
+  if (beingLookedAt()) return false;
+  unseen += 1;
+  document.title = flagged(unseen);
+  if (!restore) {
+    restore = () => {
+      if (!beingLookedAt()) return;
+      unseen = 0;
+      document.title = calm();
+      document.removeEventListener("visibilitychange", restore);
+      window.removeEventListener("focus", restore);
+      restore = null;
+    };
+    document.addEventListener("visibilitychange", restore);
+    window.addEventListener("focus", restore);
+  }
+  return true;
+}

@@ -3,7 +3,7 @@
 // refresh resumes by itself: the token, the name, the check-in answers and the device choices are
 // kept in this tab's sessionStorage.
 
-import { chime, setTitle, unlockAudioOnGesture } from "./alerts.js";
+import { chime, flagUnseen, setTitle, unlockAudioOnGesture } from "./alerts.js";
 import { CallView, mediaButtons } from "./callview.js";
 import { DeviceChooser } from "./devices.js";
 import { LocalMedia } from "./media.js";
@@ -13,7 +13,7 @@ import { CLOSE, Signaling, errorPageFor } from "./signaling.js";
 import { t } from "./strings.js";
 import { selfTile } from "./tile.js";
 import { decodePayload, forget, remember, store, takeToken, tokenStatus } from "./token.js";
-import { byId, clockTime, confirmDialog, el, showBanner, showError, showView } from "./ui.js";
+import { byId, clockTime, confirmDialog, duration, el, showBanner, showError, showView } from "./ui.js";
 
 const KIND = "client";
 const LINK_CHECK_TIMEOUT_MS = 4000;
@@ -28,6 +28,7 @@ const LINK_PAGES = {
   not_yet_valid: "notYet",
   invalid: "invalid",
 };
+const MAX_REPLY = 500; // characters, as the server checks (signaling/messages.py)
 const DEFAULT_CONFIG = { consent_text: "", show_queue_position: false, grace: 60, max_participants: 4 };
 // What check-in asks (GET /api/checkin); without an answer, the page asks for everything and the
 // server, which has the final word, says what it needs.
@@ -66,6 +67,14 @@ const dom = {
   waitingControls: byId("waiting-controls"),
   messages: byId("messages"),
   messagesEmpty: byId("messages-empty"),
+  late: byId("late"),
+  lateNotice: byId("late-notice"),
+  lateCountdown: byId("late-countdown"),
+  replyForm: byId("reply-form"),
+  reply: byId("reply"),
+  replyHint: byId("reply-hint"),
+  replyStatus: byId("reply-status"),
+  muteAlerts: byId("mute-alerts"),
   callView: byId("call-view"),
   closingTitle: byId("closing-title"),
   closingText: byId("closing-text"),
@@ -85,6 +94,10 @@ const session = {
   view: null, // the CallView
   state: null, // "waiting" | "admitted"
   stopMeter: () => {},
+  replies: false, // the server takes replies (welcome.replies)
+  heard: false, // a message from the therapist has arrived: there is something to reply to
+  eta: null, // the therapist's running-late ETA (epoch seconds), while waiting
+  lateTimer: null,
 };
 
 // --- start ------------------------------------------------------------------------------------
@@ -365,6 +378,8 @@ function join(name) {
   }));
   signaling.on("welcome", (msg) => {
     if (msg.resume) remember(KIND, "resume", msg.resume);
+    session.replies = msg.replies === true;
+    updateReplyForm();
   });
   session.signaling = signaling;
   window.__rapport = Object.assign(window.__rapport || {}, { signaling });
@@ -386,7 +401,10 @@ function join(name) {
     if (reconnected) showBanner(t("common.connectionBack"), 3000);
   });
   signaling.on("closed", onClosed);
-  signaling.on("error", (msg) => console.warn("server refused", msg.ref, msg.code));
+  signaling.on("error", (msg) => {
+    if (msg.ref === "reply") replyRefused(msg.code);
+    console.warn("server refused", msg.ref, msg.code);
+  });
 
   // A reload starts new connections: a hangup lets the others drop the old ones at once.
   window.addEventListener("pagehide", () => session.view?.call.closeAll(true));
@@ -414,6 +432,7 @@ function onState(msg) {
   const showPosition = session.config.show_queue_position && Number.isInteger(msg.position);
   dom.position.hidden = !showPosition;
   if (showPosition) dom.position.textContent = t("client.position", msg.position);
+  showLate(msg.state === "waiting" ? msg.eta ?? null : null);
 
   if (msg.state === "waiting" && previous !== "waiting") {
     if (previous === "admitted") session.view.end();
@@ -438,7 +457,100 @@ function addTherapistMessage(msg) {
   dom.messagesEmpty.hidden = true;
   const time = el("time", { dateTime: new Date(msg.at * 1000).toISOString(), text: clockTime(msg.at) });
   dom.messages.append(el("li", { dataset: { testid: "message" } }, time, " ", msg.text));
+  session.heard = true;
+  updateReplyForm();
+  if (!alertsMuted()) {
+    chime({ sinkId: media.speaker });
+    flagUnseen((n) => t("waitingRoom.newMessageTitle", n), calmTitle);
+  }
 }
+
+function calmTitle() {
+  if (session.state === "admitted") return t("client.inSessionTitle");
+  return session.state === "waiting" ? t("client.waitingTitle") : t("client.title");
+}
+
+// --- running late -----------------------------------------------------------------------------
+
+/** Show (or clear, with null) the therapist's running-late notice, with a countdown. */
+function showLate(eta) {
+  if (eta === session.eta) return;
+  session.eta = eta;
+  clearInterval(session.lateTimer);
+  session.lateTimer = null;
+  dom.late.hidden = eta === null;
+  if (eta === null) return;
+  const left = eta - Date.now() / 1000;
+  const minutes = Math.max(1, Math.round(left / 60));
+  dom.lateNotice.textContent = left > 0 ? t("late.notice", minutes, clockTime(eta)) : t("late.anyMoment");
+  tickLate();
+  if (left > 0) session.lateTimer = setInterval(tickLate, 1000);
+}
+
+function tickLate() {
+  const left = session.eta - Date.now() / 1000;
+  dom.lateCountdown.hidden = left <= 0;
+  if (left > 0) {
+    dom.lateCountdown.textContent = t("late.countdown", duration(left));
+    return;
+  }
+  // Past the time given: no negative countdown, and one calm sentence instead.
+  clearInterval(session.lateTimer);
+  session.lateTimer = null;
+  dom.lateNotice.textContent = t("late.anyMoment");
+}
+
+// --- replies and message alerts ---------------------------------------------------------------
+
+function updateReplyForm() {
+  dom.replyForm.hidden = !(session.replies && session.heard);
+}
+
+function replyRefused(code) {
+  // The last reply did not go: take it out of the list and give the text back to edit.
+  const last = dom.messages.lastElementChild;
+  if (last?.classList.contains("mine")) {
+    if (!dom.reply.value) dom.reply.value = last.dataset.text || "";
+    last.remove();
+  }
+  if (code === "replies_off") {
+    session.replies = false;
+    updateReplyForm();
+    return;
+  }
+  dom.replyStatus.textContent = code === "too_many_replies" ? t("replies.tooMany") : t("replies.failed");
+}
+
+dom.replyHint.textContent = t("replies.hint", MAX_REPLY);
+dom.replyForm.addEventListener("submit", (event) => {
+  event.preventDefault();
+  const text = dom.reply.value.trim();
+  if (!text || text.length > MAX_REPLY) return;
+  if (!session.signaling?.send({ type: "reply", text })) {
+    dom.replyStatus.textContent = t("replies.failed");
+    return;
+  }
+  dom.reply.value = "";
+  dom.replyStatus.textContent = t("replies.sent");
+  const at = Date.now() / 1000;
+  const time = el("time", { dateTime: new Date(at * 1000).toISOString(), text: clockTime(at) });
+  dom.messages.append(el("li", { className: "mine", dataset: { testid: "my-reply", text } },
+    time, " ", t("replies.you"), " ", text));
+});
+
+function alertsMuted() {
+  return remember(KIND, "muted") === "1";
+}
+
+function showMuted() {
+  dom.muteAlerts.setAttribute("aria-pressed", String(alertsMuted()));
+}
+
+dom.muteAlerts.addEventListener("click", () => {
+  remember(KIND, "muted", alertsMuted() ? null : "1");
+  showMuted();
+});
+showMuted();
 
 async function confirmLeave() {
   if (await confirmDialog(t("client.leaveConfirm"), t("common.leave"))) leave();
@@ -458,6 +570,7 @@ function leave() {
 function onClosed({ code, gaveUp }) {
   session.view?.end();
   session.state = null;
+  showLate(null);
   showBanner("");
   if (gaveUp) {
     return showError("gaveUp", { action: { label: t("common.retry"), run: reconnect } });

@@ -267,7 +267,7 @@ export const STRINGS = {
     messageName: (name) => `Message ${name}`,
     messageAllLabel: "Message everyone waiting",
     messageToLabel: (name) => `Message to ${name}`,
-    messagePlaceholder: "For example: running 5 minutes late",
+    messagePlaceholder: "For example: I will be with you shortly",
     messageSent: "Message sent.",
     sessionHeading: "Session",
     sessionEmpty: "No one is in the session. Admit someone from the waiting room.",
@@ -303,6 +303,52 @@ export const STRINGS = {
     clientLeft: (name) => `${name} left the session.`,
     inSession: (n) => (n === 1 ? "1 client in the session" : `${n} clients in the session`),
     clientJoined: (name) => `${name} joined the session.`,
+  },
+
+  // The therapist's running-late notice, as the console sets it and the waiting room shows it.
+  late: {
+    notice: (minutes, time) =>
+      `Your therapist is running about ${minutes} ${minutes === 1 ? "minute" : "minutes"} late ` +
+      `(expected ${time}).`,
+    countdown: (left) => `About ${left} to go.`,
+    anyMoment: "Your therapist should be with you any moment now.",
+    legend: "Running late?",
+    hint: "Waiting clients see how late you expect to be, with a countdown.",
+    choice: (n) => `${n} min`,
+    customLabel: "Other, in minutes",
+    set: "Tell clients",
+    clear: "Clear notice",
+    shown: (minutes, time) =>
+      `Waiting clients see: running about ${minutes} ${minutes === 1 ? "minute" : "minutes"} ` +
+      `late (expected ${time}).`,
+    passed: (time) => `Waiting clients see: expected at ${time}, any moment now.`,
+    none: "No running-late notice.",
+    invalid: "Enter a number of minutes from 1 to 120.",
+  },
+
+  // A waiting client's replies to the therapist's messages.
+  replies: {
+    label: "Reply to your therapist",
+    hint: (max) => `Up to ${max} characters. Only your therapist sees your reply.`,
+    send: "Send reply",
+    sent: "Reply sent.",
+    you: "You:",
+    tooMany: "Please wait a moment before sending another reply.",
+    off: "Replies are turned off here.",
+    failed: "Your reply could not be sent. Please try again.",
+    fromName: (name) => `${name} replied to your message.`,
+    listLabel: (name) => `Replies from ${name}`,
+    notificationTitle: "Rapport: a client replied",
+    notificationBody: "A client in your waiting room replied to your message.",
+  },
+
+  // The waiting room's word on privacy, and the alerts for the therapist's messages.
+  waitingRoom: {
+    privateNote:
+      "Nobody can see or hear you yet. Your camera and microphone reach your therapist " +
+      "only once they let you in.",
+    newMessageTitle: (n) => `(${n}) New ${n === 1 ? "message" : "messages"} — Rapport`,
+    muteAlerts: "Mute message sounds",
   },
 
   authority: {

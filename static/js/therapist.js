@@ -20,6 +20,9 @@ import {
 const KIND = "therapist";
 const REFRESH_TIMES_MS = 15000;
 const NEW_ARRIVAL_MS = 8000; // how long a newcomer's entry stays highlighted
+const LATE_CHOICES = [5, 10, 15]; // minutes, one button each
+const MAX_LATE_MINUTES = 120; // as the server checks (signaling/messages.py)
+const REPLIES_KEPT = 3; // a client's latest replies shown on their card
 
 const roomLabel = el("span", { id: "room-label", dataset: { testid: "room" }, hidden: true });
 const switchRoom = el("button", { type: "button", className: "button button-small",
@@ -37,6 +40,12 @@ const dom = {
   admitSelected: byId("admit-selected"),
   messageAllForm: byId("message-all-form"),
   messageAll: byId("message-all"),
+  lateChoices: byId("late-choices"),
+  lateForm: byId("late-form"),
+  lateMinutes: byId("late-minutes"),
+  lateError: byId("late-error"),
+  lateState: byId("late-state"),
+  lateClear: byId("late-clear"),
   linkForm: byId("link-form"),
   linkTtl: byId("link-ttl"),
   linkOutput: byId("link-output"),
@@ -67,6 +76,8 @@ const state = {
   waiting: [], // the last room.waiting
   session: [], // the last room.session (clients)
   items: new Map(), // waiting pid -> {li, refs}
+  replies: new Map(), // waiting pid -> their latest replies [{text, at}], oldest first
+  eta: null, // the running-late notice the waiting clients see (epoch seconds)
   seen: null, // waiting pids already announced (null until the first room message)
   switching: false,
   locked: false, // locked after a quiet spell (TELEHEALTH_CONSOLE_IDLE_LOGOFF)
@@ -167,6 +178,7 @@ function connect() {
     updateAlerts();
   });
   signaling.on("room", onRoom);
+  signaling.on("reply", onReply);
   signaling.on("error", (msg) => {
     if (msg.ref === "quality") return; // a call-quality summary at a session's edge: no news
     dom.status.textContent = msg.message;
@@ -227,8 +239,12 @@ function onRoom(msg) {
       state.seen.add(p.participant_id);
     }
   }
+  for (const pid of state.replies.keys()) {
+    if (!msg.waiting.some((p) => p.participant_id === pid)) state.replies.delete(pid);
+  }
   renderWaiting(arrivals);
   renderSession();
+  showLateState(msg.eta ?? null);
   if (arrivals.length) alertArrivals(arrivals);
   updateTitle();
 }
@@ -314,16 +330,18 @@ function waitingItem(entry, isNew) {
       dom.waitingStatus.textContent = t("therapist.messageSent");
     }
   });
+  const replies = el("ol", { className: "replies", hidden: true, dataset: { testid: `replies-${pid}` } });
   const actions = el("div", { className: "item-actions" }, admit, messageToggle, deny);
   const li = el("li", { className: "waiting-item", dataset: { testid: `waiting-${pid}`, pid } },
     el("div", { className: "who" }, select, el("div", {}, name, meta, emergency, precall)),
+    replies,
     actions,
     form);
   if (isNew) {
     li.classList.add("is-new");
     setTimeout(() => li.classList.remove("is-new"), NEW_ARRIVAL_MS);
   }
-  return { li, select, name, meta, emergency, precall, admit, messageToggle, deny, formLabel, entry, actions };
+  return { li, select, name, meta, emergency, precall, admit, messageToggle, deny, formLabel, replies, entry, actions };
 }
 
 function updateWaitingItem(item, entry) {
@@ -339,6 +357,7 @@ function updateWaitingItem(item, entry) {
   item.messageToggle.setAttribute("aria-label", t("therapist.messageName", entry.name));
   item.formLabel.textContent = t("therapist.messageToLabel", entry.name);
   item.select.setAttribute("aria-label", t("therapist.select", entry.name));
+  renderReplies(item);
   const device = entry.device || { camera: "skipped", microphone: "skipped" };
   const problem = device.camera !== "ok" || device.microphone !== "ok";
   item.meta.replaceChildren(
@@ -396,6 +415,7 @@ function updatePrecall(item, entry) {
 }
 
 function refreshTimes() {
+  if (state.eta !== null) showLateState(state.eta);
   for (const node of document.querySelectorAll(".since[data-since]")) {
     node.textContent = t("therapist.waitingSince", relativeTime(Number(node.dataset.since)));
   }
@@ -451,6 +471,76 @@ async function denyOne(pid) {
 }
 
 dom.admitSelected.addEventListener("click", () => admitWithCare(selectedIds()));
+
+// --- replies from the waiting room ------------------------------------------------------------
+
+function onReply(msg) {
+  const pid = msg.from;
+  const kept = [...(state.replies.get(pid) || []), { text: msg.text, at: msg.at }].slice(-REPLIES_KEPT);
+  state.replies.set(pid, kept);
+  const item = state.items.get(pid);
+  if (item) renderReplies(item);
+  chime({ sinkId: media.speaker });
+  announce(t("replies.fromName", state.names.get(pid) || ""));
+  // The desktop notice names nobody and quotes nothing: it may show on a shared screen.
+  notify(t("replies.notificationTitle"), t("replies.notificationBody"));
+}
+
+function renderReplies(item) {
+  const pid = item.entry.participant_id;
+  const replies = state.replies.get(pid) || [];
+  item.replies.hidden = replies.length === 0;
+  item.replies.setAttribute("aria-label", t("replies.listLabel", item.entry.name));
+  item.replies.replaceChildren(...replies.map((reply) =>
+    el("li", { dataset: { testid: `reply-${pid}` } },
+      el("time", { dateTime: new Date(reply.at * 1000).toISOString(), text: clockTime(reply.at) }),
+      " ", reply.text)));
+}
+
+// --- running late -----------------------------------------------------------------------------
+
+function sendLate(minutes) {
+  if (state.signaling?.send({ type: "running_late", minutes })) {
+    dom.lateMinutes.value = "";
+    setFieldError("");
+  }
+}
+
+function setFieldError(message) {
+  dom.lateError.textContent = message;
+  dom.lateError.hidden = !message;
+  if (message) dom.lateMinutes.setAttribute("aria-invalid", "true");
+  else dom.lateMinutes.removeAttribute("aria-invalid");
+}
+
+/** What the waiting clients are shown now, from the room view's `eta`. */
+function showLateState(eta) {
+  state.eta = eta;
+  dom.lateClear.hidden = eta === null;
+  if (eta === null) {
+    dom.lateState.textContent = t("late.none");
+    return;
+  }
+  const left = eta - Date.now() / 1000;
+  dom.lateState.textContent = left > 0
+    ? t("late.shown", Math.max(1, Math.round(left / 60)), clockTime(eta))
+    : t("late.passed", clockTime(eta));
+}
+
+dom.lateChoices.replaceChildren(...LATE_CHOICES.map((minutes) =>
+  el("button", { type: "button", className: "button button-small", dataset: { testid: `late-${minutes}` },
+    onclick: () => sendLate(minutes) }, t("late.choice", minutes))));
+dom.lateForm.addEventListener("submit", (event) => {
+  event.preventDefault();
+  const minutes = Number(dom.lateMinutes.value);
+  if (!Number.isInteger(minutes) || minutes < 1 || minutes > MAX_LATE_MINUTES) {
+    setFieldError(t("late.invalid"));
+    dom.lateMinutes.focus();
+    return;
+  }
+  sendLate(minutes);
+});
+dom.lateClear.addEventListener("click", () => sendLate(0));
 
 dom.messageAllForm.addEventListener("submit", (event) => {
   event.preventDefault();

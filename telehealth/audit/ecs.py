@@ -82,6 +82,8 @@ def to_ecs(stored: StoredEvent) -> dict[str, Any]:
             rapport["link"] = record.link
         if record.consent:
             rapport["consent_version"] = record.consent
+        if record.minutes is not None:
+            rapport["minutes"] = record.minutes
         category = ["iam"] if record.action.value.startswith(("token", "link")) else ["session"]
     doc: dict[str, Any] = {
         "@timestamp": timestamp(entry.at),

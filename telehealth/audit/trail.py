@@ -40,6 +40,7 @@ class AuditTrail:
         participant: str = "",
         link: str = "",
         consent: str = "",
+        minutes: int | None = None,
     ) -> bool:
         """Append one audited action to the room's stream (or the practice's, for none).
         False when presence is unreachable: the action is not held up by its audit line, and
@@ -58,6 +59,7 @@ class AuditTrail:
                 participant=participant,
                 link=link,
                 consent=consent,
+                minutes=minutes,
             ),
         )
         try:

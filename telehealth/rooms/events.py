@@ -73,6 +73,7 @@ class AuditAction(StrEnum):
     ROOM_VIEWED = "room_viewed"
     AUDIT_EXPORTED = "audit_exported"
     CONSENT_GIVEN = "consent_given"  # a client joined having accepted the consent text
+    RUNNING_LATE = "running_late"  # the therapist's notice to the waiting room (minutes only)
 
 
 class Outcome(StrEnum):
@@ -92,6 +93,7 @@ class Audited(msgspec.Struct, frozen=True, kw_only=True, tag="action"):
     participant: str = ""
     link: str = ""
     consent: str = ""
+    minutes: int | None = None  # a running-late notice's minutes (0: cleared)
 
 
 Record = RoomEvent | SessionMark | Audited
@@ -222,6 +224,12 @@ class Decision:
                 link=after.link,
             )
         )
+        return after
+
+    def amend(self, after: Participant) -> Participant:
+        """Set ``after`` as the participant's new record for a change that is not a move
+        (the therapist's running-late notice): it reaches every view, and explains no event."""
+        self.changes[after.id] = after
         return after
 
     def merge(self, other: Decision) -> None:

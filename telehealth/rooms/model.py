@@ -48,6 +48,9 @@ class Participant(msgspec.Struct, frozen=True, kw_only=True):
     # The client's last pre-call connection test (figures and verdict, no address): kept as
     # long as the record, shown to the therapist on the waiting card.
     precall: PrecallReport | None = None
+    # The therapist's "running late" notice: when they expect to be with the waiting clients
+    # (ms since the epoch); 0 for none. Kept on the therapist's record so every node sees it.
+    late_until: int = 0
 
     def with_(self, **changes: object) -> Participant:
         return msgspec.structs.replace(self, **changes)
@@ -141,6 +144,11 @@ class Snapshot(msgspec.Struct, frozen=True, dict=True):
         if last.state is State.LEFT:
             return TherapistStatus.LEFT
         return TherapistStatus.ABSENT
+
+    def therapist_eta(self) -> int:
+        """When the present therapist, running late, expects to be here (ms); 0 for no notice."""
+        therapist = self.therapist()
+        return therapist.late_until if therapist is not None else 0
 
     def position(self, pid: str) -> int | None:
         for i, p in enumerate(self.waiting(), start=1):

@@ -37,6 +37,7 @@ from signaling.messages import (
     Outbound,
     PrecallReport,
     RelayIn,
+    ReplyOut,
     TherapistMessage,
     encode,
 )
@@ -294,6 +295,7 @@ class RoomService:
             dropped_at=0,
             device=device or base.device,
             emergency=emergency or base.emergency,
+            late_until=base.late_until if resumed else 0,  # a new arrival: no old notice
         )
         if seat is not None:
             after = after.with_(secret=seat.secret, second_device=seat.second_device)
@@ -424,6 +426,9 @@ class RoomService:
                 raise RapportError(
                     Code.INVALID_TRANSITION, "Admit one device of a session link, not two."
                 )
+            therapist = s.get(actor.participant)
+            if therapist is not None and therapist.late_until:
+                decision.amend(therapist.with_(late_until=0))  # here now: the notice is over
             for pid in wanted:
                 p = self._client(s, pid)
                 self._move(decision, p, Event.ADMIT, actor)
@@ -475,6 +480,22 @@ class RoomService:
 
         _, events = await self._change(room, decide)
         return bool(events)
+
+    async def running_late(self, room: str, actor: Actor, minutes: int) -> Snapshot:
+        """The therapist expects to be with the waiting clients in ``minutes`` (0 clears the
+        notice). The ETA lives on the therapist's record, so every node's waiting clients see
+        it, and one who arrives later too; an admit clears it."""
+
+        def decide(s: Snapshot) -> Decision:
+            self._ensure_therapist(s, actor)
+            me = s.participants[actor.participant]
+            until = self.clock() + minutes * 60_000 if minutes else 0
+            decision = Decision()
+            if until != me.late_until:
+                decision.amend(me.with_(late_until=until))
+            return decision
+
+        return (await self._change(room, decide))[0]
 
     async def end_session(self, room: str, actor: Actor) -> Snapshot:
         def decide(s: Snapshot) -> Decision:
@@ -551,6 +572,18 @@ class RoomService:
         message = TherapistMessage(text=text, at=self.clock() / 1000, to_all=to is None)
         self._deliver(s, targets, Audience.WAITING, actor.participant, message)
         return len(targets)
+
+    async def reply(self, room: str, sender: str, text: str) -> None:
+        """A waiting client answers the therapist's messages; it goes to the therapist only."""
+        s = await self._current(room)
+        me = s.get(sender)
+        if me is None or me.role is not Role.CLIENT or me.state is not State.WAITING:
+            raise RapportError(Code.FORBIDDEN, "Only a waiting client can reply.")
+        therapist = s.therapist()
+        if therapist is None:
+            raise RapportError(Code.INVALID_TRANSITION, "Your therapist is not here yet.")
+        message = ReplyOut(sender=sender, text=text, at=self.clock() / 1000)
+        self._deliver(s, [therapist], Audience.ANY, sender, message)
 
     async def relay(self, room: str, sender: str, message: RelayIn) -> None:
         """Pass an offer, answer, candidate or hang-up to one peer in the same session."""

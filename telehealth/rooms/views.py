@@ -53,7 +53,13 @@ def room_view(snapshot: Snapshot) -> RoomView:
             for p in snapshot.admitted()
         ],
         version=snapshot.version,
+        eta=_eta(snapshot),
     )
+
+
+def _eta(snapshot: Snapshot) -> float | None:
+    eta = snapshot.therapist_eta()
+    return _seconds(eta) if eta else None
 
 
 def session_view(snapshot: Snapshot, me: Participant) -> SessionView:
@@ -95,6 +101,7 @@ def views_for(snapshot: Snapshot, pid: str, *, show_position: bool) -> list[Outb
         therapist=snapshot.therapist_status(pid).value,
         position=snapshot.position(pid) if show_position and me.state is State.WAITING else None,
         reason=back_reason(me),
+        eta=_eta(snapshot) if me.state is State.WAITING else None,
     )
     if me.state is State.ADMITTED:
         return [state, session_view(snapshot, me)]

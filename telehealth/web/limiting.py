@@ -5,8 +5,10 @@
 - a REST request with a verified token counts against its principal's rate;
 - a public lookup that takes a token as its credential (a session link's status) counts as a
   connection attempt of its address, so guessing links costs what opening sockets costs.
+- a waiting client's reply counts against the participant's few replies a minute.
 
-Each refusal has its own code: too_many_attempts, too_many_connections, rate_limited.
+Each refusal has its own code: too_many_attempts, too_many_connections, rate_limited,
+too_many_replies.
 """
 
 from __future__ import annotations
@@ -19,9 +21,12 @@ from signaling.errors import Code, RapportError
 from telehealth.auth.principal import Principal
 from telehealth.web import keys
 from telehealth.web.clientaddr import client_address, opaque
+from telehealth.web.connection import Connection
 
 ATTEMPT_WINDOW_S = 60.0
 API_WINDOW_S = 60.0
+REPLY_WINDOW_S = 60.0
+REPLIES_PER_WINDOW = 5  # a few answers a minute; more is a stuck key or a flood
 
 
 class PendingPlace:
@@ -75,3 +80,14 @@ async def limit_api(request: web.Request, principal: Principal) -> None:
     wait = await app[keys.LIMITS].hit(key, app[keys.SETTINGS].api_rate, API_WINDOW_S)
     if wait > 0:
         raise RapportError(Code.RATE_LIMITED, retry_after=max(1, math.ceil(wait)))
+
+
+async def limit_reply(app: web.Application, conn: Connection) -> None:
+    """Refuse a reply when the deployment turned replies off, or the participant (on any
+    node) has sent their replies for this minute."""
+    if not app[keys.SETTINGS].client_replies:
+        raise RapportError(Code.REPLIES_OFF)
+    key = opaque(app[keys.ADDRESS_KEY], "reply", f"{conn.room}\x00{conn.participant_id}")
+    wait = await app[keys.LIMITS].hit(key, REPLIES_PER_WINDOW, REPLY_WINDOW_S)
+    if wait > 0:
+        raise RapportError(Code.TOO_MANY_REPLIES, retry_after=max(1, math.ceil(wait)))

@@ -39,7 +39,7 @@ from telehealth.web.authority import grant, ice_for, reauth, verify_client
 from telehealth.web.candidates import CandidateBudget
 from telehealth.web.checkin import CheckIn, check_in, record_consent
 from telehealth.web.connection import Connection
-from telehealth.web.limiting import PendingPlace, admit_socket
+from telehealth.web.limiting import PendingPlace, admit_socket, limit_reply
 from telehealth.web.liveness import HEARTBEAT_S
 from telehealth.web.quality import accept_quality
 from telehealth.web.ratelimit import TokenBucket
@@ -50,7 +50,15 @@ log = logging.getLogger("telehealth.ws")
 
 RETRY_AFTER_S = 2
 MAX_SOCKETS_PER_IDENTITY = 3
-THERAPIST_ACTIONS = (m.Admit, m.Deny, m.Remove, m.SendBack, m.EndSession, m.Message)
+THERAPIST_ACTIONS = (
+    m.Admit,
+    m.Deny,
+    m.Remove,
+    m.SendBack,
+    m.EndSession,
+    m.Message,
+    m.RunningLate,
+)
 
 
 def origin_allowed(request: web.Request) -> bool:
@@ -247,6 +255,7 @@ async def _authenticate(app: web.Application, conn: Connection, auth: m.Auth) ->
                 resume=resume,
                 ice_transport_policy=ice_transport_policy(settings),
                 quality_interval=settings.quality_interval,
+                replies=conn.role is Role.CLIENT and settings.client_replies,
             )
         )
     )
@@ -342,6 +351,14 @@ async def _dispatch(app: web.Application, conn: Connection, message: m.Inbound) 
             await service.end_session(room, actor)
         case m.Message(text=text, to=to):
             await service.message(room, actor, text, to)
+        case m.RunningLate(minutes=minutes):
+            await service.running_late(room, actor, minutes)
+            await app[keys.AUDIT].record(
+                AuditAction.RUNNING_LATE, actor, room=room, participant=me, minutes=minutes
+            )
+        case m.Reply(text=text):
+            await limit_reply(app, conn)
+            await service.reply(room, me, text)
         case m.Chat(text=text):
             await service.chat(room, me, text)
         case m.Media(audio=audio, video=video, screen=screen):

@@ -85,6 +85,14 @@ async def test_every_screen(
     await expect(alex.get_by_test_id("messages")).to_contain_text("Welcome!")
     await expect(alex.get_by_test_id("position")).to_be_visible()
     await screens.capture(alex, "client-waiting")
+
+    # Running late: the notice with its countdown; Alex's reply reaches the therapist's card.
+    await therapist.get_by_test_id("late-10").click()
+    await expect(alex.get_by_test_id("late-countdown")).to_be_visible()
+    await alex.get_by_test_id("reply-input").fill("Thank you, no problem.")
+    await alex.get_by_test_id("reply-send").click()
+    await expect(therapist.locator('[data-testid^="reply-c-"]')).to_have_count(1)
+    await screens.capture(alex, "client-waiting-late")
     await expect(therapist.locator('[data-testid^="waiting-c-"]')).to_have_count(2)
     await screens.capture(therapist, "therapist-console-waiting")
 

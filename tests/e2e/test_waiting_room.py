@@ -33,6 +33,7 @@ async def test_full_visit(topology: Topology, http: aiohttp.ClientSession) -> No
         "therapist": "ready",
         "position": None,
         "reason": None,
+        "eta": None,
     }
     pid = welcome["participant_id"]
 

@@ -302,6 +302,7 @@ def test_outbound_sender_is_named_from_on_the_wire() -> None:
         "therapist": "absent",
         "position": None,
         "reason": None,
+        "eta": None,
     }
 
 
