@@ -396,7 +396,7 @@ def from_env(env: Mapping[str, str] | None = None, **overrides: object) -> Setti
         "show_queue_position": _bool(env.get("TELEHEALTH_SHOW_QUEUE_POSITION")),
         "client_replies": _switch(env, "TELEHEALTH_CLIENT_REPLIES", default=True),
         "consent_text": env.get("TELEHEALTH_CONSENT_TEXT") or None,
-        "emergency_info": _bool(env.get("TELEHEALTH_EMERGENCY_INFO", "on")),
+        "emergency_info": _switch(env, "TELEHEALTH_EMERGENCY_INFO", default=True),
         "log_json": _bool(env.get("TELEHEALTH_LOG_JSON")),
         "log_level": env.get("TELEHEALTH_LOG_LEVEL", "INFO").upper(),
         "loopback": _bool(env.get("TELEHEALTH_LOOPBACK")),

@@ -99,7 +99,14 @@ def test_attach_sends_each_participant_their_views() -> None:
     assert room_view["version"] == 1
     assert [w["participant_id"] for w in room_view["waiting"]] == ["c-1"]
     assert client.take() == [
-        {"type": "state", "state": "waiting", "therapist": "ready", "position": 1, "reason": None, "eta": None}
+        {
+            "type": "state",
+            "state": "waiting",
+            "therapist": "ready",
+            "position": 1,
+            "reason": None,
+            "eta": None,
+        }
     ]
     assert hub.outlet(ROOM, "c-1") is client and hub.rooms() == [ROOM]
 
@@ -146,7 +153,14 @@ def test_apply_sends_only_what_changed() -> None:
     c0 = person("c-0", queued_at=5)
     hub.apply(room(3, THERAPIST, c0, c1, c2))
     assert client.take() == [
-        {"type": "state", "state": "waiting", "therapist": "ready", "position": 2, "reason": None, "eta": None}
+        {
+            "type": "state",
+            "state": "waiting",
+            "therapist": "ready",
+            "position": 2,
+            "reason": None,
+            "eta": None,
+        }
     ]
     assert types(therapist.take()) == ["room"]
 
