@@ -150,6 +150,7 @@ async def _webhooks_ctx(app: web.Application) -> AsyncIterator[None]:
     task = asyncio.create_task(worker.run(), name="webhooks")
     log.info("webhooks on: retried for %d s, then dead-lettered", settings.webhook_retry_for)
     yield
+    worker.stop()
     await stop(task)
     await sender.close()
     await dead.close()

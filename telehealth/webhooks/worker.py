@@ -65,6 +65,14 @@ class WebhookWorker:
         self._begun = 0
         self._scan_from = 0
         self._unavailable = False
+        self._stopping = False
+
+    def stop(self) -> None:
+        """Ask the loop to end at its next turn. Shutdown cancels the task too; this is for
+        a cancellation that a library absorbed (a Redis or HTTP call's own timeout handling can
+        turn one into an error the loop survives), which must not keep the worker alive."""
+        self._stopping = True
+        self._wake.set()
 
     def nudge(self, change: RoomChange) -> None:
         """A change listener: this node just committed to ``change.room``'s stream."""
@@ -74,7 +82,7 @@ class WebhookWorker:
     async def run(self) -> None:
         keeper = asyncio.create_task(self._keep_claims(), name="webhooks-keeper")
         try:
-            while True:
+            while not self._stopping:
                 try:
                     await self._look()
                     self._available()
