@@ -62,8 +62,11 @@ $(BENCH_STAMP): $(STAMP)
 	$(VENV)/bin/python -m pip install --disable-pip-version-check -q -e '.[test,bench]'
 	@touch $@
 
+# The main run (docs/performance.md, results/latest.json), then what pre-call tests cost a node
+# and do to its signaling (results/precall.json).
 bench: $(BENCH_STAMP)
 	$(VENV)/bin/python -m benchmarks --profile
+	$(VENV)/bin/python -m benchmarks.precall
 
 clean:
 	rm -rf build/ dist/ *.egg-info .pytest_cache .mypy_cache .ruff_cache test-artifacts/

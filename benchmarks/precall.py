@@ -6,8 +6,8 @@ once (aiortc clients in this process, each sending 320x240 video at 15 frames/s 
 the whole step), it measures the node's CPU (percent of one core) and the round trip of
 signaling pings (``ping`` -> ``pong``) on another socket, from another process, sent 20 times
 a second: p50 and p99.
-Writes ``benchmarks/results/precall.json`` (or ``--out``) and prints a table. Not part of
-``make bench`` yet. Nothing here is asserted: it measures.
+Writes ``benchmarks/results/precall.json`` (or ``--out``) and prints a table. ``make bench``
+runs it after the main scenarios. Nothing here is asserted: it measures.
 """
 
 from __future__ import annotations

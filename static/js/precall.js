@@ -230,7 +230,7 @@ export function precallSummary(report) {
   return [
     el("details", { className: "precall-details", dataset: { testid: "precall-card", verdict: report.verdict } },
       el("summary", {}, t(`precall.therapist.${report.verdict}`)),
-      el("p", { className: "hint" }, report.advice.map((code) => t(`precall.advice.${code}`)).join(" ")),
+      el("p", { className: "hint" }, report.advice.map((code) => t(`precall.therapistAdvice.${code}`)).join(" ")),
       figureRows(report)),
   ];
 }

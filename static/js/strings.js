@@ -485,6 +485,18 @@ export const STRINGS = {
       fair: "Connection test: fair",
       poor: "Connection test: poor",
     },
+    // The same codes, on the therapist's card: about the client's connection, not to them.
+    therapistAdvice: {
+      good: "Nothing stood out.",
+      unreachable: "The test could not reach the server from the client's network.",
+      no_media: "No sound or picture came through during the client's test.",
+      relay: "The client connects only through the relay server: video may be less smooth.",
+      relay_tcp: "The client's network lets video through only by a slower route: video may be less smooth.",
+      latency: "Sound and picture may reach the client with a short delay.",
+      loss: "Some of the client's picture and sound got lost on the way.",
+      jitter: "The client's connection is a little uneven.",
+      bandwidth: "The client's connection is slow for video.",
+    },
     advice: {
       good: "Nothing to change.",
       unreachable: "The test could not reach our server. If you are on a work or public network, another network may work better.",

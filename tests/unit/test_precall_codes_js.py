@@ -26,8 +26,10 @@ def test_the_pages_precall_errors_are_the_error_tables() -> None:
 
 
 def test_every_advice_code_has_words_for_the_pages() -> None:
+    """Words for the client (``advice``) and for the therapist's card (``therapistAdvice``)."""
     text = (STATIC / "strings.js").read_text()
-    advice = re.search(r"\n    advice: \{(?P<body>.*?)\n    \},", text, re.DOTALL)
-    assert advice, "no precall.advice block in strings.js"
-    keys = set(re.findall(r"\n      ([a-z_]+):", advice["body"]))
-    assert set(ADVICE_CODES) <= keys, set(ADVICE_CODES) - keys
+    for block in ("advice", "therapistAdvice"):
+        found = re.search(rf"\n    {block}: \{{(?P<body>.*?)\n    \}},", text, re.DOTALL)
+        assert found, f"no precall.{block} block in strings.js"
+        keys = set(re.findall(r"\n      ([a-z_]+):", found["body"]))
+        assert set(ADVICE_CODES) <= keys, (block, set(ADVICE_CODES) - keys)
