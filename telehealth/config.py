@@ -83,7 +83,7 @@ ENV_VARS: dict[str, str] = {
     "(default 300)",
     "TELEHEALTH_API_RATE": "REST requests per principal per minute (default 120)",
     "TELEHEALTH_PRECALL_MAX": "pre-call tests running at once on this node; 0 turns them off "
-    "(default 4)",
+    "(default 2)",
     "TELEHEALTH_PRECALL_QUEUE": "pre-call tests waiting for a place beyond the cap (default 4)",
     "TELEHEALTH_PRECALL_QUEUE_WAIT": "seconds a queued pre-call test waits for a place (5)",
     "TELEHEALTH_PRECALL_TIME_LIMIT": "hard limit in seconds on one pre-call test (default 20)",
@@ -170,7 +170,7 @@ class Settings:
     address_max_pending: int = 20
     address_max_attempts: int = 300  # per ATTEMPT_WINDOW_S
     api_rate: int = 120  # per principal per API_WINDOW_S
-    precall_max: int = 4  # see docs/operations.md, "Pre-call tests": from the measured CPU cost
+    precall_max: int = 2  # see docs/operations.md, "Pre-call tests": from the measured CPU cost
     precall_queue: int = 4
     precall_queue_wait: float = 5.0
     precall_time_limit: float = 20.0
@@ -420,7 +420,7 @@ def from_env(env: Mapping[str, str] | None = None, **overrides: object) -> Setti
         "address_max_pending": int(_num(env, "TELEHEALTH_ADDRESS_MAX_PENDING", 20)),
         "address_max_attempts": int(_num(env, "TELEHEALTH_ADDRESS_MAX_ATTEMPTS", 300)),
         "api_rate": int(_num(env, "TELEHEALTH_API_RATE", 120)),
-        "precall_max": int(_num(env, "TELEHEALTH_PRECALL_MAX", 4)),
+        "precall_max": int(_num(env, "TELEHEALTH_PRECALL_MAX", 2)),
         "precall_queue": int(_num(env, "TELEHEALTH_PRECALL_QUEUE", 4)),
         "precall_queue_wait": _num(env, "TELEHEALTH_PRECALL_QUEUE_WAIT", 5.0),
         "precall_time_limit": _num(env, "TELEHEALTH_PRECALL_TIME_LIMIT", 20.0),

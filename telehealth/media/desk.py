@@ -29,7 +29,7 @@ MIN_INTERVAL_S = 2.0  # between two offers of one socket: each builds a peer, wh
 
 @dataclass(frozen=True)
 class DeskRules:
-    running: int = 4  # tests at once (TELEHEALTH_PRECALL_MAX); 0: none offered
+    running: int = 2  # tests at once (TELEHEALTH_PRECALL_MAX); 0: none offered
     queued: int = 4  # waiting for a place beyond that (TELEHEALTH_PRECALL_QUEUE)
     queue_wait: float = 5.0  # seconds a queued test waits (TELEHEALTH_PRECALL_QUEUE_WAIT)
     time_limit: float = 20.0  # seconds from offer to the peer's close, at most
