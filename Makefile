@@ -33,8 +33,27 @@ lock: venv
 deps:
 	bash .ci/ensure-deps
 
-run: venv
-	$(VENV)/bin/telehealth serve --dev
+# `make run` installs only what the service needs (requirements/runtime.lock), saying what it
+# does; the test tools come with `make test`. The development secret is kept in an ignored file,
+# so the links it prints keep working after a restart.
+RUN_STAMP := $(VENV)/.runtime-installed
+DEV_SECRET := .dev-secret
+$(RUN_STAMP): pyproject.toml requirements/runtime.lock
+	@test -x $(VENV)/bin/python || { echo "==> Creating the virtual environment in $(VENV)"; \
+		$(PYTHON) -m venv $(VENV); }
+	@echo "==> Installing the service's dependencies (requirements/runtime.lock; first run only)"
+	$(VENV)/bin/python -m pip install --disable-pip-version-check --progress-bar on \
+		-r requirements/runtime.lock
+	$(VENV)/bin/python -m pip install --disable-pip-version-check -q --no-deps -e .
+	@touch $@
+
+$(DEV_SECRET):
+	@echo "==> Making a development secret in $(DEV_SECRET) (ignored by git; delete it to start over)"
+	@umask 077 && $(PYTHON) -c 'import secrets; print(secrets.token_urlsafe(48))' > $@
+
+run: $(RUN_STAMP) $(DEV_SECRET)
+	@echo "==> Starting Rapport on the embedded default (one node, in memory)"
+	TELEHEALTH_JWT_SECRET="$$(cat $(DEV_SECRET))" $(VENV)/bin/telehealth serve --dev
 
 # deps first (system packages, axe-core), then the venv.
 test: deps venv lint

@@ -41,7 +41,11 @@ def _print_links(settings: Settings) -> None:
 
     minter = TokenMinter(settings)
     ttl = 8 * 3600
-    print("\nRapport is running (development mode: links below use a secret made at start).\n")
+    if os.environ.get("TELEHEALTH_JWT_SECRET"):
+        how = "the links below keep working after a restart, while the secret stays the same"
+    else:
+        how = "the links below use a secret made at start and stop working when it stops"
+    print(f"\nRapport is running (development mode: {how}).\n")
     print(
         "  Therapist console:",
         therapist_url(settings, minter.mint_therapist("dev-therapist", [DEMO_ROOM], ttl)),
