@@ -228,10 +228,10 @@ class PrecallStop(_In, frozen=True, tag="precall_stop"):
     """The client gives up its test (skipped, or the page moved on): the node's peer closes."""
 
 
-# Bounds of a call-quality summary: anything outside them is impossible on a real connection
-# (a round trip over a minute, more than 1 Gbit/s into a browser tab, a 16K picture), so the
-# summary is refused whole with ``invalid_message`` and nothing is stored.
-Millis = Annotated[float, msgspec.Meta(ge=0, le=60_000)]
+# Bounds of a call-quality summary (with ``Ms`` and ``Percent`` above): anything outside them
+# is impossible on a real connection (a round trip over a minute, more than 1 Gbit/s into a
+# browser tab, a 16K picture), so the summary is refused whole with ``invalid_message`` and
+# nothing is stored.
 CallKbps = Annotated[float, msgspec.Meta(ge=0, le=1_000_000)]
 Frames = Annotated[int, msgspec.Meta(ge=0, le=100_000)]  # in one interval: 10 s at 10,000 fps
 Pixels = Annotated[int, msgspec.Meta(ge=0, le=16_384)]
@@ -246,8 +246,8 @@ class Quality(_In, frozen=True, tag="quality"):
     ``rtt_ms``, ``jitter_ms`` and ``bitrate_kbps`` are null when not measured yet."""
 
     loss_pct: Percent
-    rtt_ms: Millis | None = None
-    jitter_ms: Millis | None = None
+    rtt_ms: Ms | None = None
+    jitter_ms: Ms | None = None
     bitrate_kbps: CallKbps | None = None
     frames_decoded: Frames = 0
     frames_dropped: Frames = 0
