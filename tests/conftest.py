@@ -73,6 +73,32 @@ def _tail(path: Path, lines: int = 40) -> str:
     return "\n".join(text.splitlines()[-lines:])
 
 
+def start_and_wait(
+    cmd: list[str], log_path: Path, ready: Callable[[], bool], what: str, timeout: float
+) -> subprocess.Popen[bytes]:
+    """Start a test server, its output into ``log_path``, and poll ``ready`` until it answers.
+    Raises (with the log's tail) when it exits or does not answer within ``timeout``; the
+    caller stops a server that never answered."""
+    with log_path.open("ab") as log:
+        proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"{what} exited with {proc.returncode}:\n" + _tail(log_path))
+        if ready():
+            return proc
+        time.sleep(0.005)
+    raise _NotReady(proc, f"{what} did not answer within {timeout} s:\n" + _tail(log_path))
+
+
+class _NotReady(RuntimeError):
+    """A started server that never answered: ``proc`` is for the caller to stop."""
+
+    def __init__(self, proc: subprocess.Popen[bytes], message: str) -> None:
+        super().__init__(message)
+        self.proc = proc
+
+
 # --------------------------------------------------------------------------------------------
 # Redis
 # --------------------------------------------------------------------------------------------
@@ -140,25 +166,18 @@ class RedisServer:
             "--protected-mode", "no",
             *self.extra_args,
         ]  # fmt: skip
-        with self.log_path.open("ab") as log:
-            self._proc = subprocess.Popen(
-                cmd, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT
+        try:
+            self._proc = start_and_wait(
+                cmd,
+                self.log_path,
+                lambda: _redis_ping(self.port),
+                f"redis-server on port {self.port} (PING)",
+                timeout,
             )
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self._proc.poll() is not None:
-                raise RuntimeError(
-                    f"redis-server on port {self.port} exited with {self._proc.returncode}:\n"
-                    + _tail(self.log_path)
-                )
-            if _redis_ping(self.port):
-                return
-            time.sleep(0.005)
-        self.kill()
-        raise RuntimeError(
-            f"redis-server on port {self.port} did not answer PING within {timeout} s:\n"
-            + _tail(self.log_path)
-        )
+        except _NotReady as exc:
+            self._proc = exc.proc
+            self.kill()
+            raise
 
     def kill(self) -> None:
         """SIGKILL the server (a crash: no shutdown, clients see reset connections)."""

@@ -15,12 +15,11 @@ import shutil
 import signal
 import socket
 import subprocess
-import time
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import LOOPBACK, _tail, free_port
+from tests.conftest import LOOPBACK, _NotReady, free_port, start_and_wait
 
 REALM = "rapport.test"
 # STUN (RFC 5389): a binding request, and the class/method of its success response.
@@ -120,25 +119,21 @@ class TurnServer:
             "--log-file", "stdout",  # captured into log_path below
             "--simple-log",
         ]  # fmt: skip
-        with self.log_path.open("ab") as log:
-            self._proc = subprocess.Popen(
-                cmd, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT
+        try:
+            self._proc = start_and_wait(
+                cmd,
+                self.log_path,
+                lambda: (
+                    stun_binding_answered(self.port, "udp")
+                    and stun_binding_answered(self.port, "tcp")
+                ),
+                f"turnserver on port {self.port} (STUN on UDP and TCP)",
+                timeout,
             )
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self._proc.poll() is not None:
-                raise RuntimeError(
-                    f"turnserver on port {self.port} exited with {self._proc.returncode}:\n"
-                    + _tail(self.log_path)
-                )
-            if stun_binding_answered(self.port, "udp") and stun_binding_answered(self.port, "tcp"):
-                return
-            time.sleep(0.02)
-        self.stop()
-        raise RuntimeError(
-            f"turnserver on port {self.port} did not answer STUN within {timeout} s:\n"
-            + _tail(self.log_path)
-        )
+        except _NotReady as exc:
+            self._proc = exc.proc
+            self.stop()
+            raise
 
     def stop(self, timeout: float = 5.0) -> None:
         proc = self._proc
