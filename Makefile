@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 # Extra arguments for pytest, e.g. `make test PYTEST_ARGS='-k redis -x'`.
 PYTEST_ARGS ?=
 
-.PHONY: venv deps run test screenshots lint fuzz lock bench clean distclean
+.PHONY: venv deps run run-lan test screenshots lint fuzz lock bench clean distclean
 
 venv: $(STAMP)
 
@@ -54,6 +54,14 @@ $(DEV_SECRET):
 run: $(RUN_STAMP) $(DEV_SECRET)
 	@echo "==> Starting Rapport on the embedded default (one node, in memory)"
 	TELEHEALTH_JWT_SECRET="$$(cat $(DEV_SECRET))" $(VENV)/bin/telehealth serve --dev
+
+# The same, over HTTPS on this machine's LAN address with a self-signed certificate (kept in
+# .dev-lan-cert.pem / .dev-lan-key.pem, ignored by git), so a phone on the same network can join:
+# see the README, "Try it on a phone". LAN_HOST=192.168.1.20 picks the address by hand.
+run-lan: $(RUN_STAMP) $(DEV_SECRET)
+	@echo "==> Starting Rapport on this machine's LAN address (HTTPS, self-signed)"
+	TELEHEALTH_JWT_SECRET="$$(cat $(DEV_SECRET))" $(VENV)/bin/telehealth serve --dev --lan \
+		$(if $(LAN_HOST),--lan-host $(LAN_HOST),)
 
 # deps first (system packages, axe-core), then the venv.
 test: deps venv lint

@@ -31,6 +31,7 @@ class Code(StrEnum):
     INVALID_REQUEST = "invalid_request"
     HEADERS_TOO_LARGE = "headers_too_large"
     INVALID_EMERGENCY = "invalid_emergency"
+    INVALID_PROFILE = "invalid_profile"
     # Authentication (these close the socket)
     AUTH_REQUIRED = "auth_required"
     AUTH_TIMEOUT = "auth_timeout"
@@ -97,6 +98,12 @@ ERRORS: dict[Code, ErrorSpec] = {
         4032,
         "Please give where you are in up to 200 characters, and a phone number of up to 32 "
         "digits, spaces and + ( ) - . only.",
+    ),
+    Code.INVALID_PROFILE: ErrorSpec(
+        400,
+        None,
+        "Please give a display name of up to 64 characters and a welcome note of up to 500 "
+        "characters, as plain text.",
     ),
     Code.AUTH_REQUIRED: ErrorSpec(401, 4001, "The first message must be an auth message."),
     Code.AUTH_TIMEOUT: ErrorSpec(401, 4002, "No auth message arrived in time."),

@@ -13,6 +13,7 @@ from telehealth import logs
 from telehealth.audit.trail import AuditTrail
 from telehealth.auth.keys import key_source_from_settings
 from telehealth.auth.tokens import TokenMinter, TokenVerifier
+from telehealth.brand import BrandError, Logo, load_logo
 from telehealth.config import ConfigError, Settings
 from telehealth.media.desk import DeskRules, PrecallDesk
 from telehealth.media.echo import EchoPeer, configuration
@@ -29,6 +30,7 @@ from telehealth.routing.local import LocalRouter
 from telehealth.web import api, keys, pages, ws
 from telehealth.web import metrics as metrics_http
 from telehealth.web import monitor as monitor_http
+from telehealth.web import profile as profile_http
 from telehealth.web.authority import authority_ctx
 from telehealth.web.clientaddr import address_key, trusted_networks
 from telehealth.web.errors import error_middleware
@@ -228,5 +230,16 @@ def create_app(settings: Settings) -> web.Application:
     api.add_routes(app)
     metrics_http.add_routes(app)
     monitor_http.add_routes(app)
+    profile_http.add_routes(app, _logo(settings))
     pages.add_routes(app)
     return app
+
+
+def _logo(settings: Settings) -> Logo | None:
+    """The practice's logo, read once (validate() has checked it; it may have changed since)."""
+    if settings.practice_logo is None:
+        return None
+    try:
+        return load_logo(settings.practice_logo)
+    except BrandError as exc:
+        raise ConfigError(str(exc)) from None

@@ -8,6 +8,7 @@ import json
 import logging
 import os
 import signal
+import ssl
 import sys
 import time
 
@@ -64,22 +65,55 @@ def cmd_serve(args: argparse.Namespace) -> int:
     # The SDK's loopback ICE patch is process-wide: never inside a server.
     forbid_in_this_process()
     settings = _settings(args)
+    tls: ssl.SSLContext | None = None
+    if args.lan or args.lan_host:
+        settings, tls = _on_lan(args, settings)
     logs.setup(settings.log_level, settings.log_json)
     app = create_app(settings)
     if settings.dev:
         _print_links(settings)
-    eventloop.run(_serve(app, settings), settings.event_loop)
+    eventloop.run(_serve(app, settings, tls), settings.event_loop)
     return 0
 
 
-async def _serve(app: web.Application, settings: Settings) -> None:
+def _on_lan(args: argparse.Namespace, settings: Settings) -> tuple[Settings, ssl.SSLContext]:
+    """``--lan``: listen on the LAN address over HTTPS, with the kept self-signed certificate;
+    links are built from ``https://ADDRESS:PORT``."""
+    from pathlib import Path
+
+    from telehealth import lan
+
+    if not settings.dev:
+        raise ConfigError("--lan is for development only: use it with --dev")
+    try:
+        address = args.lan_host or lan.find_lan_address()
+        cert = lan.ensure_certificate(Path(args.cert_dir), address)
+    except lan.LanError as exc:
+        raise ConfigError(str(exc)) from None
+    except ValueError:
+        raise ConfigError(f"--lan-host must be an IP address, got {args.lan_host!r}") from None
+    host = f"[{address}]" if ":" in address else address
+    settings = settings.with_(host=address, public_url=f"https://{host}:{settings.port}")
+    print(
+        f"\nServing HTTPS on {settings.base_url} with a self-signed certificate "
+        f"({cert.cert_path}).\n  SHA-256 fingerprint: {lan.fingerprint(cert.cert_path)}\n"
+        "  Browsers warn that the connection is not private: check the fingerprint, then "
+        "choose to proceed (see the README, 'Try it on a phone').",
+        flush=True,
+    )
+    return settings, cert.ssl_context()
+
+
+async def _serve(
+    app: web.Application, settings: Settings, tls: ssl.SSLContext | None = None
+) -> None:
     """Run until SIGTERM/SIGINT, then drain: stop taking sockets, tell everyone to reconnect
     elsewhere (1001 with a reconnect hint), finish cleanly. A second signal exits at once."""
     runner = RapportRunner(
         app, access_log_format=logs.ACCESS_LOG_FORMAT, shutdown_timeout=DRAIN_TIMEOUT_S
     )
     await runner.setup()
-    site = web.TCPSite(runner, settings.host, settings.port)
+    site = web.TCPSite(runner, settings.host, settings.port, ssl_context=tls)
     await site.start()
     stop = asyncio.Event()
 
@@ -129,7 +163,7 @@ def cmd_token(args: argparse.Namespace) -> int:
     elif args.kind == "therapist":
         if not rooms:
             raise ConfigError("a therapist token needs at least one --room")
-        token = minter.mint_therapist(args.subject, rooms, args.ttl)
+        token = minter.mint_therapist(args.subject, rooms, args.ttl, display_name=args.display_name)
         url = therapist_url(settings, token)
     else:
         token = minter.mint_admin(args.subject, args.ttl)
@@ -288,6 +322,17 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--dev", action="store_true", help="development mode: generated secret")
     serve.add_argument("--redis-url", help="share presence with other nodes through Redis")
     serve.add_argument("--node-id")
+    serve.add_argument(
+        "--lan",
+        action="store_true",
+        help="with --dev: HTTPS on this machine's LAN address (self-signed), to join from a phone",
+    )
+    serve.add_argument("--lan-host", help="the address to serve --lan on (default: found)")
+    serve.add_argument(
+        "--cert-dir",
+        default=".",
+        help="where --lan keeps its certificate and key (default: here, beside .dev-secret)",
+    )
     serve.set_defaults(func=cmd_serve)
 
     token = sub.add_parser("token", help="mint a token (secret or key from the environment)")
@@ -296,6 +341,9 @@ def build_parser() -> argparse.ArgumentParser:
     token.add_argument("--ttl", type=int, default=3600, help="lifetime in seconds")
     token.add_argument("--not-before", type=float, help="epoch seconds the link opens")
     token.add_argument("--subject", help="the therapist's or admin's id (required for those kinds)")
+    token.add_argument(
+        "--display-name", help="the therapist's name as clients see it (display_name claim)"
+    )
     token.add_argument("--json", action="store_true")
     token.set_defaults(func=cmd_token)
 

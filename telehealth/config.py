@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from urllib.parse import urlsplit
 
+from telehealth import brand
 from telehealth.ids import new_node_id
 
 # Every environment variable the service reads, with its meaning (docs/operations.md mirrors this).
@@ -88,6 +89,13 @@ ENV_VARS: dict[str, str] = {
     "TELEHEALTH_PRECALL_QUEUE_WAIT": "seconds a queued pre-call test waits for a place (5)",
     "TELEHEALTH_PRECALL_TIME_LIMIT": "hard limit in seconds on one pre-call test (default 20)",
     "TELEHEALTH_QUALITY_INTERVAL": "seconds between a page's call-quality summaries (default 10)",
+    "TELEHEALTH_PRACTICE_NAME": "the practice's name in the pages' header (plain text, 80 chars)",
+    "TELEHEALTH_PRACTICE_LOGO": "path of the practice's logo (PNG, JPEG, WebP or SVG, 512 KiB "
+    "at most), served by the node at /brand/logo",
+    "TELEHEALTH_ACCENT_COLOR": "#rrggbb accent for buttons and links; refused unless it meets "
+    "WCAG AA (4.5:1) with white text and on the page background",
+    "TELEHEALTH_SUPPORT_CONTACT": "how clients reach the practice for help (plain text, 120 "
+    "chars), shown on error pages",
 }
 
 MIN_SECRET_BYTES = 32
@@ -181,6 +189,11 @@ class Settings:
     name_max: int = 64
     text_max: int = 2000
     max_candidates: int = 100  # ICE candidates one participant sends per offer/answer exchange
+    # The practice's look (telehealth/brand.py): all optional, the neutral look without them.
+    practice_name: str | None = None
+    practice_logo: str | None = None  # a file path, read and checked at startup
+    accent_color: str | None = None
+    support_contact: str | None = None
 
     @property
     def base_url(self) -> str:
@@ -234,6 +247,7 @@ class Settings:
         if not 0.5 <= self.quality_interval <= 300:
             raise ConfigError("TELEHEALTH_QUALITY_INTERVAL must be from 0.5 to 300 seconds")
         self._validate_webhooks()
+        self._validate_brand()
         if min(self.address_max_pending, self.address_max_attempts, self.api_rate) < 1:
             raise ConfigError(
                 "TELEHEALTH_ADDRESS_MAX_PENDING, TELEHEALTH_ADDRESS_MAX_ATTEMPTS and "
@@ -289,6 +303,27 @@ class Settings:
                 "TELEHEALTH_RELAY_ONLY is on but no TURN server is configured: set "
                 "TELEHEALTH_TURN_URLS and TELEHEALTH_TURN_SECRET (calls would never connect)"
             )
+
+    def _validate_brand(self) -> None:
+        """The practice's look, checked as the node starts: a bad one refuses to start."""
+        try:
+            if self.practice_name is not None:
+                brand.check_plain_text(
+                    "TELEHEALTH_PRACTICE_NAME", self.practice_name, brand.PRACTICE_NAME_MAX
+                )
+            if self.support_contact is not None:
+                brand.check_plain_text(
+                    "TELEHEALTH_SUPPORT_CONTACT", self.support_contact, brand.SUPPORT_CONTACT_MAX
+                )
+            if self.practice_logo is not None:
+                brand.load_logo(self.practice_logo)
+        except brand.BrandError as exc:
+            raise ConfigError(str(exc)) from None
+        if self.accent_color is not None:
+            try:
+                brand.palette(self.accent_color)
+            except brand.BrandError as exc:
+                raise ConfigError(f"TELEHEALTH_ACCENT_COLOR: {exc}") from None
 
     def _validate_webhooks(self) -> None:
         if not self.webhook_url:
@@ -424,6 +459,10 @@ def from_env(env: Mapping[str, str] | None = None, **overrides: object) -> Setti
         "precall_queue": int(_num(env, "TELEHEALTH_PRECALL_QUEUE", 4)),
         "precall_queue_wait": _num(env, "TELEHEALTH_PRECALL_QUEUE_WAIT", 5.0),
         "precall_time_limit": _num(env, "TELEHEALTH_PRECALL_TIME_LIMIT", 20.0),
+        "practice_name": env.get("TELEHEALTH_PRACTICE_NAME") or None,
+        "practice_logo": env.get("TELEHEALTH_PRACTICE_LOGO") or None,
+        "accent_color": env.get("TELEHEALTH_ACCENT_COLOR") or None,
+        "support_contact": env.get("TELEHEALTH_SUPPORT_CONTACT") or None,
     }
     if values["event_loop"] not in ("uvloop", "asyncio"):
         raise ConfigError("TELEHEALTH_EVENT_LOOP must be uvloop or asyncio")

@@ -26,6 +26,10 @@ ROOM_CHAIN_HEAD = "th:{{r:{room}}}:head"
 # oldest first, trimmed to the newest KEEP, with a TTL renewed by each sample; deleted when the
 # participant leaves the session. Figures only: no name, no address.
 ROOM_QUALITY = "th:{{r:{room}}}:q:{pid}"
+# STRING RoomProfile JSON (telehealth.rooms.profile.RoomProfile): the therapist's display name
+# and welcome note for the room's clients, no TTL (a therapist's setting, kept until changed;
+# deleted when set empty). Typed text: read only by the room's pages.
+ROOM_PROFILE = "th:{{r:{room}}}:profile"
 # ZSET room -> time of its newest stream entry (ms): where to look for events (a hint).
 EVENT_ROOMS = "th:events:rooms"
 # Consumer group (on every ROOM_EVENTS stream) of the webhook deliverers: one consumer per node.
@@ -74,6 +78,10 @@ def room_chain_head(room: str) -> str:
 
 def room_quality(room: str, pid: str) -> str:
     return ROOM_QUALITY.format(room=room, pid=pid)
+
+
+def room_profile(room: str) -> str:
+    return ROOM_PROFILE.format(room=room)
 
 
 def revoked(jti: str) -> str:

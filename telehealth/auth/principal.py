@@ -52,6 +52,9 @@ class TherapistPrincipal:
     jti: str = ""
     issued_at: float = 0.0
     expires_at: float = math.inf
+    # The token's display_name claim (the name clients see on the room's pages), checked by
+    # rooms/profile.py; "" when absent or not usable.
+    display_name: str = ""
 
 
 @dataclass(frozen=True)

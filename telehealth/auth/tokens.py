@@ -28,6 +28,7 @@ from telehealth.auth.principal import (
 )
 from telehealth.config import ConfigError, Settings
 from telehealth.ids import new_jti
+from telehealth.rooms.profile import check_display_name
 
 log = logging.getLogger(__name__)
 
@@ -110,7 +111,12 @@ class TokenMinter:
         return self._mint(Kind.CLIENT, subject, ttl, not_before, jti, {"room": room})
 
     def mint_therapist(
-        self, subject: str, rooms: Iterable[str], ttl: float = DEFAULT_THERAPIST_TTL
+        self,
+        subject: str,
+        rooms: Iterable[str],
+        ttl: float = DEFAULT_THERAPIST_TTL,
+        *,
+        display_name: str | None = None,
     ) -> str:
         listed = [rooms] if isinstance(rooms, str) else list(rooms)  # one room, not its letters
         if not listed:
@@ -118,7 +124,12 @@ class TokenMinter:
         for room in listed:
             _check_room(room)
         subject = _check_text("subject", subject, _MAX_SUBJECT)
-        claims = {"rooms": sorted(set(listed))}
+        claims: dict[str, Any] = {"rooms": sorted(set(listed))}
+        if display_name is not None:
+            try:
+                claims["display_name"] = check_display_name(display_name)
+            except RapportError as err:
+                raise ValueError(err.message) from None
         return self._mint(Kind.THERAPIST, subject, ttl, None, new_jti(), claims)
 
     def mint_admin(self, subject: str, ttl: float = DEFAULT_ADMIN_TTL) -> str:
@@ -317,6 +328,20 @@ def _kind_of(claims: dict[str, Any]) -> Kind:
     return kind
 
 
+def _display_name(claim: object) -> str:
+    """The display_name claim, when it is a usable name; a cosmetic claim never refuses a
+    token, so an unusable one is left out (and logged without its content)."""
+    if claim is None:
+        return ""
+    if isinstance(claim, str):
+        try:
+            return check_display_name(claim)
+        except RapportError:
+            pass
+    log.info("a therapist token's display_name claim was not usable and is ignored")
+    return ""
+
+
 def _check_header_type(token: str, kind: Kind) -> None:
     """Called after the signature was verified, so the header is the signer's."""
     typ = jwt.get_unverified_header(token).get("typ")
@@ -356,5 +381,6 @@ def _principal(kind: Kind, claims: dict[str, Any]) -> Principal:
             jti=jti,
             issued_at=issued_at,
             expires_at=expires_at,
+            display_name=_display_name(claims.get("display_name")),
         )
     return AdminPrincipal(subject=subject, jti=jti, issued_at=issued_at, expires_at=expires_at)

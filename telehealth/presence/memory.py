@@ -12,6 +12,7 @@ from telehealth.rediskeys import ROOM_RETENTION_MS
 from telehealth.rooms.events import StoredEvent, StreamEntry, chain, decode_entry
 from telehealth.rooms.model import Participant, Snapshot, empty
 from telehealth.rooms.ports import REVOCATION_FEED_MS, Revocation
+from telehealth.rooms.profile import RoomProfile
 from telehealth.rooms.quality import QualitySample
 
 
@@ -43,6 +44,7 @@ class MemoryPresence:
         self._idle_since: dict[str, int] = {}
         # (room, pid) -> (samples, oldest first; forget at ms)
         self._quality: dict[tuple[str, str], tuple[deque[QualitySample], int]] = {}
+        self._profiles: dict[str, RoomProfile] = {}  # room -> how its clients see it
 
     async def load(self, room: str) -> Snapshot:
         return self._rooms.get(room) or empty(room)
@@ -211,6 +213,15 @@ class MemoryPresence:
     async def forget_quality(self, room: str, pids: Sequence[str]) -> None:
         for pid in pids:
             self._quality.pop((room, pid), None)
+
+    async def room_profile(self, room: str) -> RoomProfile:
+        return self._profiles.get(room) or RoomProfile()
+
+    async def set_room_profile(self, room: str, profile: RoomProfile) -> None:
+        if profile.empty:
+            self._profiles.pop(room, None)
+        else:
+            self._profiles[room] = profile
 
     async def close(self) -> None:
         self._rooms.clear()

@@ -25,6 +25,7 @@ from telehealth.redisconn import UNREACHABLE
 from telehealth.rooms.events import StoredEvent, StreamEntry, chain, decode_entry
 from telehealth.rooms.model import Participant, Snapshot, decode_participant, encode_participant
 from telehealth.rooms.ports import REVOCATION_FEED_MS, PresenceUnavailable, Revocation
+from telehealth.rooms.profile import RoomProfile, decode_profile, encode_profile
 from telehealth.rooms.quality import QualitySample, decode_sample, encode_sample
 
 CHAIN_ATTEMPTS = 10
@@ -353,6 +354,17 @@ class RedisPresence:
         if pids:  # one slot (the room's hash tag), so one DEL even on a cluster
             room_keys = [keys.room_quality(room, pid) for pid in pids]
             await self._call(lambda: self._redis.delete(*room_keys))
+
+    async def room_profile(self, room: str) -> RoomProfile:
+        raw = await self._call(lambda: self._redis.get(keys.room_profile(room)))
+        return RoomProfile() if raw is None else decode_profile(raw)
+
+    async def set_room_profile(self, room: str, profile: RoomProfile) -> None:
+        key = keys.room_profile(room)
+        if profile.empty:
+            await self._call(lambda: self._redis.delete(key))
+        else:
+            await self._call(lambda: self._redis.set(key, encode_profile(profile)))
 
     async def close(self) -> None:
         await self._redis.aclose()

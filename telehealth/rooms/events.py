@@ -74,6 +74,7 @@ class AuditAction(StrEnum):
     AUDIT_EXPORTED = "audit_exported"
     CONSENT_GIVEN = "consent_given"  # a client joined having accepted the consent text
     RUNNING_LATE = "running_late"  # the therapist's notice to the waiting room (minutes only)
+    ROOM_PROFILE_CHANGED = "room_profile_changed"  # display name / welcome note set (ids only)
 
 
 class Outcome(StrEnum):

@@ -16,6 +16,7 @@ import msgspec
 from signaling.errors import Code
 from telehealth.rooms.events import StoredEvent, StreamEntry
 from telehealth.rooms.model import Participant, Snapshot
+from telehealth.rooms.profile import RoomProfile
 from telehealth.rooms.quality import QualitySample
 from telehealth.rooms.states import Role
 
@@ -141,6 +142,12 @@ class PresenceStore(Protocol):
 
     async def forget_quality(self, room: str, pids: Sequence[str]) -> None:
         """Delete these participants' timelines (they left the session)."""
+
+    async def room_profile(self, room: str) -> RoomProfile:
+        """How ``room``'s clients see it (rooms/profile.py); an empty profile when unset."""
+
+    async def set_room_profile(self, room: str, profile: RoomProfile) -> None:
+        """Keep ``room``'s profile (an empty one deletes it)."""
 
     async def close(self) -> None: ...
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from dataclasses import dataclass
 from importlib import resources
@@ -11,6 +12,7 @@ import msgspec
 from aiohttp import web
 
 from signaling.errors import Code, RapportError
+from telehealth import brand
 from telehealth.audit import export as audit_export
 from telehealth.audit.ecs import to_ecs
 from telehealth.auth.principal import (
@@ -24,7 +26,7 @@ from telehealth.auth.principal import (
     is_room_id,
 )
 from telehealth.auth.tokens import MAX_TTL, session_link_url
-from telehealth.config import DEFAULT_CONSENT
+from telehealth.config import DEFAULT_CONSENT, Settings
 from telehealth.ids import client_participant_id
 from telehealth.rooms.events import Actor, ActorRole, AuditAction
 from telehealth.rooms.ports import Revocation
@@ -37,6 +39,7 @@ from telehealth.web.linkstatus import link_state
 from telehealth.webhooks.feed import read_feed
 from telehealth.webhooks.worker import WebhookWorker
 
+LOGO_PATH = "/brand/logo"  # where the node serves the practice's logo (web/profile.py)
 MAX_LINK_TTL_S = 30 * 24 * 3600
 READY_BUDGET_S = 0.8  # /readyz answers within a second, whatever Redis does
 MAX_BODY = 16 * 1024
@@ -137,10 +140,22 @@ async def readyz(request: web.Request) -> web.Response:
     return json_response({"status": "ready", "node": app[keys.SETTINGS].node_id})
 
 
+def practice_config(settings: Settings) -> dict[str, Any]:
+    """The practice's look for the pages (telehealth/brand.py); nulls for the neutral look."""
+    accent = brand.palette(settings.accent_color) if settings.accent_color else None
+    return {
+        "name": settings.practice_name,
+        "logo_url": LOGO_PATH if settings.practice_logo else None,
+        "accent": dataclasses.asdict(accent) if accent else None,
+        "support_contact": settings.support_contact,
+    }
+
+
 async def page_config(request: web.Request) -> web.Response:
     settings = request.app[keys.SETTINGS]
     return json_response(
         {
+            "practice": practice_config(settings),
             "consent_text": settings.consent_text or DEFAULT_CONSENT,
             "emergency_info": settings.emergency_info,
             "show_queue_position": settings.show_queue_position,

@@ -41,6 +41,7 @@ from telehealth.web.checkin import CheckIn, check_in, record_consent
 from telehealth.web.connection import Connection
 from telehealth.web.limiting import PendingPlace, admit_socket, limit_reply
 from telehealth.web.liveness import HEARTBEAT_S
+from telehealth.web.profile import adopt_claimed_name
 from telehealth.web.quality import accept_quality
 from telehealth.web.ratelimit import TokenBucket
 from telehealth.web.seating import seat_client
@@ -241,6 +242,8 @@ async def _authenticate(app: web.Application, conn: Connection, auth: m.Auth) ->
         joined = await service.join(
             room, conn.actor, conn.role, name, conn.conn_id, auth.device, link=link
         )
+        assert isinstance(therapist, TherapistPrincipal)
+        await adopt_claimed_name(app, room, therapist)
     conn.joined = True  # from here on, a closing socket is a drop to record
     conn.send(
         m.encode(
