@@ -4,6 +4,7 @@
 // kept in this tab's sessionStorage.
 
 import { chime, flagUnseen, setTitle, unlockAudioOnGesture } from "./alerts.js";
+import { applyPractice, loadRoomProfile, showRoomIntro } from "./brand.js";
 import { CallView, mediaButtons } from "./callview.js";
 import { DeviceChooser } from "./devices.js";
 import { LocalMedia } from "./media.js";
@@ -105,6 +106,9 @@ const session = {
 async function start() {
   document.title = t("client.title");
   unlockAudioOnGesture();
+  // The practice's look comes first, so even a link that does not work shows whose it is and
+  // how to reach them.
+  const configLoad = loadConfig();
 
   const { token, changed } = takeToken(KIND);
   if (!token) return showError("noLink");
@@ -121,9 +125,12 @@ async function start() {
   session.token = token;
   session.room = claims.room;
 
-  const [config, problem, checkin] = await Promise.all([loadConfig(), checkLink(token), loadCheckin()]);
+  const [config, problem, checkin, profile] = await Promise.all([
+    configLoad, checkLink(token), loadCheckin(), loadRoomProfile(token, claims.room),
+  ]);
   session.config = config;
   session.checkin = checkin;
+  showRoomIntro(profile, ["welcome", "waiting"]);
   if (problem === "notYet") return waitUntilValid(claims.nbf);
   if (problem) return showError(problem);
 
@@ -142,9 +149,12 @@ function waitUntilValid(nbf) {
   setTimeout(() => location.reload(), Math.min(wait, 2 ** 31 - 1));
 }
 
-/** The page's settings (`/api/config`), or the defaults when they cannot be read. */
-function loadConfig() {
-  return loadJson("/api/config", DEFAULT_CONFIG);
+/** The page's settings (`/api/config`), or the defaults when they cannot be read; the
+ *  practice's look is applied as soon as they arrive. */
+async function loadConfig() {
+  const config = await loadJson("/api/config", DEFAULT_CONFIG);
+  applyPractice(config.practice);
+  return config;
 }
 
 /** What check-in asks (`/api/checkin`), or the defaults when it cannot be read. */

@@ -554,6 +554,26 @@ export const STRINGS = {
     },
   },
 
+  brand: {
+    logoAlt: "The practice's logo",
+    supportHeading: "Need help?",
+    sessionWith: (name) => `Your session with ${name}`,
+    noteFrom: (name) => (name ? `A note from ${name}` : "A note from your therapist"),
+    console: {
+      heading: "How clients see your room",
+      intro: "Shown to your clients on their welcome and waiting pages, as you type it here.",
+      nameLabel: "Your name as clients see it",
+      nameHint: "For example: Dr. Ada Lee. Leave it empty to show no name.",
+      noteLabel: "Welcome note",
+      noteHint: "Plain text, up to 500 characters. Line breaks are kept.",
+      count: (n, max) => `${n} of ${max} characters`,
+      save: "Save",
+      saved: "Saved. Clients see it when they next open or reload their link.",
+      failed: (why) => `Not saved: ${why}`,
+      loadFailed: (why) => `Could not load how clients see your room: ${why}`,
+    },
+  },
+
   errors: {
     noLink: {
       heading: "This page needs a link",

@@ -8,8 +8,10 @@ import {
 import { keepSignedIn, lockWhenIdle } from "./authority.js";
 import { CallView } from "./callview.js";
 import { LocalMedia } from "./media.js";
+import { applyPractice } from "./brand.js";
 import { mountPage } from "./page.js";
 import { precallSummary } from "./precall.js";
+import { RoomProfileForm } from "./roomprofile.js";
 import { CLOSE, Signaling, errorPageFor } from "./signaling.js";
 import { STRINGS, t } from "./strings.js";
 import { decodePayload, forget, remember, store, takeToken, tokenRooms, tokenStatus } from "./token.js";
@@ -62,6 +64,7 @@ const dom = {
 };
 
 const media = new LocalMedia(store(KIND, "devices"));
+const roomProfile = new RoomProfileForm(() => state.token);
 
 const state = {
   token: null,
@@ -103,6 +106,7 @@ async function start() {
   state.rooms = tokenRooms(claims);
   if (state.rooms.length === 0) return showError("wrongKind");
   const config = await loadConfig();
+  applyPractice(config.practice);
   state.maxParticipants = config.max_participants || state.maxParticipants;
   state.emergencyInfo = config.emergency_info !== false;
   lockWhenIdle(config.console_idle_logoff, lockConsole, () => state.session.length > 0);
@@ -145,6 +149,7 @@ async function enterRoom(room) {
   roomLabel.hidden = false;
   switchRoom.hidden = state.rooms.length < 2;
   showView("loading");
+  roomProfile.load(room);
   if (!media.opened) await media.open();
   dom.status.textContent = media.problem ? t(`media.${media.problem}`) : "";
   connect();

@@ -132,6 +132,8 @@ def test_serve_refuses_to_start_with_a_bad_logo(
 ) -> None:
     from telehealth.cli import main
 
+    # serve forbids the SDK's loopback patch for the rest of the process: not in the tests'.
+    monkeypatch.setattr("rapport_sdk.loopback.forbid_in_this_process", lambda: None)
     bad = tmp_path / "logo.png"
     bad.write_bytes(b"MZ\x90\x00 not an image")
     monkeypatch.setenv("TELEHEALTH_JWT_SECRET", SECRET)

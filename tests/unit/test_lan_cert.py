@@ -43,6 +43,8 @@ def test_a_name_is_not_an_address(tmp_path: Path) -> None:
 def test_lan_needs_dev_mode(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
+    # serve forbids the SDK's loopback patch for the rest of the process: not in the tests'.
+    monkeypatch.setattr("rapport_sdk.loopback.forbid_in_this_process", lambda: None)
     monkeypatch.setenv("TELEHEALTH_JWT_SECRET", "lan-secret-" + "x" * 40)
     assert main(["serve", "--lan", "--lan-host", "127.0.0.1", "--cert-dir", str(tmp_path)]) == 2
     assert "--dev" in capsys.readouterr().err
