@@ -27,6 +27,8 @@ MESSAGE = "canary message: are you still coming?"
 CHAT = "canary chat: my address is 12 Elm Street"
 LOCATION = "canary location: 9 Birch Crescent, Dundee"
 PHONE = "+44 7700 900123"
+DISPLAY_NAME = "Dr. Canaryclaim"  # a therapist token's display_name claim
+WELCOME_NOTE = "canary note: the door code is 4417"
 OTHER_ADDRESS = "127.0.0.5"
 
 
@@ -49,7 +51,7 @@ async def test_nothing_private_reaches_the_log(start_node: StartNode) -> None:
     node = start_node(env)
     port = int(node.url.rsplit(":", 1)[1])
     minter = TokenMinter(from_env({"TELEHEALTH_JWT_SECRET": SECRET}))
-    therapist_token = minter.mint_therapist("dr-canary", [ROOM])
+    therapist_token = minter.mint_therapist("dr-canary", [ROOM], display_name=DISPLAY_NAME)
     client_token = minter.mint_client(ROOM)
     admin_token = minter.mint_admin("admin-canary")
 
@@ -84,6 +86,13 @@ async def test_nothing_private_reaches_the_log(start_node: StartNode) -> None:
         await client.send(type="leave")
         await client.closed()
         await therapist.close()
+        profile = {"display_name": DISPLAY_NAME, "welcome_note": WELCOME_NOTE}
+        async with elsewhere.put(
+            f"{node.url}/api/rooms/{ROOM}/profile",
+            json=profile,
+            headers={"Authorization": f"Bearer {therapist_token}"},
+        ) as resp:
+            assert (await resp.json())["welcome_note"] == WELCOME_NOTE  # it was kept
 
         # Requests aiohttp cannot parse, answered before any middleware.
         garbage = await raw_http(port, b"NOT HTTP AT ALL\r\n\r\n", OTHER_ADDRESS)
@@ -132,6 +141,10 @@ async def test_nothing_private_reaches_the_log(start_node: StartNode) -> None:
         "ice-ufrag",
         re.search(r"a=ice-pwd:(\S+)", CHROME_OFFER).group(1),  # type: ignore[union-attr]
         "Error handling request",
+        DISPLAY_NAME,
+        "Canaryclaim",
+        WELCOME_NOTE,
+        "door code",
     ]
     for canary in canaries:
         assert canary not in text, f"{canary[:30]!r} reached the log"
