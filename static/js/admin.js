@@ -5,6 +5,7 @@
 // from its row, and a chart of the last hour's waits. "End room" asks first.
 
 import { keepSignedIn, lockWhenIdle } from "./authority.js";
+import { applyPractice } from "./brand.js";
 import { mountPage } from "./page.js";
 import { Signaling, errorPageFor } from "./signaling.js";
 import { t } from "./strings.js";
@@ -108,7 +109,9 @@ async function start() {
     return showError(errorPageFor(code));
   });
   signaling.connect();
-  lockWhenIdle((await loadConfig()).console_idle_logoff, lockMonitor);
+  const config = await loadConfig();
+  applyPractice(config.practice);
+  lockWhenIdle(config.console_idle_logoff, lockMonitor);
 }
 
 /** An admin API path as JSON; an Error with the server's message otherwise. */
