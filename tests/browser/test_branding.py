@@ -5,6 +5,10 @@ The client's welcome and waiting pages show whose room this is, the note as text
 breaks (never HTML), the logo served by the node, the accent on the buttons; an error page shows
 the support contact; axe finds nothing serious at desktop and phone widths. With nothing set, the
 pages look as they always did.
+
+And the way to try it on a phone (``serve --dev --lan``): over HTTPS with the kept self-signed
+certificate, a page is a secure context, gets the (fake) camera and reaches the waiting room
+over wss, as a phone does once its person has accepted the browser's warning.
 """
 
 from __future__ import annotations
@@ -12,7 +16,14 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from playwright.async_api import Page, expect
+from aiohttp.test_utils import TestServer
+from playwright.async_api import Browser, Page, expect
+
+from telehealth import lan
+from telehealth.app import create_app
+from telehealth.auth.tokens import TokenMinter
+from telehealth.config import from_env
+from tests.conftest import free_port
 
 from .conftest import PHONE, ROOM, OpenPage, Screens, Service, StartService
 from .helpers import join_waiting_room, open_console
@@ -145,3 +156,26 @@ async def test_with_nothing_set_the_look_is_unchanged(
     await expect(broken.get_by_test_id("support-contact")).to_have_count(0)
     await screens.audit(client, "client-welcome-neutral")
     screens.check()
+
+
+async def test_a_phone_joins_over_https_with_the_lan_certificate(
+    browser: Browser, tmp_path: Path
+) -> None:
+    cert = lan.ensure_certificate(tmp_path, "127.0.0.1")
+    port = free_port()
+    settings = from_env({}, dev=True, public_url=f"https://127.0.0.1:{port}")
+    server = TestServer(create_app(settings), host="127.0.0.1", port=port)
+    await server.start_server(ssl=cert.ssl_context())
+    # ignore_https_errors: the person tapped "Proceed" on the browser's warning.
+    context = await browser.new_context(viewport=PHONE, ignore_https_errors=True)
+    try:
+        page = await context.new_page()
+        token = TokenMinter(settings).mint_client(ROOM, ttl=600)
+        await page.goto(f"https://127.0.0.1:{port}/join#{token}")
+        assert await page.evaluate("window.isSecureContext") is True
+        await join_waiting_room(page, "Alex")  # the camera, then the socket over wss
+        assert await page.evaluate("location.protocol") == "https:"
+        await expect(page.get_by_test_id("connection-banner")).to_be_hidden()
+    finally:
+        await context.close()
+        await server.close()
