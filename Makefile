@@ -53,7 +53,7 @@ $(DEV_SECRET):
 
 run: $(RUN_STAMP) $(DEV_SECRET)
 	@echo "==> Starting Rapport on the embedded default (one node, in memory)"
-	TELEHEALTH_JWT_SECRET="$$(cat $(DEV_SECRET))" $(VENV)/bin/telehealth serve --dev
+	TELEHEALTH_JWT_SECRET="$$(cat $(DEV_SECRET))" $(VENV)/bin/telehealth serve --dev --links-file .dev-links.json
 
 # deps first (system packages, axe-core), then the venv.
 test: deps venv lint
