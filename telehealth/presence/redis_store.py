@@ -79,9 +79,12 @@ else
 end
 return 1
 """
-# KEYS as above; ARGV jti, withdrawn-at ms. Marks a listed link withdrawn (the first time only)
-# in its own field "jti\nw"; returns {link JSON, withdrawn-at} or nil for a link not listed.
+# KEYS as above; ARGV jti, withdrawn-at ms, now ms. Marks a listed link withdrawn (the first time
+# only) in its own field "jti\nw"; returns {link JSON, withdrawn-at}, or nil for a link not
+# listed (or past its keep time).
 _LINK_WITHDRAW_SCRIPT = """
+local kept = redis.call('ZSCORE', KEYS[2], ARGV[1])
+if not kept or tonumber(kept) <= tonumber(ARGV[3]) then return nil end
 local link = redis.call('HGET', KEYS[1], ARGV[1])
 if not link then return nil end
 redis.call('HSETNX', KEYS[1], ARGV[1] .. '\\nw', ARGV[2])
@@ -398,7 +401,8 @@ class RedisPresence:
 
     async def withdraw_room_link(self, room: str, jti: str, at_ms: int) -> IssuedLink | None:
         room_keys = [keys.room_links(room), keys.room_links_until(room)]
-        reply = await self._call(lambda: self._link_withdraw(keys=room_keys, args=[jti, at_ms]))
+        args: list[str | int] = [jti, at_ms, now_ms()]
+        reply = await self._call(lambda: self._link_withdraw(keys=room_keys, args=args))
         if reply is None:
             return None
         link = msgspec.json.decode(reply[0], type=IssuedLink)
