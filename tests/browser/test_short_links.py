@@ -13,6 +13,7 @@ from playwright.async_api import Page, expect
 
 from .conftest import OpenPage, Screens, Service
 from .helpers import admit, frames_per_peer, join_waiting_room, open_console
+from .test_screens import readme_shows
 
 
 def on_test_server(service: Service, short_url: str) -> str:
@@ -59,6 +60,7 @@ async def test_a_full_visit_through_a_short_link_with_the_session_timer(
     await expect(therapist.get_by_test_id("timer-end")).to_contain_text("ends ")
     await screens.capture(therapist, "therapist-session-timer")
     screens.check()
+    readme_shows(screens)
 
 
 @pytest.mark.timeout(240)
@@ -96,6 +98,7 @@ async def test_a_scheduled_link_listed_invited_and_withdrawn(
     await expect(other.get_by_test_id("error-page")).to_contain_text("This link does not work")
     await screens.capture(other, "client-short-link-unknown")
     screens.check()
+    readme_shows(screens)
 
 
 async def test_a_malformed_or_unknown_short_link_is_told_kindly(
