@@ -666,7 +666,10 @@ export const STRINGS = {
     startLabel: "Appointment starts (optional)",
     startHint: "Leave empty for a link that opens now. A scheduled link opens 10 minutes early.",
     lengthLabel: "Length",
-    lengths: { 1800: "30 minutes", 3000: "50 minutes", 3600: "1 hour", 5400: "90 minutes", 7200: "2 hours" },
+    lengths: {
+      1800: "30 minutes", 3000: "50 minutes", 3600: "1 hour", 5400: "90 minutes", 7200: "2 hours",
+      86400: "1 day", 604800: "7 days",
+    },
     label: "Label for you (optional)",
     labelHint: "Kept in this browser only, never sent to the server. Avoid full names.",
     startInPast: "Choose a start time from now on.",

@@ -5,6 +5,10 @@ jti, the appointment's end on the therapist's session view, and bad input."""
 from __future__ import annotations
 
 import asyncio
+import json
+import os
+import subprocess
+import sys
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -18,6 +22,9 @@ from aiohttp.test_utils import TestServer
 from telehealth import links
 from telehealth.app import create_app
 from telehealth.auth.tokens import TokenMinter
+from telehealth.config import Settings
+from telehealth.presence.redis_store import RedisPresence
+from telehealth.redisconn import make_client
 from tests.e2e.conftest import join, settings_for
 
 ROOM = "room-short"
@@ -246,3 +253,34 @@ async def test_the_therapists_view_carries_the_appointments_end(
     assert ends == {"client": made["expires_at"]}, room["session"]
     await client.close()
     await therapist.close()
+
+
+def run_token(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    base = {k: v for k, v in os.environ.items() if not k.startswith("TELEHEALTH_")}
+    argv = [sys.executable, "-m", "telehealth", "token", "--kind", "client", "--room", ROOM]
+    return subprocess.run(
+        [*argv, "--json"], env={**base, **env}, capture_output=True, text=True, timeout=120
+    )
+
+
+async def test_the_token_command_prints_a_short_url_when_it_reaches_presence(
+    request: pytest.FixtureRequest,
+) -> None:
+    server = request.getfixturevalue("redis_server")
+    env = {"TELEHEALTH_JWT_SECRET": "cli-secret-" + "y" * 40, "TELEHEALTH_REDIS_URL": server.url}
+    done = await asyncio.to_thread(run_token, env)
+    assert done.returncode == 0, done.stderr
+    printed = json.loads(done.stdout)
+    code = code_of(printed["short_url"])
+    presence = RedisPresence(make_client(Settings(redis_url=server.url)))
+    try:
+        assert await presence.short_link(code) == printed["token"]
+    finally:
+        await presence.close()
+
+    # Without Redis it cannot reach a running node's store, and says so.
+    del env["TELEHEALTH_REDIS_URL"]
+    done = await asyncio.to_thread(run_token, env)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["short_url"] is None
+    assert "no short link" in done.stderr
