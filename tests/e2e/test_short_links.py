@@ -182,6 +182,14 @@ async def test_the_rooms_links_and_withdrawal_by_jti(
     assert (await resolve(http, node, code_of(second["short_url"])))[0] == 404
     assert [e["withdrawn"] for e in await listed(http, node)] == [True, True]
 
+    # Each withdrawal is audited as before, naming the link (never a token).
+    admin = {"Authorization": f"Bearer {node.minter.mint_admin('ops', 600)}"}
+    async with http.get(node.url + f"api/audit?room={ROOM}", headers=admin) as resp:
+        trail = await resp.text()
+    withdrawals = [line for line in trail.splitlines() if "link_withdrawn" in line]
+    assert len(withdrawals) == 2 and made["jti"] in withdrawals[0], withdrawals
+    assert made["token"] not in trail
+
 
 async def test_listing_and_withdrawing_refuse_bad_input_and_change_nothing(
     node: Node, http: aiohttp.ClientSession
