@@ -53,7 +53,7 @@ $(DEV_SECRET):
 
 run: $(RUN_STAMP) $(DEV_SECRET)
 	@echo "==> Starting Rapport on the embedded default (one node, in memory)"
-	TELEHEALTH_JWT_SECRET="$$(cat $(DEV_SECRET))" $(VENV)/bin/telehealth serve --dev
+	TELEHEALTH_JWT_SECRET="$$(cat $(DEV_SECRET))" $(VENV)/bin/telehealth serve --dev --links-file .dev-links.json
 
 # The same, over HTTPS on this machine's LAN address with a self-signed certificate (kept in
 # .dev-lan-cert.pem / .dev-lan-key.pem, ignored by git), so a phone on the same network can join:

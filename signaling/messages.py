@@ -365,6 +365,9 @@ class SessionEntry(msgspec.Struct, frozen=True):
     since: float
     connected: bool
     emergency: Emergency | None = None
+    # A client's appointment end: when their session link expires (epoch s); null for the
+    # therapist. The therapist's session timer counts to it.
+    ends_at: float | None = None
 
 
 class RoomView(_Out, frozen=True, tag="room"):

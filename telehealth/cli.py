@@ -11,6 +11,7 @@ import signal
 import ssl
 import sys
 import time
+from pathlib import Path
 
 from aiohttp import web
 
@@ -37,27 +38,6 @@ def _settings(args: argparse.Namespace) -> Settings:
     )
 
 
-def _print_links(settings: Settings) -> None:
-    from telehealth.auth.tokens import TokenMinter, admin_url, session_link_url, therapist_url
-
-    minter = TokenMinter(settings)
-    ttl = 8 * 3600
-    if os.environ.get("TELEHEALTH_JWT_SECRET"):
-        how = "the links below keep working after a restart, while the secret stays the same"
-    else:
-        how = "the links below use a secret made at start and stop working when it stops"
-    print(f"\nRapport is running (development mode: {how}).\n")
-    print(
-        "  Therapist console:",
-        therapist_url(settings, minter.mint_therapist("dev-therapist", [DEMO_ROOM], ttl)),
-    )
-    print(
-        "  Client session link:", session_link_url(settings, minter.mint_client(DEMO_ROOM, ttl=ttl))
-    )
-    print("  Admin monitor:", admin_url(settings, minter.mint_admin("dev-admin", ttl)))
-    print("\nOpen the therapist console and the session link in two browser windows.\n", flush=True)
-
-
 def cmd_serve(args: argparse.Namespace) -> int:
     from rapport_sdk.loopback import forbid_in_this_process
     from telehealth.app import create_app
@@ -71,7 +51,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
     logs.setup(settings.log_level, settings.log_json)
     app = create_app(settings)
     if settings.dev:
-        _print_links(settings)
+        from telehealth.devlinks import dev_links_ctx
+
+        path = Path(args.links_file) if args.links_file else None
+        kept = bool(os.environ.get("TELEHEALTH_JWT_SECRET"))
+        app.cleanup_ctx.append(dev_links_ctx(path, kept))  # prints the links once they work
     eventloop.run(_serve(app, settings, tls), settings.event_loop)
     return 0
 
@@ -168,13 +152,24 @@ def cmd_token(args: argparse.Namespace) -> int:
     else:
         token = minter.mint_admin(args.subject, args.ttl)
         url = admin_url(settings, token)
+    short: str | None = None
     if args.kind == "client" and settings.redis_url:
-        asyncio.run(_audit_link_issued(settings, rooms[0], token))
+        short = asyncio.run(_register_link(settings, rooms[0], token))
+    elif args.kind == "client":
+        print(
+            "telehealth: no short link: short links live in presence, and without "
+            "TELEHEALTH_REDIS_URL this command cannot reach a running node's (in-memory) "
+            "store; make the link with POST /api/session-links or the console instead",
+            file=sys.stderr,
+        )
     if args.json:
-        print(json.dumps({"token": token, "url": url}))
+        extra = {"short_url": short} if args.kind == "client" else {}
+        print(json.dumps({"token": token, "url": url, **extra}))
     else:
         print(token)
         print(url)
+        if short:
+            print(short)
     return 0
 
 
@@ -185,20 +180,29 @@ def _cli_actor() -> Actor:
     return Actor(role=ActorRole.ADMIN, sub=f"cli:{getpass.getuser()}")
 
 
-async def _audit_link_issued(settings: Settings, room: str, token: str) -> None:
+async def _register_link(settings: Settings, room: str, token: str) -> str | None:
+    """Give the session link a short code and audit its issue, in Redis presence. The short
+    URL, or None (with a warning) when Redis could not be reached."""
+    from telehealth import links
     from telehealth.audit.trail import AuditTrail
     from telehealth.auth.keys import key_source_from_settings
     from telehealth.auth.principal import ClientPrincipal, Kind
     from telehealth.auth.tokens import TokenVerifier
     from telehealth.presence.factory import create_presence
     from telehealth.rooms.events import AuditAction
+    from telehealth.rooms.ports import PresenceUnavailable
 
     client = await TokenVerifier(settings, key_source_from_settings(settings)).verify(
         token, Kind.CLIENT, check_time=False
     )
     assert isinstance(client, ClientPrincipal)
     presence = create_presence(settings)
+    short: str | None = None
     try:
+        try:
+            short = links.short_url(settings, (await links.register(presence, token, client)).code)
+        except PresenceUnavailable:
+            print("telehealth: warning: no short link (Redis unreachable)", file=sys.stderr)
         trail = AuditTrail(presence, f"cli-{settings.node_id}")
         if not await trail.record(
             AuditAction.LINK_ISSUED, _cli_actor(), room=room, link=client.jti
@@ -208,6 +212,7 @@ async def _audit_link_issued(settings: Settings, room: str, token: str) -> None:
             )
     finally:
         await presence.close()
+    return short
 
 
 def _audit_presence(settings: Settings) -> PresenceStore:
@@ -320,6 +325,10 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host")
     serve.add_argument("--port", type=int)
     serve.add_argument("--dev", action="store_true", help="development mode: generated secret")
+    serve.add_argument(
+        "--links-file",
+        help="with --dev: keep the printed links in this file (0600), so they survive a restart",
+    )
     serve.add_argument("--redis-url", help="share presence with other nodes through Redis")
     serve.add_argument("--node-id")
     serve.add_argument(

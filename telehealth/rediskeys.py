@@ -56,6 +56,15 @@ RECENT_REVOCATIONS = "th:revocations"
 # STRING integer with a TTL: one limit's counter (hits in a window, or places held), keyed by
 # an opaque hash (telehealth/web/clientaddr.py): never an address, a token or a name.
 LIMIT = "th:limit:{key}"
+# STRING session link token with a TTL until the token's expiry (PXAT): a short link's code
+# (telehealth/links.py; 13 symbols of a 32-symbol alphabet), deleted when the link is withdrawn.
+SHORT_LINK = "th:short:{code}"
+# HASH jti -> IssuedLink JSON (telehealth.rooms.ports.IssuedLink): the room's session links, ids
+# and times only (no name). The whole hash expires with its longest-kept link; entries past
+# their own keep time (field "jti" -> ms in ROOM_LINKS_UNTIL) are pruned when read.
+ROOM_LINKS = "th:{{r:{room}}}:links"
+# ZSET jti -> keep-until (ms): when each entry of ROOM_LINKS is forgotten.
+ROOM_LINKS_UNTIL = "th:{{r:{room}}}:links-until"
 # PUB/SUB channel: routing envelopes addressed to one node (sharded pub/sub on a cluster).
 NODE_INBOX = "th:{{n:{node}}}:inbox"
 
@@ -90,6 +99,18 @@ def revoked(jti: str) -> str:
 
 def revoked_subject(subject: str) -> str:
     return REVOKED_SUBJECT.format(digest=hashlib.sha256(subject.encode()).hexdigest())
+
+
+def short_link(code: str) -> str:
+    return SHORT_LINK.format(code=code)
+
+
+def room_links(room: str) -> str:
+    return ROOM_LINKS.format(room=room)
+
+
+def room_links_until(room: str) -> str:
+    return ROOM_LINKS_UNTIL.format(room=room)
 
 
 def node_inbox(node: str) -> str:

@@ -13,7 +13,10 @@ import { mountPrecall } from "./precall.js";
 import { CLOSE, Signaling, errorPageFor } from "./signaling.js";
 import { t } from "./strings.js";
 import { selfTile } from "./tile.js";
-import { decodePayload, forget, remember, store, takeToken, tokenStatus } from "./token.js";
+import {
+  decodePayload, forget, postPublic, remember, shortLinkCode, shortLinkToken, store, takeToken,
+  tokenStatus,
+} from "./token.js";
 import { byId, clockTime, confirmDialog, duration, el, showBanner, showError, showView } from "./ui.js";
 
 const KIND = "client";
@@ -110,7 +113,8 @@ async function start() {
   // how to reach them.
   const configLoad = loadConfig();
 
-  const { token, changed } = takeToken(KIND);
+  const { token, changed, shown } = await pageToken();
+  if (shown) return undefined; // the short link did not work: its page is up
   if (!token) return showError("noLink");
   if (changed) {
     remember(KIND, "name", null); // a different link: ask again
@@ -121,7 +125,11 @@ async function start() {
   if (status === "invalid") return showError("invalid");
   if (claims.typ !== "session_link" || typeof claims.room !== "string") return showError("wrongKind");
   if (status === "expired") return showError("expired");
-  if (status === "not_yet_valid") return waitUntilValid(claims.nbf);
+  if (status === "not_yet_valid") {
+    // Withdrawn before it opens says so, rather than "opens later".
+    const early = await checkLink(token);
+    return early && early !== "notYet" ? showError(early) : waitUntilValid(claims.nbf);
+  }
   session.token = token;
   session.room = claims.room;
 
@@ -141,6 +149,22 @@ async function start() {
     return join(storedName);
   }
   return showWelcome();
+}
+
+/**
+ * This page's token: a short link's (/s/<code>, traded with the server, after which the address
+ * bar says /join so a refresh works from sessionStorage), else as takeToken finds it.
+ */
+async function pageToken() {
+  const code = shortLinkCode();
+  if (code === null) return takeToken(KIND);
+  const found = await shortLinkToken(code);
+  if (found.token) return takeToken(KIND, found.token, "/join");
+  const retry = { label: t("common.retry"), run: () => location.reload() };
+  if (found.problem === "busy") showError("shortBusy", { action: retry });
+  else if (found.problem === "offline") showError("shortOffline", { action: retry });
+  else showError("invalid");
+  return { token: null, changed: false, shown: true };
 }
 
 function waitUntilValid(nbf) {
@@ -180,12 +204,7 @@ async function loadJson(path, defaults) {
  */
 async function checkLink(token) {
   try {
-    const response = await fetch("/api/session-links/status", {
-      method: "POST",
-      headers: { "Content-Type": "application/json", Accept: "application/json" },
-      body: JSON.stringify({ token }),
-      signal: AbortSignal.timeout(LINK_CHECK_TIMEOUT_MS),
-    });
+    const response = await postPublic("/api/session-links/status", { token }, LINK_CHECK_TIMEOUT_MS);
     if (!response.ok) return null;
     const { state } = await response.json();
     return LINK_PAGES[state] || null;

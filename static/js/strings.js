@@ -669,6 +669,62 @@ export const STRINGS = {
       heading: "Something went wrong",
       text: "Please try again in a moment.",
     },
+    // A short link (/s/<code>) that could not be looked up just now (an unknown one is "invalid").
+    shortBusy: {
+      heading: "Please wait a moment",
+      text: "This link was tried many times from your network. Please try again in a minute.",
+    },
+    shortOffline: {
+      heading: "This link could not be opened just now",
+      text: "Please check your connection and try again.",
+    },
+  },
+
+  // The console's session links: scheduled (start time and length), the day's list, withdrawal,
+  // and the invitation text to send. Labels stay in the therapist's browser only.
+  schedule: {
+    startLabel: "Appointment starts (optional)",
+    startHint: "Leave empty for a link that opens now. A scheduled link opens 10 minutes early.",
+    lengthLabel: "Length",
+    lengths: {
+      1800: "30 minutes", 3000: "50 minutes", 3600: "1 hour", 5400: "90 minutes", 7200: "2 hours",
+      86400: "1 day", 604800: "7 days",
+    },
+    label: "Label for you (optional)",
+    labelHint: "Kept in this browser only, never sent to the server. Avoid full names.",
+    startInPast: "Choose a start time from now on.",
+    window: (start, end) => `${start} – ${end}`,
+    invitation: (when, url) =>
+      `Your video session is on ${when}. When it is time, open this link: ${url}\n` +
+      "It opens 10 minutes early, and there is nothing to install.",
+    invitationNow: (url) =>
+      `Please join your video session with this link: ${url}\nThere is nothing to install.`,
+    copyInvitation: "Copy invitation",
+    copyInvitationFor: (label) => `Copy invitation: ${label}`,
+    invitationCopied: "Invitation copied.",
+    todayHeading: "Today's links",
+    todayEmpty: "No links made today.",
+    unlabeled: "Session link",
+    withdraw: "Withdraw",
+    withdrawFor: (label) => `Withdraw: ${label}`,
+    withdrawConfirm: (label) =>
+      `Withdraw ${label}? It stops working at once, and anyone waiting with it is removed.`,
+    withdrawn: "Withdrawn",
+    withdrawnDone: "Link withdrawn.",
+    withdrawFailed: (message) => `Could not withdraw the link: ${message}`,
+    listFailed: (message) => `Could not load today's links: ${message}`,
+    upcoming: "Upcoming",
+    open: "Open",
+    ended: "Ended",
+  },
+
+  // The therapist's session timer: elapsed time and the appointment's end.
+  timer: {
+    label: "Session time",
+    elapsed: (time) => `Elapsed ${time}`,
+    endsAt: (time) => `ends ${time}`,
+    fiveLeft: "5 minutes left in this appointment.",
+    over: (time) => `The appointment's time ended at ${time}. Finish when you are ready.`,
   },
 };
 

@@ -12,8 +12,10 @@ import { applyPractice } from "./brand.js";
 import { mountPage } from "./page.js";
 import { precallSummary } from "./precall.js";
 import { RoomProfileForm } from "./roomprofile.js";
+import { LinkPanel } from "./schedule.js";
+import { SessionTimer } from "./sessiontimer.js";
 import { CLOSE, Signaling, errorPageFor } from "./signaling.js";
-import { STRINGS, t } from "./strings.js";
+import { t } from "./strings.js";
 import { decodePayload, forget, remember, store, takeToken, tokenRooms, tokenStatus } from "./token.js";
 import {
   announce, byId, clockTime, confirmDialog, el, relativeTime, showBanner, showError, showView,
@@ -48,13 +50,6 @@ const dom = {
   lateError: byId("late-error"),
   lateState: byId("late-state"),
   lateClear: byId("late-clear"),
-  linkForm: byId("link-form"),
-  linkTtl: byId("link-ttl"),
-  linkOutput: byId("link-output"),
-  linkUrl: byId("link-url"),
-  copyLink: byId("copy-link"),
-  linkExpiry: byId("link-expiry"),
-  linkStatus: byId("link-status"),
   status: byId("console-status"),
   waitingStatus: byId("waiting-status"),
   sessionCount: byId("session-count"),
@@ -91,7 +86,6 @@ const state = {
 async function start() {
   document.title = t("therapist.title");
   unlockAudioOnGesture(updateAlerts);
-  fillTtlOptions();
 
   const { token, changed } = takeToken(KIND);
   if (!token) return showError("noLink");
@@ -153,6 +147,7 @@ async function enterRoom(room) {
   if (!media.opened) await media.open();
   dom.status.textContent = media.problem ? t(`media.${media.problem}`) : "";
   connect();
+  links.refresh();
 }
 
 /** Connect to the current room: one socket and one call view for the page, reused per room. */
@@ -563,6 +558,7 @@ function renderSession() {
   dom.sessionEmpty.hidden = n > 0;
   dom.sessionCount.textContent = n ? t("therapist.inSession", n) : "";
   if (state.endButton) state.endButton.disabled = n === 0;
+  timer.update(state.session);
   dom.sessionList.replaceChildren(
     ...state.session.map((p) => {
       const pid = p.participant_id;
@@ -605,44 +601,8 @@ function onPeersChanged({ joined, left }) {
 
 // --- session links ----------------------------------------------------------------------------
 
-function fillTtlOptions() {
-  dom.linkTtl.replaceChildren(
-    ...Object.entries(STRINGS.therapist.ttl).map(([seconds, label]) =>
-      el("option", { value: seconds, selected: seconds === "3600" }, label)),
-  );
-}
-
-dom.linkForm.addEventListener("submit", async (event) => {
-  event.preventDefault();
-  dom.linkStatus.textContent = "";
-  try {
-    const response = await fetch("/api/session-links", {
-      method: "POST",
-      headers: { Authorization: `Bearer ${state.token}`, "Content-Type": "application/json" },
-      body: JSON.stringify({ room: state.room, ttl: Number(dom.linkTtl.value) }),
-    });
-    const body = await response.json().catch(() => ({}));
-    if (!response.ok) throw new Error(body?.error?.message || `HTTP ${response.status}`);
-    dom.linkUrl.value = body.url;
-    dom.linkExpiry.textContent = t("therapist.linkExpires", clockTime(body.expires_at));
-    dom.linkOutput.hidden = false;
-    dom.linkUrl.focus();
-    dom.linkUrl.select();
-  } catch (err) {
-    dom.linkStatus.textContent = t("therapist.linkFailed", err.message);
-  }
-});
-
-dom.copyLink.addEventListener("click", async () => {
-  try {
-    await navigator.clipboard.writeText(dom.linkUrl.value);
-    dom.linkStatus.textContent = t("therapist.copied");
-  } catch {
-    dom.linkUrl.select();
-    const ok = document.execCommand && document.execCommand("copy");
-    dom.linkStatus.textContent = ok ? t("therapist.copied") : t("therapist.copyFailed");
-  }
-});
+const links = new LinkPanel({ auth: () => ({ token: state.token, room: state.room }) });
+const timer = new SessionTimer();
 
 // --- connection, switching rooms, the end -----------------------------------------------------
 
@@ -652,6 +612,7 @@ function resetRoom() {
   state.items.clear();
   state.waiting = [];
   state.session = [];
+  timer.stop();
   showBanner("");
 }
 

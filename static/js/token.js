@@ -8,17 +8,48 @@ const PREFIX = "rapport.";
  * The token for this page ("client", "therapist" or "admin"): from the fragment when there is
  * one (replacing a stored one), else the one stored for this tab. Null when there is none.
  * `changed` is true when the fragment brought a token different from the stored one.
+ * `given` is a token the page got another way (a short link's, see shortLinkToken), taken as if it
+ * came in the fragment; `path` is then where the address bar goes (e.g. "/join").
  */
-export function takeToken(kind) {
+export function takeToken(kind, given = null, path = location.pathname) {
   const key = `${PREFIX}${kind}.token`;
-  const fromHash = fragmentToken();
+  const fromHash = given || fragmentToken();
   const stored = sessionStorage.getItem(key);
   if (fromHash) {
     sessionStorage.setItem(key, fromHash);
-    history.replaceState(history.state, "", location.pathname + location.search);
+    history.replaceState(history.state, "", path + location.search);
     return { token: fromHash, changed: fromHash !== stored };
   }
   return { token: stored, changed: false };
+}
+
+// A short link's path: /s/ and 13 symbols of the server's alphabet (telehealth/links.py).
+const SHORT_PATH = /^\/s\/([0-9abcdefghjkmnpqrstvwxyz]{13})$/;
+
+/** The short link's code in the address bar ("/s/<code>"), null when the page is not one; a
+ * malformed code is "" (it never reaches the server). */
+export function shortLinkCode(pathname = location.pathname) {
+  if (!pathname.startsWith("/s/")) return null;
+  const match = SHORT_PATH.exec(pathname);
+  return match ? match[1] : "";
+}
+
+/**
+ * Trade a short link's code for its session link token (POST /api/short-links/resolve, the code
+ * in the body). Resolves to {token} or {problem}: "invalid" (unknown, expired or withdrawn: the
+ * server does not say which), "busy" (too many tries from this address) or "offline".
+ */
+export async function shortLinkToken(code, timeoutMs = 8000) {
+  if (!code) return { problem: "invalid" };
+  try {
+    const response = await postPublic("/api/short-links/resolve", { code }, timeoutMs);
+    if (response.status === 429) return { problem: "busy" };
+    if (!response.ok) return { problem: response.status === 404 ? "invalid" : "offline" };
+    const { token } = await response.json();
+    return typeof token === "string" ? { token } : { problem: "invalid" };
+  } catch {
+    return { problem: "offline" };
+  }
 }
 
 function fragmentToken() {
@@ -26,6 +57,16 @@ function fragmentToken() {
   if (!raw) return null;
   if (raw.startsWith("token=")) return new URLSearchParams(raw).get("token") || null;
   return decodeURIComponent(raw);
+}
+
+/** POST `body` as JSON to a public lookup that takes a credential in its body (never in a URL). */
+export function postPublic(path, body, timeoutMs) {
+  return fetch(path, {
+    method: "POST",
+    headers: { "Content-Type": "application/json", Accept: "application/json" },
+    body: JSON.stringify(body),
+    signal: AbortSignal.timeout(timeoutMs),
+  });
 }
 
 /** Keep `token` for this tab from now on (a fresh one the server handed the page). */

@@ -11,7 +11,7 @@ import msgspec
 from telehealth.rediskeys import ROOM_RETENTION_MS
 from telehealth.rooms.events import StoredEvent, StreamEntry, chain, decode_entry
 from telehealth.rooms.model import Participant, Snapshot, empty
-from telehealth.rooms.ports import REVOCATION_FEED_MS, Revocation
+from telehealth.rooms.ports import REVOCATION_FEED_MS, IssuedLink, Revocation
 from telehealth.rooms.profile import RoomProfile
 from telehealth.rooms.quality import QualitySample
 
@@ -45,6 +45,8 @@ class MemoryPresence:
         # (room, pid) -> (samples, oldest first; forget at ms)
         self._quality: dict[tuple[str, str], tuple[deque[QualitySample], int]] = {}
         self._profiles: dict[str, RoomProfile] = {}  # room -> how its clients see it
+        self._short: dict[str, tuple[str, int]] = {}  # code -> (token, until ms)
+        self._links: dict[str, dict[str, tuple[IssuedLink, int]]] = {}  # room -> jti -> (, until)
 
     async def load(self, room: str) -> Snapshot:
         return self._rooms.get(room) or empty(room)
@@ -194,6 +196,48 @@ class MemoryPresence:
     async def ping(self, budget: float | None = None) -> bool:
         return True
 
+    async def put_short_link(self, code: str, token: str, until_ms: int) -> bool:
+        if await self.short_link(code) is not None:
+            return False
+        self._short[code] = (token, until_ms)
+        return True
+
+    async def short_link(self, code: str) -> str | None:
+        entry = self._short.get(code)
+        if entry is None:
+            return None
+        if entry[1] <= _now_ms():
+            del self._short[code]
+            return None
+        return entry[0]
+
+    async def drop_short_link(self, code: str) -> None:
+        self._short.pop(code, None)
+
+    def _kept_links(self, room: str) -> dict[str, tuple[IssuedLink, int]]:
+        links = self._links.get(room, {})
+        now = _now_ms()
+        for jti in [j for j, (_, until) in links.items() if until <= now]:
+            del links[jti]
+        return links
+
+    async def add_room_link(self, room: str, link: IssuedLink, until_ms: int) -> None:
+        self._kept_links(room)
+        self._links.setdefault(room, {})[link.jti] = (link, until_ms)
+
+    async def room_links(self, room: str) -> list[IssuedLink]:
+        return sorted((link for link, _ in self._kept_links(room).values()), key=_created)
+
+    async def withdraw_room_link(self, room: str, jti: str, at_ms: int) -> IssuedLink | None:
+        entry = self._kept_links(room).get(jti)
+        if entry is None:
+            return None
+        link, until = entry
+        if not link.withdrawn_at:
+            link = msgspec.structs.replace(link, withdrawn_at=at_ms)
+            self._links[room][jti] = (link, until)
+        return link
+
     async def add_quality(
         self, room: str, pid: str, sample: QualitySample, *, keep: int, ttl_ms: int
     ) -> None:
@@ -225,6 +269,10 @@ class MemoryPresence:
 
     async def close(self) -> None:
         self._rooms.clear()
+
+
+def _created(link: IssuedLink) -> tuple[int, str]:
+    return link.created_at, link.jti
 
 
 def _stream_key(stream_id: str) -> tuple[int, int]:

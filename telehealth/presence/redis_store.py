@@ -24,7 +24,12 @@ from telehealth import rediskeys as keys
 from telehealth.redisconn import UNREACHABLE
 from telehealth.rooms.events import StoredEvent, StreamEntry, chain, decode_entry
 from telehealth.rooms.model import Participant, Snapshot, decode_participant, encode_participant
-from telehealth.rooms.ports import REVOCATION_FEED_MS, PresenceUnavailable, Revocation
+from telehealth.rooms.ports import (
+    REVOCATION_FEED_MS,
+    IssuedLink,
+    PresenceUnavailable,
+    Revocation,
+)
 from telehealth.rooms.profile import RoomProfile, decode_profile, encode_profile
 from telehealth.rooms.quality import QualitySample, decode_sample, encode_sample
 
@@ -55,6 +60,36 @@ _QUALITY_READ_SCRIPT = """
 local out = {}
 for i, key in ipairs(KEYS) do out[i] = redis.call('LRANGE', key, 0, -1) end
 return out
+"""
+
+
+# KEYS a room's links HASH and its keep-until ZSET; ARGV jti, IssuedLink JSON, until ms, now ms.
+# Lists the link, forgets entries past their time, and keeps both keys as long as the longest.
+_LINK_ADD_SCRIPT = """
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+redis.call('ZADD', KEYS[2], ARGV[3], ARGV[1])
+local old = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', ARGV[4])
+for _, jti in ipairs(old) do redis.call('HDEL', KEYS[1], jti, jti .. '\\nw') end
+redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', ARGV[4])
+local last = redis.call('ZRANGE', KEYS[2], -1, -1, 'WITHSCORES')
+if last[2] then
+  redis.call('PEXPIREAT', KEYS[1], last[2])
+  redis.call('PEXPIREAT', KEYS[2], last[2])
+else
+  redis.call('DEL', KEYS[1], KEYS[2])
+end
+return 1
+"""
+# KEYS as above; ARGV jti, withdrawn-at ms, now ms. Marks a listed link withdrawn (the first time
+# only) in its own field "jti\nw"; returns {link JSON, withdrawn-at}, or nil for a link not
+# listed (or past its keep time).
+_LINK_WITHDRAW_SCRIPT = """
+local kept = redis.call('ZSCORE', KEYS[2], ARGV[1])
+if not kept or tonumber(kept) <= tonumber(ARGV[3]) then return nil end
+local link = redis.call('HGET', KEYS[1], ARGV[1])
+if not link then return nil end
+redis.call('HSETNX', KEYS[1], ARGV[1] .. '\\nw', ARGV[2])
+return {link, redis.call('HGET', KEYS[1], ARGV[1] .. '\\nw')}
 """
 
 
@@ -89,6 +124,8 @@ class RedisPresence:
         self._cutoff = client.register_script(_CUTOFF_SCRIPT)
         self._quality_add = client.register_script(_QUALITY_ADD_SCRIPT)
         self._quality_read = client.register_script(_QUALITY_READ_SCRIPT)
+        self._link_add = client.register_script(_LINK_ADD_SCRIPT)
+        self._link_withdraw = client.register_script(_LINK_WITHDRAW_SCRIPT)
         self.healthy = True
 
     async def _call(self, fn: Callable[[], Awaitable[Any]], budget: float | None = None) -> Any:
@@ -325,6 +362,52 @@ class RedisPresence:
 
     async def is_revoked(self, jti: str) -> bool:
         return bool(await self._call(lambda: self._redis.exists(keys.revoked(jti))))
+
+    async def put_short_link(self, code: str, token: str, until_ms: int) -> bool:
+        key = keys.short_link(code)
+        return bool(await self._call(lambda: self._redis.set(key, token, pxat=until_ms, nx=True)))
+
+    async def short_link(self, code: str) -> str | None:
+        raw = await self._call(lambda: self._redis.get(keys.short_link(code)))
+        return None if raw is None else bytes(raw).decode()
+
+    async def drop_short_link(self, code: str) -> None:
+        await self._call(lambda: self._redis.delete(keys.short_link(code)))
+
+    async def add_room_link(self, room: str, link: IssuedLink, until_ms: int) -> None:
+        room_keys = [keys.room_links(room), keys.room_links_until(room)]
+        args: list[Any] = [link.jti, msgspec.json.encode(link), until_ms, now_ms()]
+        await self._call(lambda: self._link_add(keys=room_keys, args=args))
+
+    async def room_links(self, room: str) -> list[IssuedLink]:
+        async def read() -> tuple[list[bytes], dict[bytes, bytes]]:
+            async with self._redis.pipeline(transaction=False) as pipe:
+                pipe.zrangebyscore(keys.room_links_until(room), f"({now_ms()}", "+inf")
+                pipe.hgetall(keys.room_links(room))
+                kept, fields = await pipe.execute()
+            return kept, fields
+
+        kept, fields = await self._call(read)
+        links = []
+        for raw_jti in kept:
+            body = fields.get(raw_jti)
+            if body is None:
+                continue
+            link = msgspec.json.decode(body, type=IssuedLink)
+            withdrawn = fields.get(raw_jti + b"\nw")
+            if withdrawn is not None:
+                link = msgspec.structs.replace(link, withdrawn_at=int(withdrawn))
+            links.append(link)
+        return sorted(links, key=lambda link: (link.created_at, link.jti))
+
+    async def withdraw_room_link(self, room: str, jti: str, at_ms: int) -> IssuedLink | None:
+        room_keys = [keys.room_links(room), keys.room_links_until(room)]
+        args: list[str | int] = [jti, at_ms, now_ms()]
+        reply = await self._call(lambda: self._link_withdraw(keys=room_keys, args=args))
+        if reply is None:
+            return None
+        link = msgspec.json.decode(reply[0], type=IssuedLink)
+        return msgspec.structs.replace(link, withdrawn_at=int(reply[1]))
 
     async def ping(self, budget: float | None = None) -> bool:
         try:

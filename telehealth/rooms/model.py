@@ -51,6 +51,9 @@ class Participant(msgspec.Struct, frozen=True, kw_only=True):
     # The therapist's "running late" notice: when they expect to be with the waiting clients
     # (ms since the epoch); 0 for none. Kept on the therapist's record so every node sees it.
     late_until: int = 0
+    # When a client's session link expires (ms since the epoch): the end of their appointment,
+    # shown on the therapist's session timer. 0 for the therapist (and older records).
+    ends_at: int = 0
 
     def with_(self, **changes: object) -> Participant:
         return msgspec.structs.replace(self, **changes)

@@ -35,6 +35,18 @@ class Revocation(msgspec.Struct, frozen=True, array_like=True):
     cutoff_ms: int = 0
 
 
+class IssuedLink(msgspec.Struct, frozen=True, kw_only=True):
+    """A session link as its room's list of links keeps it: ids and times only (never a
+    client's name; a therapist's label for it stays in their browser). Times in epoch ms."""
+
+    jti: str
+    code: str  # its short link's code ("" when it has none)
+    not_before: int
+    expires_at: int
+    created_at: int
+    withdrawn_at: int = 0  # 0 while it stands
+
+
 # How long a withdrawal stays in the recent list that every node polls (a hint for closing
 # live sockets; the lists the verifier reads are what refuse the token afterwards).
 REVOCATION_FEED_MS = 60_000
@@ -127,6 +139,26 @@ class PresenceStore(Protocol):
 
     async def recent_revocations(self, since_ms: int) -> list[Revocation]:
         """Withdrawals made at or after ``since_ms`` (at most the last REVOCATION_FEED_MS)."""
+
+    async def put_short_link(self, code: str, token: str, until_ms: int) -> bool:
+        """Map the short link ``code`` to the session link ``token`` until ``until_ms`` (the
+        token's own expiry). False, changing nothing, when the code is taken."""
+
+    async def short_link(self, code: str) -> str | None:
+        """The token behind ``code``, or None when there is none (unknown, expired, dropped)."""
+
+    async def drop_short_link(self, code: str) -> None:
+        """Forget ``code`` (its link was withdrawn)."""
+
+    async def add_room_link(self, room: str, link: IssuedLink, until_ms: int) -> None:
+        """List ``link`` among the room's links, kept until ``until_ms``."""
+
+    async def room_links(self, room: str) -> list[IssuedLink]:
+        """The room's links still kept, oldest first."""
+
+    async def withdraw_room_link(self, room: str, jti: str, at_ms: int) -> IssuedLink | None:
+        """Mark the room's link ``jti`` withdrawn at ``at_ms`` (the first time only), and return
+        it; None when the room lists no such link."""
 
     async def ping(self, budget: float | None = None) -> bool:
         """True when the store answers within ``budget`` seconds (default: a call's deadline)."""

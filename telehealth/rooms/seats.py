@@ -35,6 +35,7 @@ class SeatClaim:
     presented: str
     fresh: str
     single_device: bool = False
+    ends_at: int = 0  # when the link expires (ms): the appointment's end
 
 
 @dataclass(frozen=True)

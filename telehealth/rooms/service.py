@@ -234,6 +234,7 @@ class RoomService:
                 claim.link,
                 seat,
                 emergency,
+                claim.ends_at,
             )
 
         # Decided on the room as committed (or as it stands, when nothing changed).
@@ -266,6 +267,7 @@ class RoomService:
         link: str,
         seat: Seat | None = None,
         emergency: Emergency | None = None,
+        ends_at: int = 0,
     ) -> Decision:
         now = self.clock()
         old = s.get(pid)
@@ -299,6 +301,8 @@ class RoomService:
         )
         if seat is not None:
             after = after.with_(secret=seat.secret, second_device=seat.second_device)
+        if role is Role.CLIENT and ends_at:
+            after = after.with_(ends_at=ends_at)
         decision = Decision()
         if resumed:
             replaced = old is not None and old.connected

@@ -49,6 +49,7 @@ def room_view(snapshot: Snapshot) -> RoomView:
                 since=_seconds(p.since),
                 connected=p.connected,
                 emergency=p.emergency,
+                ends_at=_seconds(p.ends_at) if p.ends_at else None,
             )
             for p in snapshot.admitted()
         ],

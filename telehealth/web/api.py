@@ -13,6 +13,7 @@ from aiohttp import web
 
 from signaling.errors import Code, RapportError
 from telehealth import brand
+from telehealth import links
 from telehealth.audit import export as audit_export
 from telehealth.audit.ecs import to_ecs
 from telehealth.auth.principal import (
@@ -30,7 +31,7 @@ from telehealth.config import DEFAULT_CONSENT, Settings
 from telehealth.ids import client_participant_id
 from telehealth.rooms.events import Actor, ActorRole, AuditAction
 from telehealth.rooms.ports import Revocation
-from telehealth.web import keys
+from telehealth.web import keys, shortlinks
 from telehealth.web.admin import room_summaries, room_summary
 from telehealth.web.authority import close_withdrawn
 from telehealth.web.checkin import checkin_info
@@ -54,7 +55,12 @@ class SessionLinkRequest(msgspec.Struct, forbid_unknown_fields=True):
 
 
 class RevokeRequest(msgspec.Struct, forbid_unknown_fields=True):
-    token: str
+    """Withdraw a session link: by its ``token``, or by ``room`` and ``jti`` (from the room's
+    list of links, GET /api/rooms/{room}/links)."""
+
+    token: Annotated[str, msgspec.Meta(max_length=8192)] | None = None
+    room: Annotated[str, msgspec.Meta(max_length=128)] | None = None
+    jti: Annotated[str, msgspec.Meta(min_length=1, max_length=128)] | None = None
 
 
 class LinkStatusRequest(msgspec.Struct, forbid_unknown_fields=True):
@@ -182,12 +188,14 @@ async def create_session_link(request: web.Request) -> web.Response:
         raise RapportError(Code.INVALID_MESSAGE, str(exc)) from None
     client = await request.app[keys.VERIFIER].verify(token, Kind.CLIENT, check_time=False)
     assert isinstance(client, ClientPrincipal)
+    issued = await links.register(request.app[keys.PRESENCE], token, client)
     await request.app[keys.AUDIT].record(
         AuditAction.LINK_ISSUED, actor_of(principal), room=body.room, link=client.jti
     )
     return json_response(
         {
             "url": session_link_url(settings, token),
+            "short_url": links.short_url(settings, issued.code),
             "token": token,
             "room": body.room,
             "jti": client.jti,
@@ -201,21 +209,39 @@ async def create_session_link(request: web.Request) -> web.Response:
 async def revoke_session_link(request: web.Request) -> web.Response:
     principal = await principal_of(request, Kind.THERAPIST, Kind.ADMIN)
     body: RevokeRequest = await _body(request, RevokeRequest)
-    client = await request.app[keys.VERIFIER].verify(body.token, Kind.CLIENT, check_time=False)
-    assert isinstance(client, ClientPrincipal)
-    if isinstance(principal, TherapistPrincipal):
-        ensure_room(principal, client.room)
-    await request.app[keys.PRESENCE].revoke(client.jti, int(client.expires_at * 1000) + 60_000)
-    pid = client_participant_id(client.room, client.jti)
+    presence = request.app[keys.PRESENCE]
+    now_ms = int(time.time() * 1000)
+    if body.token is not None and body.room is None and body.jti is None:
+        client = await request.app[keys.VERIFIER].verify(body.token, Kind.CLIENT, check_time=False)
+        assert isinstance(client, ClientPrincipal)
+        room, jti, until_ms = client.room, client.jti, int(client.expires_at * 1000)
+        if isinstance(principal, TherapistPrincipal):
+            ensure_room(principal, room)
+        listed = await presence.withdraw_room_link(room, jti, now_ms)
+    elif body.token is None and body.room is not None and body.jti is not None:
+        room, jti = body.room, body.jti
+        if not is_room_id(room):
+            raise RapportError(Code.INVALID_MESSAGE, "room must be a room id.")
+        ensure_admin_or_therapist_of(principal, room)
+        listed = await presence.withdraw_room_link(room, jti, now_ms)
+        if listed is None:
+            raise RapportError(Code.NOT_FOUND, "The room lists no session link by that jti.")
+        until_ms = listed.expires_at
+    else:
+        raise RapportError(Code.INVALID_MESSAGE, "Give either token, or room and jti.")
+    await presence.revoke(jti, until_ms + 60_000)
+    if listed is not None and listed.code:
+        await presence.drop_short_link(listed.code)
+    pid = client_participant_id(room, jti)
     await request.app[keys.AUDIT].record(
         AuditAction.LINK_WITHDRAWN,
         actor_of(principal),
-        room=client.room,
+        room=room,
         participant=pid,
-        link=client.jti,
+        link=jti,
     )
-    removed = await request.app[keys.SERVICE].withdraw(client.room, pid, actor_of(principal))
-    return json_response({"revoked": client.jti, "removed": removed})
+    removed = await request.app[keys.SERVICE].withdraw(room, pid, actor_of(principal))
+    return json_response({"revoked": jti, "removed": removed})
 
 
 async def session_link_status(request: web.Request) -> web.Response:
@@ -226,6 +252,40 @@ async def session_link_status(request: web.Request) -> web.Response:
     body: LinkStatusRequest = await _body(request, LinkStatusRequest)
     state = await link_state(request.app, body.token)
     response = json_response({"state": state})
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+class ResolveRequest(msgspec.Struct, forbid_unknown_fields=True):
+    code: Annotated[str, msgspec.Meta(max_length=64)]
+
+
+async def resolve_short_link(request: web.Request) -> web.Response:
+    """A short link's session link token: public (the code is the credential, in the body),
+    counted as a connection attempt of the address, like a link's status (web/shortlinks.py)."""
+    await count_attempt(request)
+    body: ResolveRequest = await _body(request, ResolveRequest)
+    response = json_response({"token": await shortlinks.resolve(request.app, body.code)})
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+async def list_room_links(request: web.Request) -> web.Response:
+    """The room's session links made since ``?since=`` (default a day ago): the console passes
+    the therapist's local midnight, for the links made today."""
+    principal = await principal_of(request, Kind.ADMIN, Kind.THERAPIST)
+    room = request.match_info["room"]
+    if not is_room_id(room):
+        raise RapportError(Code.INVALID_MESSAGE, "room must be a room id.")
+    ensure_admin_or_therapist_of(principal, room)
+    since = shortlinks.since_param(request.query)
+    if isinstance(principal, AdminPrincipal):
+        await request.app[keys.AUDIT].record(
+            AuditAction.ROOM_VIEWED, actor_of(principal), room=room
+        )
+    response = json_response(
+        {"room": room, "links": await shortlinks.room_links(request.app, room, since)}
+    )
     response.headers["Cache-Control"] = "no-store"
     return response
 
@@ -428,6 +488,8 @@ def add_routes(app: web.Application) -> None:
     app.router.add_post("/api/session-links/revoke", revoke_session_link)
     app.router.add_post("/api/session-links/status", session_link_status)
     app.router.add_post("/api/revocations", revoke_tokens)
+    app.router.add_post("/api/short-links/resolve", resolve_short_link)
+    app.router.add_get("/api/rooms/{room}/links", list_room_links)
     app.router.add_get("/api/rooms", list_rooms)
     app.router.add_get("/api/rooms/{room}", get_room)
     app.router.add_post("/api/rooms/{room}/end", end_room)

@@ -58,6 +58,10 @@ async def link_state(app: web.Application, token: str) -> LinkState:
         return "invalid"
     assert isinstance(claims, ClientPrincipal)
     room = claims.room
+    try:  # withdrawn first: a link withdrawn before it opens says so, not "opens later"
+        await verifier.ensure_not_revoked(claims.jti, claims.subject, claims.issued_at)
+    except RapportError as err:
+        return _BY_CODE.get(err.code, "invalid")
     try:
         principal = await verify_client(app, token, room)
     except RapportError as err:

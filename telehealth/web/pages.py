@@ -14,6 +14,7 @@ STATIC_DIR = Path(__file__).resolve().parents[2] / "static"
 PAGES = {
     "/": "index.html",
     "/join": "client.html",
+    "/s/{code}": "client.html",  # a short link: the page trades the code for its token
     "/therapist": "therapist.html",
     "/admin": "admin.html",
 }

@@ -34,8 +34,10 @@ async def seat_client(
     link: str,
     auth: m.Auth,
     emergency: m.Emergency | None = None,
+    ends_at: int = 0,
 ) -> tuple[Joined, str]:
-    """Join ``conn`` as the client of session link ``link``. Returns the join and the resume
+    """Join ``conn`` as the client of session link ``link`` (which expires at ``ends_at``,
+    ms: the appointment's end). Returns the join and the resume
     secret to hand this device (the one it proved, or a fresh one)."""
     assert conn.actor is not None
     room = conn.room
@@ -47,6 +49,7 @@ async def seat_client(
         presented=resume_hash(auth.resume) if auth.resume else "",
         fresh=resume_hash(fresh),
         single_device=app[keys.SETTINGS].single_device_links,
+        ends_at=ends_at,
     )
     joined, seat = await app[keys.SERVICE].join_client(
         room, conn.actor, name, conn.conn_id, claim, auth.device, emergency

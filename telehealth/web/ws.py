@@ -218,7 +218,7 @@ async def _authenticate(app: web.Application, conn: Connection, auth: m.Auth) ->
         ensure_room(client, room)  # (the verifier refused a withdrawn link)
         grant(conn, client)
         conn.role, conn.participant_id = Role.CLIENT, client_participant_id(room, client.jti)
-        name, link = clean_name(auth.name), client.jti
+        name, link, ends_at = clean_name(auth.name), client.jti, int(client.expires_at * 1000)
         checked = check_in(app[keys.SETTINGS], auth)  # before anything is joined
     else:
         therapist = await verifier.verify(auth.token, Kind.THERAPIST)
@@ -234,7 +234,7 @@ async def _authenticate(app: web.Application, conn: Connection, auth: m.Auth) ->
     claim_identity(app, conn)
     resume: str | None = None
     if conn.role is Role.CLIENT:  # the seat decides the participant (web/seating.py)
-        joined, resume = await seat_client(app, conn, name, link, auth, checked.emergency)
+        joined, resume = await seat_client(app, conn, name, link, auth, checked.emergency, ends_at)
         if checked.consent is not None and not joined.resumed:
             assert conn.actor is not None
             await record_consent(app, conn.actor, room, checked.consent)

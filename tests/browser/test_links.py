@@ -93,12 +93,12 @@ async def test_session_link_created_and_copied(service: Service, open_page: Open
     await therapist.get_by_test_id("create-link").click()
     await expect(therapist.get_by_test_id("link-expiry")).to_contain_text("Valid until")
     url = await therapist.get_by_test_id("link-url").input_value()
-    assert "/join#" in url
+    assert "/s/" in url  # the short link (telehealth/links.py)
     await therapist.get_by_test_id("copy-link").click()
     await expect(therapist.get_by_test_id("link-status")).to_have_text("Link copied.")
     assert await therapist.evaluate("navigator.clipboard.readText()") == url
 
     # The link names the deployment's public address; here the page is on the test server.
-    client = await open_page(f"{service.url}/join#{url.split('#', 1)[1]}", label="client")
+    client = await open_page(f"{service.url}/s/{url.split('/s/', 1)[1]}", label="client")
     await join_waiting_room(client, "Kim")
     await expect(therapist.locator('[data-testid^="waiting-c-"]')).to_contain_text("Kim")
