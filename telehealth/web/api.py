@@ -12,8 +12,7 @@ import msgspec
 from aiohttp import web
 
 from signaling.errors import Code, RapportError
-from telehealth import brand
-from telehealth import links
+from telehealth import brand, links
 from telehealth.audit import export as audit_export
 from telehealth.audit.ecs import to_ecs
 from telehealth.auth.principal import (
