@@ -4,6 +4,7 @@
 // kept in this tab's sessionStorage.
 
 import { chime, flagUnseen, setTitle, unlockAudioOnGesture } from "./alerts.js";
+import { BackgroundBlur } from "./blur.js";
 import { CallView, mediaButtons } from "./callview.js";
 import { DeviceChooser } from "./devices.js";
 import { LocalMedia } from "./media.js";
@@ -82,6 +83,7 @@ const dom = {
 };
 
 const media = new LocalMedia(store(KIND, "devices"));
+const blur = new BackgroundBlur(media, store(KIND, "blur")); // before any control is built
 
 const session = {
   token: null,
@@ -123,6 +125,7 @@ async function start() {
 
   const [config, problem, checkin] = await Promise.all([loadConfig(), checkLink(token), loadCheckin()]);
   session.config = config;
+  blur.configure(config);
   session.checkin = checkin;
   if (problem === "notYet") return waitUntilValid(claims.nbf);
   if (problem) return showError(problem);

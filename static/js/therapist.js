@@ -5,6 +5,7 @@
 import {
   askForNotifications, chime, notificationPermission, notify, setTitle, soundAllowed, unlockAudioOnGesture,
 } from "./alerts.js";
+import { BackgroundBlur } from "./blur.js";
 import { keepSignedIn, lockWhenIdle } from "./authority.js";
 import { CallView } from "./callview.js";
 import { LocalMedia } from "./media.js";
@@ -62,6 +63,7 @@ const dom = {
 };
 
 const media = new LocalMedia(store(KIND, "devices"));
+const blur = new BackgroundBlur(media, store(KIND, "blur")); // before any control is built
 
 const state = {
   token: null,
@@ -103,6 +105,7 @@ async function start() {
   state.rooms = tokenRooms(claims);
   if (state.rooms.length === 0) return showError("wrongKind");
   const config = await loadConfig();
+  blur.configure(config);
   state.maxParticipants = config.max_participants || state.maxParticipants;
   state.emergencyInfo = config.emergency_info !== false;
   lockWhenIdle(config.console_idle_logoff, lockConsole, () => state.session.length > 0);
