@@ -89,6 +89,10 @@ class Segmented {
     this.inputCtx = this.input.getContext("2d");
     this.canvas = Object.assign(document.createElement("canvas"), { width, height }); // what is sent
     this.ctx = this.canvas.getContext("2d");
+    // Where the canvas has no `filter` (Safari), the room is blurred by drawing it tiny and
+    // stretching it back: coarser, but never sharp.
+    this.tiny = typeof this.ctx.filter === "string" ? null : Object.assign(document.createElement("canvas"),
+      { width: Math.ceil(width / 16), height: Math.ceil(height / 16) });
     this.segmenter = new Segmenter({ locateFile: (file) => `${LIBRARY_DIR}${file}` });
     this.segmenter.setOptions({ modelSelection: 1 }); // the landscape model: 144x256, quicker
     this.segmenter.onResults((results) => this._draw(results));
@@ -115,11 +119,17 @@ class Segmented {
     ctx.globalCompositeOperation = "source-in"; // the person, where the mask is
     ctx.drawImage(image, 0, 0, width, height);
     ctx.globalCompositeOperation = "destination-over"; // behind them, the room blurred
-    ctx.filter = `blur(${BLUR_PX}px)`;
-    // A little larger than the canvas, so the blur has picture to spread from at the edges
-    // rather than fading them into a dark frame.
-    const m = 2 * BLUR_PX;
-    ctx.drawImage(image, -m, -m, width + 2 * m, height + 2 * m);
+    if (this.tiny) {
+      this.tiny.getContext("2d").drawImage(image, 0, 0, this.tiny.width, this.tiny.height);
+      ctx.imageSmoothingQuality = "high";
+      ctx.drawImage(this.tiny, 0, 0, width, height);
+    } else {
+      ctx.filter = `blur(${BLUR_PX}px)`;
+      // A little larger than the canvas, so the blur has picture to spread from at the edges
+      // rather than fading them into a dark frame.
+      const m = 2 * BLUR_PX;
+      ctx.drawImage(image, -m, -m, width + 2 * m, height + 2 * m);
+    }
     ctx.restore();
   }
 

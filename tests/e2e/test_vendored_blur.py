@@ -100,3 +100,21 @@ async def test_csp_allows_wasm_but_no_remote_origin(
             for value in values:
                 assert value in ALLOWED_SOURCES, (name, value)
         assert "worker-src" not in csp  # MediaPipe's selfie segmentation runs no worker
+
+
+async def test_without_the_vendored_files_blur_is_unavailable(
+    http: aiohttp.ClientSession, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """`make run` without npm: the node still serves its pages, and says blur is unavailable."""
+    monkeypatch.setattr(pages, "MEDIAPIPE_DIR", tmp_path / "missing")
+    server = TestServer(create_app(settings_for()), host="127.0.0.1")
+    await server.start_server()
+    try:
+        async with http.get(server.make_url("/api/config")) as resp:
+            assert (await resp.json())["blur_available"] is False
+        async with http.get(server.make_url("/vendor/mediapipe/selfie_segmentation.js")) as resp:
+            assert resp.status == 404
+        async with http.get(server.make_url("/join")) as resp:
+            assert resp.status == 200
+    finally:
+        await server.close()
