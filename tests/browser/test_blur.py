@@ -159,6 +159,8 @@ async def test_blur_in_the_device_check_and_the_call(
     await join_waiting_room(client, "Alex")
     await admit(therapist, client, "Alex")
     on = await sender(client, lambda v: v["processed"] and v["remote"])
+    # The therapist's console offers it too (the same module), and has not turned it on.
+    await expect(therapist.get_by_test_id("blur-toggle")).to_have_text("Blur background")
     await frames_rise(client)
     await blurred_self_view(client)
     print(f"blur in the call: {await blur_stats(client)}")
