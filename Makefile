@@ -35,7 +35,9 @@ deps:
 
 # `make run` installs only what the service needs (requirements/runtime.lock), saying what it
 # does; the test tools come with `make test`. The development secret is kept in an ignored file,
-# so the links it prints keep working after a restart.
+# so the links it prints keep working after a restart. Background blur's MediaPipe files come
+# from the npm registry (.ci/vendor-mediapipe --optional): without npm the service still runs and
+# its blur switch says blur is unavailable.
 RUN_STAMP := $(VENV)/.runtime-installed
 DEV_SECRET := .dev-secret
 $(RUN_STAMP): pyproject.toml requirements/runtime.lock
@@ -52,6 +54,7 @@ $(DEV_SECRET):
 	@umask 077 && $(PYTHON) -c 'import secrets; print(secrets.token_urlsafe(48))' > $@
 
 run: $(RUN_STAMP) $(DEV_SECRET)
+	@bash .ci/vendor-mediapipe --optional
 	@echo "==> Starting Rapport on the embedded default (one node, in memory)"
 	TELEHEALTH_JWT_SECRET="$$(cat $(DEV_SECRET))" $(VENV)/bin/telehealth serve --dev --links-file .dev-links.json
 
@@ -70,7 +73,7 @@ test: deps venv lint
 # Test runs write their pictures under test-artifacts/ (ignored); this retakes the README's.
 screenshots: deps venv
 	RAPPORT_SCREENSHOTS_DIR=docs/screenshots bash .ci/test-suite tests/browser/test_screens.py \
-		$(PYTEST_ARGS)
+		tests/browser/test_blur.py $(PYTEST_ARGS)
 
 # ruff, mypy (strict) and the import-linter contracts (the layers in pyproject.toml).
 lint: venv
@@ -99,6 +102,6 @@ clean:
 	rm -rf build/ dist/ *.egg-info .pytest_cache .mypy_cache .ruff_cache test-artifacts/
 	find . -path ./$(VENV) -prune -o -name __pycache__ -type d -prune -exec rm -rf {} +
 
-# Also drops the virtualenv and the vendored axe-core.
+# Also drops the virtualenv and the vendored axe-core and MediaPipe.
 distclean: clean
 	rm -rf $(VENV) .cache/

@@ -45,6 +45,8 @@ ENV_VARS: dict[str, str] = {
     "(iceTransportPolicy relay): no one learns another's IP address (default off)",
     "TELEHEALTH_SESSION_OVERRUN": "seconds an admitted client may stay past the link's exp (1800)",
     "TELEHEALTH_CONSOLE_IDLE_LOGOFF": "seconds without input before a console locks (900)",
+    "TELEHEALTH_BLUR_FRAME_BUDGET_MS": "ms per frame background blur may take before it turns "
+    "itself off (66; 0: never)",
     "TELEHEALTH_TOKEN_REFRESH": "0 to stop nodes minting fresh therapist tokens before expiry",
     "TELEHEALTH_GRACE": "seconds an admitted participant keeps admission after a drop (default 60)",
     "TELEHEALTH_WAITING_GRACE": "seconds a waiting client keeps their place after a drop (300)",
@@ -139,6 +141,9 @@ class Settings:
     relay_only: bool = False
     session_overrun: float = 1800.0
     console_idle_logoff: float = 900.0
+    # Background blur turns itself off in the page when a frame takes longer than this for
+    # several seconds (0: never). 66 ms keeps 15 frames a second.
+    blur_frame_budget_ms: int = 66
     token_refresh: bool = True
     grace: float = 60.0
     waiting_grace: float = 300.0
@@ -232,6 +237,8 @@ class Settings:
             raise ConfigError("TELEHEALTH_SESSION_OVERRUN must be 0 to 86400 seconds")
         if not 1 <= self.console_idle_logoff <= 24 * 3600:
             raise ConfigError("TELEHEALTH_CONSOLE_IDLE_LOGOFF must be 1 to 86400 seconds")
+        if not 0 <= self.blur_frame_budget_ms <= 60_000:
+            raise ConfigError("TELEHEALTH_BLUR_FRAME_BUDGET_MS must be 0 to 60000 ms")
         if not 60 <= self.turn_ttl <= 7 * 24 * 3600:
             raise ConfigError("TELEHEALTH_TURN_TTL must be 60 to 604800 seconds")
         self._validate_relay_only()
@@ -422,6 +429,7 @@ def from_env(env: Mapping[str, str] | None = None, **overrides: object) -> Setti
         "relay_only": _bool(env.get("TELEHEALTH_RELAY_ONLY")),
         "session_overrun": _num(env, "TELEHEALTH_SESSION_OVERRUN", 1800.0),
         "console_idle_logoff": _num(env, "TELEHEALTH_CONSOLE_IDLE_LOGOFF", 900.0),
+        "blur_frame_budget_ms": int(_num(env, "TELEHEALTH_BLUR_FRAME_BUDGET_MS", 66)),
         "token_refresh": _bool(env.get("TELEHEALTH_TOKEN_REFRESH", "1")),
         "grace": _num(env, "TELEHEALTH_GRACE", 60.0),
         "waiting_grace": _num(env, "TELEHEALTH_WAITING_GRACE", 300.0),

@@ -1,6 +1,7 @@
 // The in-call view the client and the therapist share: the video tiles and what each peer's
 // microphone, camera, screen and connection are doing; the chat; and the call controls (mute,
-// camera, screen share, devices). It owns the Call (the mesh) and feeds it from the signaling.
+// camera, background blur, screen share, devices). It owns the Call (the mesh) and feeds it from
+// the signaling.
 
 import { Call } from "./call.js";
 import { chatStore, forgetChats } from "./chatstore.js";
@@ -35,6 +36,20 @@ export function mediaButtons(media, { suffix = "" } = {}) {
   media.on("change", update);
   update();
   return [mic, camera];
+}
+
+/** The call's "Blur background" button, where the page has blur (blur.js). */
+function blurButton(blur) {
+  const button = el("button", { type: "button", className: "button", dataset: { testid: "blur-toggle" },
+    onclick: () => blur.set(!blur.on) });
+  const update = () => {
+    button.textContent = blur.on ? t("blur.buttonOff") : t("blur.button");
+    button.dataset.on = String(blur.on);
+    button.hidden = !blur.available;
+  };
+  blur.onChange(update);
+  update();
+  return button;
 }
 
 export class CallView {
@@ -137,7 +152,9 @@ export class CallView {
     });
     const controls = el("div", { className: "controls controls-call", role: "group",
       "aria-label": t("common.callControls") },
-    ...mediaButtons(this.media), this.shareButton, devicesToggle, ...extraControls);
+    ...mediaButtons(this.media), this.media.blur ? blurButton(this.media.blur) : null, this.shareButton,
+    devicesToggle, ...extraControls);
+    if (this.media.blur) this._sayBlurNotices(this.media.blur);
 
     root.classList.add("call-view");
     root.replaceChildren(this.statusLine,
@@ -146,6 +163,15 @@ export class CallView {
         chat));
     this._updateShareButton();
     this._updateChatOpen();
+  }
+
+  /** Blur's own notices (it could not start, it turned itself off) in the view's live status. */
+  _sayBlurNotices(blur) {
+    let said = "";
+    blur.onChange(() => {
+      if (blur.notice && blur.notice !== said) this.status(blur.notice);
+      said = blur.notice;
+    });
   }
 
   /** Call quality (qualityreport.js): this page's summaries go to the server every

@@ -5,6 +5,7 @@
 
 import { chime, flagUnseen, setTitle, unlockAudioOnGesture } from "./alerts.js";
 import { applyPractice, loadRoomProfile, showRoomIntro } from "./brand.js";
+import { BackgroundBlur } from "./blur.js";
 import { CallView, mediaButtons } from "./callview.js";
 import { DeviceChooser } from "./devices.js";
 import { LocalMedia } from "./media.js";
@@ -86,6 +87,7 @@ const dom = {
 };
 
 const media = new LocalMedia(store(KIND, "devices"));
+const blur = new BackgroundBlur(media, store(KIND, "blur")); // before any control is built
 
 const session = {
   token: null,
@@ -137,6 +139,7 @@ async function start() {
     configLoad, checkLink(token), loadCheckin(), loadRoomProfile(token, claims.room),
   ]);
   session.config = config;
+  blur.configure(config);
   session.checkin = checkin;
   showRoomIntro(profile, ["welcome", "waiting"]);
   if (problem === "notYet") return waitUntilValid(claims.nbf);

@@ -1,5 +1,6 @@
 // The choice of camera, microphone and speaker: three labelled <select>s that follow the devices
-// plugged in, switch the local media, and send sound to the chosen speaker where the browser can.
+// plugged in, switch the local media, and send sound to the chosen speaker where the browser can;
+// and, where the page has background blur (blur.js), the "Blur my background" switch.
 
 import { chime } from "./alerts.js";
 import { t } from "./strings.js";
@@ -32,7 +33,8 @@ export class DeviceChooser {
     this.speaker.classList.add("grow");
     this.speakerNote = el("p", { className: "hint", hidden: true }, t("media.speakerFixed"));
     this.root = el("div", { className: "device-chooser" },
-      field("camera", this.camera), field("microphone", this.microphone), this.speakerField, this.speakerNote);
+      field("camera", this.camera), field("microphone", this.microphone), this.speakerField, this.speakerNote,
+      media.blur ? blurSwitch(media.blur, prefix) : null);
 
     this.camera.addEventListener("change", () => this._use("video", this.camera.value));
     this.microphone.addEventListener("change", () => this._use("audio", this.microphone.value));
@@ -63,6 +65,32 @@ export class DeviceChooser {
     this.speakerField.hidden = speakers.length === 0;
     this.speakerNote.hidden = speakers.length > 0;
   }
+}
+
+/**
+ * "Blur my background": a switch, a hint, and a live status that says when blur is starting, on,
+ * unavailable, or turned itself off.
+ * @param {import("./blur.js").BackgroundBlur} blur
+ */
+export function blurSwitch(blur, prefix) {
+  const id = `${prefix}-blur`;
+  const input = el("input", { type: "checkbox", id, role: "switch", dataset: { testid: id },
+    "aria-describedby": `${id}-hint ${id}-status` });
+  input.addEventListener("change", () => blur.set(input.checked));
+  const status = el("p", { className: "hint blur-status", id: `${id}-status`, role: "status",
+    dataset: { testid: `${id}-status` } });
+  const update = () => {
+    input.checked = blur.on;
+    input.disabled = !blur.available;
+    const text = blur.notice || (!blur.available ? t("blur.unavailable")
+      : blur.state === "starting" ? t("blur.starting") : blur.state === "on" ? t("blur.on") : "");
+    if (status.textContent !== text) status.textContent = text;
+  };
+  blur.onChange(update);
+  update();
+  return el("div", { className: "field field-blur" },
+    el("div", { className: "checkbox" }, input, el("label", { htmlFor: id }, t("blur.label"))),
+    el("p", { className: "hint", id: `${id}-hint` }, t("blur.hint")), status);
 }
 
 /** Fill a <select> with devices (keeping the selection), naming unnamed ones "Camera 2". */

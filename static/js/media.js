@@ -4,6 +4,10 @@
 // `stream` is one MediaStream for the whole visit: the microphone track and the outgoing video
 // track (the camera, or the screen while sharing). When a device changes, the track in it is
 // swapped and a "track" event tells the call to replaceTrack() on every connection.
+//
+// A video effect (background blur, blur.js) turns the camera into another track, which is then
+// the one sent and shown. While it is on, the raw camera is never sent: until the effect's first
+// picture is ready (after a switch of camera too) the stream holds the previous picture or none.
 
 const VIDEO = { width: { ideal: 1280 }, height: { ideal: 720 }, facingMode: "user" };
 
@@ -49,12 +53,18 @@ export class LocalMedia {
     this.mic = null;
     this.camera = null;
     this.screen = null;
+    this.effect = null; // {apply(camera): Promise<{source, track, stop()}>}: e.g. background blur
+    this.processed = null; // what the effect made of the camera: sent in its place
+    this._effectRun = 0;
     this.device = { camera: "skipped", microphone: "skipped" }; // the device-check result
     this.problem = null; // a strings.js media.* key when something is not right
     this._listeners = new Map();
   }
 
-  /** "change" (any state), "track" ({kind, track}: the outgoing track changed), "speaker" (id). */
+  /**
+   * "change" (any state), "track" ({kind, track}: the outgoing track changed), "speaker" (id),
+   * "effecterror" (the video effect could not start: it is off again).
+   */
   on(type, fn) {
     if (!this._listeners.has(type)) this._listeners.set(type, new Set());
     this._listeners.get(type).add(fn);
@@ -173,6 +183,7 @@ export class LocalMedia {
   setVideo(on) {
     this.videoOn = on;
     if (this.camera) this.camera.enabled = on;
+    if (this.processed) this.processed.track.enabled = on;
     this._save({});
     this._emit("change");
   }
@@ -235,7 +246,8 @@ export class LocalMedia {
       replaced = this._swap("audio", old, track);
     } else {
       this.camera = track;
-      if (!this.screen) replaced = this._swap("video", old, track);
+      if (this.effect) replaced = [this._applyEffect()]; // the new camera's picture, processed
+      else if (!this.screen) replaced = this._swap("video", old, track);
     }
     // Stop the old device only once the connections send the new one: a sender whose track
     // is stopped under it may not pick up its replacement (seen in Chromium).
@@ -244,7 +256,57 @@ export class LocalMedia {
 
   _swapOutgoingVideo() {
     const current = this.stream.getVideoTracks()[0] || null;
-    return this._swap("video", current, this.screen || this.camera);
+    return this._swap("video", current, this._outgoingVideo());
+  }
+
+  /** The screen while sharing; else the camera, or what the effect made of it when one is on. */
+  _outgoingVideo() {
+    if (this.screen) return this.screen;
+    if (!this.camera) return null;
+    if (!this.effect) return this.camera;
+    return this.processed ? this.processed.track : null;
+  }
+
+  /**
+   * Send `effect.apply(camera)`'s track instead of the camera's (background blur), following
+   * every camera the person picks; null sends the camera again. Resolves to whether the effect
+   * is running (false: it failed, an "effecterror" was emitted, and the camera is sent).
+   */
+  async setVideoEffect(effect) {
+    this.effect = effect;
+    const ok = await this._applyEffect();
+    this._emit("change");
+    return ok;
+  }
+
+  async _applyEffect() {
+    const run = ++this._effectRun;
+    const { camera, effect } = this;
+    let next = null;
+    let failed = false;
+    if (effect && camera) {
+      try {
+        next = await effect.apply(camera);
+      } catch (err) {
+        console.warn("media: the video effect could not start", err.name || err);
+        failed = true;
+      }
+    }
+    if (run !== this._effectRun) { // a newer camera or choice came meanwhile
+      if (next && next !== this.processed) next.stop();
+      return !failed;
+    }
+    if (failed) this.effect = null;
+    const old = this.processed;
+    this.processed = next;
+    if (next) next.track.enabled = this.videoOn;
+    await Promise.allSettled(this._swapOutgoingVideo());
+    if (old && old !== next) old.stop();
+    if (failed) {
+      this._emit("effecterror");
+      this._emit("change");
+    }
+    return !failed;
   }
 
   /** Put `track` in the stream in place of `old`; the listeners' replaceTrack promises. */

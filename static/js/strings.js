@@ -574,6 +574,19 @@ export const STRINGS = {
     },
   },
 
+  // Background blur (blur.js): the switch in the device check and the call's controls.
+  blur: {
+    label: "Blur my background",
+    hint: "Only you stay sharp; the room behind you is blurred before your video leaves this device.",
+    button: "Blur background",
+    buttonOff: "Stop blurring",
+    starting: "Starting background blur…",
+    on: "Your background is blurred.",
+    unavailable: "Background blur is not available on this service.",
+    failed: "Background blur could not start on this device. Your background is visible.",
+    tooSlow: "Background blur was turned off because this device could not keep up. Your background is visible again.",
+  },
+
   errors: {
     noLink: {
       heading: "This page needs a link",

@@ -5,6 +5,7 @@
 import {
   askForNotifications, chime, notificationPermission, notify, setTitle, soundAllowed, unlockAudioOnGesture,
 } from "./alerts.js";
+import { BackgroundBlur } from "./blur.js";
 import { keepSignedIn, lockWhenIdle } from "./authority.js";
 import { CallView } from "./callview.js";
 import { LocalMedia } from "./media.js";
@@ -60,6 +61,7 @@ const dom = {
 
 const media = new LocalMedia(store(KIND, "devices"));
 const roomProfile = new RoomProfileForm(() => state.token);
+const blur = new BackgroundBlur(media, store(KIND, "blur")); // before any control is built
 
 const state = {
   token: null,
@@ -101,6 +103,7 @@ async function start() {
   if (state.rooms.length === 0) return showError("wrongKind");
   const config = await loadConfig();
   applyPractice(config.practice);
+  blur.configure(config);
   state.maxParticipants = config.max_participants || state.maxParticipants;
   state.emergencyInfo = config.emergency_info !== false;
   lockWhenIdle(config.console_idle_logoff, lockConsole, () => state.session.length > 0);

@@ -30,7 +30,7 @@ from telehealth.config import DEFAULT_CONSENT, Settings
 from telehealth.ids import client_participant_id
 from telehealth.rooms.events import Actor, ActorRole, AuditAction
 from telehealth.rooms.ports import Revocation
-from telehealth.web import keys, shortlinks
+from telehealth.web import keys, pages, shortlinks
 from telehealth.web.admin import room_summaries, room_summary
 from telehealth.web.authority import close_withdrawn
 from telehealth.web.checkin import checkin_info
@@ -167,6 +167,8 @@ async def page_config(request: web.Request) -> web.Response:
             "grace": settings.grace,
             "max_participants": settings.max_participants,
             "console_idle_logoff": settings.console_idle_logoff,
+            "blur_available": pages.blur_available(),
+            "blur_frame_budget_ms": settings.blur_frame_budget_ms,
         }
     )
 

@@ -9,7 +9,12 @@ from aiohttp import web
 
 from telehealth.web import keys
 
-STATIC_DIR = Path(__file__).resolve().parents[2] / "static"
+REPO_DIR = Path(__file__).resolve().parents[2]
+STATIC_DIR = REPO_DIR / "static"
+#: MediaPipe's selfie segmentation for background blur, vendored from the npm registry by
+#: .ci/vendor-mediapipe (`make run`, `make test`) and served at /vendor/mediapipe/.
+MEDIAPIPE_DIR = REPO_DIR / ".cache" / "mediapipe"
+MEDIAPIPE_ROUTE = "/vendor/mediapipe/"
 
 PAGES = {
     "/": "index.html",
@@ -19,8 +24,11 @@ PAGES = {
     "/admin": "admin.html",
 }
 
+# 'wasm-unsafe-eval' lets a page compile WebAssembly (background blur's MediaPipe wasm, served
+# by this node), and nothing more: no eval() of strings, and scripts still come only from 'self'.
 CSP = (
-    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
+    "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self'; "
+    "img-src 'self' data: blob:; "
     "media-src 'self' blob:; connect-src 'self' ws: wss:; frame-ancestors 'none'; "
     "base-uri 'none'; form-action 'self'"
 )
@@ -57,8 +65,19 @@ async def security_headers(request: web.Request, response: web.StreamResponse) -
             response.headers["Strict-Transport-Security"] = HSTS
 
 
+def blur_available() -> bool:
+    """Whether the vendored MediaPipe files are here (the pages say blur is unavailable if not)."""
+    return (MEDIAPIPE_DIR / "selfie_segmentation.js").is_file()
+
+
 def add_routes(app: web.Application) -> None:
     for route, filename in PAGES.items():
         app.router.add_get(route, _page(filename))
     if STATIC_DIR.is_dir():
         app.router.add_static("/static/", STATIC_DIR, show_index=False, follow_symlinks=False)
+    if blur_available():
+        # .wasm goes out as application/wasm (WebAssembly.instantiateStreaming insists); the
+        # models, graph and .data file as application/octet-stream.
+        app.router.add_static(
+            MEDIAPIPE_ROUTE, MEDIAPIPE_DIR, show_index=False, follow_symlinks=False
+        )
