@@ -7,7 +7,7 @@
 import { keepSignedIn, lockWhenIdle } from "./authority.js";
 import { mountPage } from "./page.js";
 import { Signaling, errorPageFor } from "./signaling.js";
-import { t } from "./strings.js";
+import { errorText, t } from "./strings.js";
 import { renderQuality } from "./qualitychart.js";
 import { openTimeline, setUpTimeline } from "./timeline.js";
 import { decodePayload, forget, takeToken, tokenStatus } from "./token.js";
@@ -111,14 +111,14 @@ async function start() {
   lockWhenIdle((await loadConfig()).console_idle_logoff, lockMonitor);
 }
 
-/** An admin API path as JSON; an Error with the server's message otherwise. */
+/** An admin API path as JSON; otherwise an Error saying what went wrong in the page's words. */
 async function getJson(path, init = {}) {
   const response = await fetch(path, {
     ...init,
     headers: { Authorization: `Bearer ${state.token}`, Accept: "application/json" },
   });
   const body = await response.json().catch(() => ({}));
-  if (!response.ok) throw new Error(body?.error?.message || `HTTP ${response.status}`);
+  if (!response.ok) throw new Error(errorText(body?.error?.code));
   return body;
 }
 

@@ -7,12 +7,13 @@ import { chime, flagUnseen, setTitle, unlockAudioOnGesture } from "./alerts.js";
 import { CallView, mediaButtons } from "./callview.js";
 import { DeviceChooser } from "./devices.js";
 import { LocalMedia } from "./media.js";
+import { LANGUAGE_NAMES, language, switchLanguage, useClaimLanguage } from "./language.js";
 import { mountPage } from "./page.js";
 import { mountPrecall } from "./precall.js";
 import { CLOSE, Signaling, errorPageFor } from "./signaling.js";
 import { t } from "./strings.js";
 import { selfTile } from "./tile.js";
-import { decodePayload, forget, remember, store, takeToken, tokenStatus } from "./token.js";
+import { decodePayload, forget, peekToken, remember, store, takeToken, tokenStatus } from "./token.js";
 import { byId, clockTime, confirmDialog, duration, el, showBanner, showError, showView } from "./ui.js";
 
 const KIND = "client";
@@ -38,6 +39,8 @@ const STEPS = ["name", "where", "consent", "devices"];
 const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
 const PHONE = /^\+?[0-9 ().-]+$/;
 
+// The link may name the client's language (a `lang` claim): settled before anything is shown.
+useClaimLanguage(decodePayload(peekToken(KIND))?.lang);
 mountPage();
 
 const dom = {
@@ -47,6 +50,7 @@ const dom = {
   consent: byId("consent"),
   consentText: byId("consent-text"),
   consentError: byId("consent-error"),
+  language: byId("language"),
   stepper: byId("stepper"),
   location: byId("location"),
   phone: byId("phone"),
@@ -193,7 +197,9 @@ function welcomeSteps() {
 
 function showWelcome() {
   const consent = session.checkin.consent;
-  dom.consentText.textContent = consent ? consent.text : session.config.consent_text;
+  // The practice's own consent text as it wrote it; without one, ours in the page's language.
+  dom.consentText.textContent = consent ? consent.text : t("client.defaultConsent");
+  mountLanguageSwitch();
   dom.preview.replaceChildren(selfTile(media).root);
   const chooser = new DeviceChooser(media, {
     prefix: "welcome",
@@ -210,7 +216,33 @@ function showWelcome() {
   document.title = t("client.title");
   showView("welcome");
   showStep(0, { focus: false });
-  dom.name.focus();
+  const draft = takeDraft();
+  (draft?.language ? dom.language : dom.name).focus();
+}
+
+// --- the language switch ------------------------------------------------------------------------
+
+/** The welcome's language switch: each language named in itself; choosing one reloads the page
+ *  in it, keeping what was typed so far (for this tab only). */
+function mountLanguageSwitch() {
+  dom.language.replaceChildren(...Object.entries(LANGUAGE_NAMES).map(([code, name]) =>
+    el("option", { value: code, lang: code, selected: code === language() }, name)));
+  dom.language.addEventListener("change", () => {
+    const { location, phone } = emergencyFields();
+    remember(KIND, "draft", { name: dom.name.value, location, phone, language: true });
+    switchLanguage(dom.language.value);
+  });
+}
+
+/** What was typed before the language switch reloaded the page, filled in again (once). */
+function takeDraft() {
+  const draft = remember(KIND, "draft");
+  if (!draft) return null;
+  remember(KIND, "draft", null);
+  dom.name.value = draft.name || "";
+  dom.location.value = draft.location || "";
+  dom.phone.value = draft.phone || "";
+  return draft;
 }
 
 /** Show step `index` of the welcome; its heading takes the focus (unless told otherwise). */

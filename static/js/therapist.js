@@ -11,7 +11,7 @@ import { LocalMedia } from "./media.js";
 import { mountPage } from "./page.js";
 import { precallSummary } from "./precall.js";
 import { CLOSE, Signaling, errorPageFor } from "./signaling.js";
-import { STRINGS, t } from "./strings.js";
+import { STRINGS, errorText, t } from "./strings.js";
 import { decodePayload, forget, remember, store, takeToken, tokenRooms, tokenStatus } from "./token.js";
 import {
   announce, byId, clockTime, confirmDialog, el, relativeTime, showBanner, showError, showView,
@@ -181,7 +181,7 @@ function connect() {
   signaling.on("reply", onReply);
   signaling.on("error", (msg) => {
     if (msg.ref === "quality") return; // a call-quality summary at a session's edge: no news
-    dom.status.textContent = msg.message;
+    dom.status.textContent = errorText(msg.code);
     console.warn("server refused", msg.ref, msg.code);
   });
   signaling.on("reconnecting", () => showBanner(t("common.connectionLost")));
@@ -602,8 +602,8 @@ function onPeersChanged({ joined, left }) {
 
 function fillTtlOptions() {
   dom.linkTtl.replaceChildren(
-    ...Object.entries(STRINGS.therapist.ttl).map(([seconds, label]) =>
-      el("option", { value: seconds, selected: seconds === "3600" }, label)),
+    ...Object.keys(STRINGS.therapist.ttl).map((seconds) =>
+      el("option", { value: seconds, selected: seconds === "3600" }, t(`therapist.ttl.${seconds}`))),
   );
 }
 
@@ -617,7 +617,7 @@ dom.linkForm.addEventListener("submit", async (event) => {
       body: JSON.stringify({ room: state.room, ttl: Number(dom.linkTtl.value) }),
     });
     const body = await response.json().catch(() => ({}));
-    if (!response.ok) throw new Error(body?.error?.message || `HTTP ${response.status}`);
+    if (!response.ok) throw new Error(errorText(body?.error?.code));
     dom.linkUrl.value = body.url;
     dom.linkExpiry.textContent = t("therapist.linkExpires", clockTime(body.expires_at));
     dom.linkOutput.hidden = false;

@@ -21,6 +21,11 @@ export function takeToken(kind) {
   return { token: stored, changed: false };
 }
 
+/** The token `takeToken` will take, without taking it (the address bar is left alone). */
+export function peekToken(kind) {
+  return fragmentToken() || sessionStorage.getItem(`${PREFIX}${kind}.token`);
+}
+
 function fragmentToken() {
   const raw = location.hash.slice(1).trim();
   if (!raw) return null;
