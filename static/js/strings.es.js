@@ -63,6 +63,7 @@ export const STRINGS = {
     cameraOff: "Apagar la cámara",
     cameraOn: "Encender la cámara",
     you: "Usted",
+    yourTherapist: "Su terapeuta",
     muted: "Silenciado",
     cameraIsOff: "Cámara apagada",
     chat: "Chat",

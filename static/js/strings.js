@@ -56,6 +56,7 @@ export const STRINGS = {
     cameraOff: "Turn camera off",
     cameraOn: "Turn camera on",
     you: "You",
+    yourTherapist: "Your therapist", // a therapist who gave no name
     muted: "Muted",
     cameraIsOff: "Camera off",
     chat: "Chat",
