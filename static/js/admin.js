@@ -7,7 +7,7 @@
 import { keepSignedIn, lockWhenIdle } from "./authority.js";
 import { mountPage } from "./page.js";
 import { Signaling, errorPageFor } from "./signaling.js";
-import { errorText, t } from "./strings.js";
+import { failureText, requestError, t } from "./strings.js";
 import { renderQuality } from "./qualitychart.js";
 import { openTimeline, setUpTimeline } from "./timeline.js";
 import { decodePayload, forget, takeToken, tokenStatus } from "./token.js";
@@ -118,7 +118,7 @@ async function getJson(path, init = {}) {
     headers: { Authorization: `Bearer ${state.token}`, Accept: "application/json" },
   });
   const body = await response.json().catch(() => ({}));
-  if (!response.ok) throw new Error(errorText(body?.error?.code));
+  if (!response.ok) throw requestError(response, body);
   return body;
 }
 
@@ -262,7 +262,7 @@ async function endRoom(room) {
     const body = await getJson(`/api/rooms/${encodeURIComponent(room)}/end`, { method: "POST" });
     dom.status.textContent = t("admin.ended", room, body.ended);
   } catch (err) {
-    dom.status.textContent = t("admin.endFailed", room, err.message);
+    dom.status.textContent = t("admin.endFailed", room, failureText(err));
   }
 }
 

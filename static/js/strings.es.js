@@ -157,7 +157,7 @@ export const STRINGS = {
 
   client: {
     title: "Su sesión — Rapport",
-    welcomeHeading: "Bienvenido/a",
+    welcomeHeading: "Le damos la bienvenida",
     welcomeText:
       "Está a punto de entrar en una sesión de vídeo privada. Tras unos pasos breves, esperará " +
       "en la sala de espera hasta que su terapeuta le haga pasar.",
@@ -203,7 +203,7 @@ export const STRINGS = {
     waitingTitle: "Sala de espera — Rapport",
     waitingHeading: "Está en la sala de espera",
     waitingStatus: "Su terapeuta le hará pasar en breve. Puede dejar esta página abierta.",
-    position: (n) => (n === 1 ? "Usted es el siguiente en la fila." : `Usted es el número ${n} de la fila.`),
+    position: (n) => (n === 1 ? "Usted es la siguiente persona en la fila." : `Ocupa el puesto ${n} de la fila.`),
     therapist: {
       absent: "Su terapeuta aún no ha llegado.",
       ready: "Su terapeuta está aquí y le atenderá en breve.",
@@ -271,7 +271,7 @@ export const STRINGS = {
     addConfirm: (adding, inSession) =>
       `¿Añadir a ${listOf(adding)} a su sesión con ${listOf(inSession)}? ` +
       `${listOf([...inSession, ...adding])} se verán y se oirán.`,
-    sessionFull: (max) => `La sesión está completa: ${max} personas como máximo, usted incluido/a.`,
+    sessionFull: (max) => `La sesión está completa: ${max} personas como máximo, contándole a usted.`,
     deviceProblem: "Revise sus dispositivos",
     deny: "Rechazar",
     denyName: (name) => `Rechazar a ${name}`,
@@ -289,9 +289,9 @@ export const STRINGS = {
     sessionEmpty: "No hay nadie en la sesión. Admita a alguien de la sala de espera.",
     sendBack: "Devolver",
     sendBackName: (name) => `Devolver a ${name} a la sala de espera`,
-    remove: "Expulsar",
-    removeName: (name) => `Expulsar a ${name}`,
-    removeConfirm: (name) => `¿Expulsar a ${name} de la sesión?`,
+    remove: "Quitar",
+    removeName: (name) => `Quitar a ${name} de la sesión`,
+    removeConfirm: (name) => `¿Quitar a ${name} de la sesión?`,
     endSession: "Terminar la sesión para todos",
     endConfirm:
       "¿Terminar la sesión para todas las personas que están en ella? Sus enlaces de sesión " +
@@ -372,7 +372,7 @@ export const STRINGS = {
   authority: {
     expiring: (time) =>
       `Su sesión iniciada termina a las ${time}. Vuelva a abrir su enlace de acceso en esta ` +
-      "pestaña para seguir conectado.",
+      "pestaña para mantener la sesión iniciada.",
     sessionEnding: (time) => `El tiempo de esta sesión termina a las ${time}.`,
     renewed: "Ha vuelto a iniciar sesión.",
   },
@@ -437,7 +437,7 @@ export const STRINGS = {
         admitted: "Admitido",
         denied: "Rechazado",
         sent_back: "Devuelto a la sala de espera",
-        removed: "Expulsado",
+        removed: "Retirado de la sesión",
         left: "Salió",
         dropped: "Se cortó la conexión",
         grace_lapsed: "Perdió su lugar tras un corte",
@@ -631,7 +631,7 @@ export const STRINGS = {
       text: "Este enlace ya no la abre. Póngase en contacto con su terapeuta o su consulta si todavía necesita su sesión.",
     },
     removed: {
-      heading: "Se le ha expulsado de la sesión",
+      heading: "Se le ha retirado de la sesión",
       text: "Si cree que se trata de un error, póngase en contacto con su terapeuta o su consulta.",
     },
     signIn: {
@@ -726,7 +726,7 @@ export const STRINGS = {
     not_found: "No encontrado.",
     replaced: "Esta sesión se abrió en otra pestaña u otro dispositivo.",
     denied: "Su terapeuta no pudo admitirle en esta sesión.",
-    removed: "Se le ha expulsado de la sesión.",
+    removed: "Se le ha retirado de la sesión.",
     session_ended: "La sesión ha terminado.",
     room_ended: "La sala se ha cerrado.",
     expired: "Estuvo fuera demasiado tiempo y ha perdido su lugar.",

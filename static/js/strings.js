@@ -757,3 +757,14 @@ export function errorText(code) {
   const known = typeof code === "string" && Object.hasOwn(STRINGS.serverErrors, code);
   return t(`serverErrors.${known ? code : "unknown"}`);
 }
+
+/** A failed request in the page's words: the server's error `code` when it gave one (see
+ *  `requestError`), else (the network, or no answer in JSON) the words for an unknown failure. */
+export function failureText(err) {
+  return errorText(err?.code);
+}
+
+/** The Error to throw for a refused request: its code from the body `{"error": {"code"}}`. */
+export function requestError(response, body) {
+  return Object.assign(new Error(`HTTP ${response.status}`), { code: body?.error?.code });
+}

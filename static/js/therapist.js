@@ -11,7 +11,7 @@ import { LocalMedia } from "./media.js";
 import { mountPage } from "./page.js";
 import { precallSummary } from "./precall.js";
 import { CLOSE, Signaling, errorPageFor } from "./signaling.js";
-import { STRINGS, errorText, t } from "./strings.js";
+import { STRINGS, errorText, failureText, requestError, t } from "./strings.js";
 import { decodePayload, forget, remember, store, takeToken, tokenRooms, tokenStatus } from "./token.js";
 import {
   announce, byId, clockTime, confirmDialog, el, relativeTime, showBanner, showError, showView,
@@ -617,14 +617,14 @@ dom.linkForm.addEventListener("submit", async (event) => {
       body: JSON.stringify({ room: state.room, ttl: Number(dom.linkTtl.value) }),
     });
     const body = await response.json().catch(() => ({}));
-    if (!response.ok) throw new Error(errorText(body?.error?.code));
+    if (!response.ok) throw requestError(response, body);
     dom.linkUrl.value = body.url;
     dom.linkExpiry.textContent = t("therapist.linkExpires", clockTime(body.expires_at));
     dom.linkOutput.hidden = false;
     dom.linkUrl.focus();
     dom.linkUrl.select();
   } catch (err) {
-    dom.linkStatus.textContent = t("therapist.linkFailed", err.message);
+    dom.linkStatus.textContent = t("therapist.linkFailed", failureText(err));
   }
 });
 

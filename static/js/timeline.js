@@ -3,7 +3,7 @@
 // a page at a time. Every page asked for is an audited view of the room, so nothing here
 // refreshes by itself: the admin asks.
 
-import { hasString, t } from "./strings.js";
+import { failureText, hasString, t } from "./strings.js";
 import { byId, clockTime, duration, el } from "./ui.js";
 
 const PAGE = 100;
@@ -68,7 +68,7 @@ async function load() {
     dom.caption.textContent = t("admin.timeline.caption", room, state.count);
     dom.status.textContent = state.count ? "" : t("admin.timeline.empty");
   } catch (err) {
-    if (state.room === room) dom.status.textContent = t("admin.timeline.failed", err.message);
+    if (state.room === room) dom.status.textContent = t("admin.timeline.failed", failureText(err));
   } finally {
     state.loading = false;
   }

@@ -65,7 +65,7 @@ async def test_a_visit_in_spanish(service: Service, open_page: OpenPage, screens
     client = await open_page(spanish(service.client_link()), label="client")
     await expect(client.locator("html")).to_have_attribute("lang", "es")
     await expect(client.get_by_test_id("welcome")).to_be_visible()
-    await expect(welcome_heading(client)).to_have_text("Bienvenido/a")
+    await expect(welcome_heading(client)).to_have_text("Le damos la bienvenida")
     switch = client.get_by_label("Idioma")
     await expect(switch).to_have_value("es")
     await expect(switch.locator('option[value="en"]')).to_have_attribute("lang", "en")
@@ -151,7 +151,7 @@ async def test_the_browsers_language_the_links_claim_and_the_switch(
     # A Spanish browser, a plain link: Spanish, with the browser's own locale for the clocks.
     client = await open_page(service.client_link(), label="es-ES", locale="es-ES")
     await expect(client.locator("html")).to_have_attribute("lang", "es")
-    await expect(welcome_heading(client)).to_have_text("Bienvenido/a")
+    await expect(welcome_heading(client)).to_have_text("Le damos la bienvenida")
     assert await client.evaluate(
         "import('/static/js/language.js').then((m) => m.intlLocale())"
     ) == "es-ES"
@@ -171,12 +171,12 @@ async def test_the_browsers_language_the_links_claim_and_the_switch(
     await client.reload()
     await expect(welcome_heading(client)).to_have_text("Welcome")
     await client.get_by_label("Language").select_option("es")
-    await expect(welcome_heading(client)).to_have_text("Bienvenido/a")
+    await expect(welcome_heading(client)).to_have_text("Le damos la bienvenida")
 
     # The link's lang claim, in an English browser; an explicit ?lang= in the address wins.
     claimed = await open_page(service.client_link(lang="es"), label="claim")
     await expect(claimed.locator("html")).to_have_attribute("lang", "es")
-    await expect(welcome_heading(claimed)).to_have_text("Bienvenido/a")
+    await expect(welcome_heading(claimed)).to_have_text("Le damos la bienvenida")
     overridden = await open_page(
         service.client_link(lang="es").replace("/join#", "/join?lang=en#"), label="override"
     )

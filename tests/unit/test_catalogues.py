@@ -50,27 +50,27 @@ def flatten(shape: Any, prefix: str = "") -> dict[str, str]:
     return out
 
 
-@pytest.fixture(scope="module")
-def catalogues() -> dict[str, Any]:
+def run_node(script: str) -> Any:
+    """Run ``script`` (an ES module, given strings.js and language.js as its arguments) in
+    Node; what it printed, as JSON."""
     node = shutil.which("node")
     if node is None:
         pytest.fail("node is missing: run `make deps` (the catalogue test needs it)", pytrace=False)
+    modules = [(STATIC / "strings.js").as_uri(), (STATIC / "language.js").as_uri()]
     result = subprocess.run(
-        [
-            node,
-            "--input-type=module",
-            "-e",
-            SHAPES_JS,
-            (STATIC / "strings.js").as_uri(),
-            (STATIC / "language.js").as_uri(),
-        ],
+        [node, "--input-type=module", "-e", script, *modules],
         capture_output=True,
         text=True,
         timeout=60,
         check=False,
     )
     assert result.returncode == 0, result.stderr
-    found: dict[str, Any] = json.loads(result.stdout)
+    return json.loads(result.stdout)
+
+
+@pytest.fixture(scope="module")
+def catalogues() -> dict[str, Any]:
+    found: dict[str, Any] = run_node(SHAPES_JS)
     return found
 
 
@@ -103,3 +103,33 @@ def test_every_catalogue_has_the_english_keys_of_the_same_kind(
 def test_the_pages_have_words_for_every_error_code(catalogues: dict[str, Any]) -> None:
     words = set(catalogues["languages"]["en"]["serverErrors"])
     assert words - {"unknown"} == {code.value for code in Code}
+
+
+#: A page opened with ?lang=es, as far as language.js can tell in Node.
+RUNTIME_JS = """
+const store = new Map();
+globalThis.window = globalThis;
+globalThis.location = { search: "?lang=es", href: "http://x/join?lang=es" };
+globalThis.sessionStorage = {
+  getItem: (k) => (store.has(k) ? store.get(k) : null), setItem: (k, v) => store.set(k, String(v)),
+};
+const { CATALOGUES, errorText, t } = await import(process.argv[1]);
+const { language } = await import(process.argv[2]);
+const out = { language: language(), join: t("client.join"), waiting: t("therapist.waitingCount", 2),
+  roomFull: errorText("room_full"), unknownCode: errorText("no_such_code"), noCode: errorText() };
+delete CATALOGUES.es.client.join;  // a key the language lacks: English at runtime
+out.fallback = t("client.join");
+console.log(JSON.stringify(out));
+"""
+
+
+def test_t_reads_the_chosen_language_and_falls_back_to_english() -> None:
+    assert run_node(RUNTIME_JS) == {
+        "language": "es",
+        "join": "Entrar en la sala de espera",
+        "waiting": "2 personas esperando",
+        "roomFull": "La sesión está completa.",
+        "unknownCode": "Algo salió mal. Inténtelo de nuevo.",
+        "noCode": "Algo salió mal. Inténtelo de nuevo.",
+        "fallback": "Join waiting room",
+    }
