@@ -30,7 +30,7 @@ const LINK_PAGES = {
   invalid: "invalid",
 };
 const MAX_REPLY = 500; // characters, as the server checks (signaling/messages.py)
-const DEFAULT_CONFIG = { consent_text: "", show_queue_position: false, grace: 60, max_participants: 4 };
+const DEFAULT_CONFIG = { show_queue_position: false, grace: 60, max_participants: 4 };
 // What check-in asks (GET /api/checkin); without an answer, the page asks for everything and the
 // server, which has the final word, says what it needs.
 const DEFAULT_CHECKIN = { consent: null, emergency_info: true };

@@ -18,6 +18,7 @@ import pytest
 
 from signaling.errors import Code
 from telehealth.auth.tokens import LINK_LANGUAGES
+from telehealth.config import DEFAULT_CONSENT
 
 STATIC = Path(__file__).resolve().parents[2] / "static" / "js"
 
@@ -36,7 +37,8 @@ const shape = (value) => {
   return `bad ${typeof value}`;
 };
 const languages = Object.fromEntries(Object.entries(CATALOGUES).map(([c, s]) => [c, shape(s)]));
-console.log(JSON.stringify({ languages, names: Object.keys(LANGUAGE_NAMES) }));
+const consent = CATALOGUES.en.client.defaultConsent;
+console.log(JSON.stringify({ languages, names: Object.keys(LANGUAGE_NAMES), consent }));
 """
 
 
@@ -98,6 +100,11 @@ def test_every_catalogue_has_the_english_keys_of_the_same_kind(
         assert not (missing or extra or different), (
             f"strings.{code}.js: missing {missing}, extra {extra}, different kind {different}"
         )
+
+
+def test_the_pages_default_consent_is_the_services(catalogues: dict[str, Any]) -> None:
+    """The page shows its own words (in its language) where /api/config has DEFAULT_CONSENT."""
+    assert catalogues["consent"] == DEFAULT_CONSENT
 
 
 def test_the_pages_have_words_for_every_error_code(catalogues: dict[str, Any]) -> None:
