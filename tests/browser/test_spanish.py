@@ -14,6 +14,7 @@ from playwright.async_api import Locator, Page, expect
 
 from .conftest import OpenPage, Screens, Service
 from .helpers import admit, frames_decoded, open_console, waiting_pid
+from .test_screens import readme_shows
 
 pytestmark = pytest.mark.browser
 
@@ -143,6 +144,7 @@ async def test_a_visit_in_spanish(service: Service, open_page: OpenPage, screens
     await no_english(client)
     await screens.capture(client, "client-es-closing")
     screens.check()
+    readme_shows(screens)
 
 
 async def test_the_browsers_language_the_links_claim_and_the_switch(
