@@ -73,7 +73,8 @@ test: deps venv lint
 # Test runs write their pictures under test-artifacts/ (ignored); this retakes the README's.
 screenshots: deps venv
 	RAPPORT_SCREENSHOTS_DIR=docs/screenshots bash .ci/test-suite tests/browser/test_screens.py \
-		tests/browser/test_blur.py $(PYTEST_ARGS)
+		tests/browser/test_blur.py tests/browser/test_spanish.py tests/browser/test_short_links.py \
+		tests/browser/test_branding.py tests/browser/test_room_link.py $(PYTEST_ARGS)
 
 # ruff, mypy (strict) and the import-linter contracts (the layers in pyproject.toml).
 lint: venv

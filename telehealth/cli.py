@@ -142,7 +142,9 @@ def cmd_token(args: argparse.Namespace) -> int:
     if args.kind == "client":
         if len(rooms) != 1:
             raise ConfigError("a session link needs exactly one --room")
-        token = minter.mint_client(rooms[0], ttl=args.ttl, not_before=args.not_before)
+        token = minter.mint_client(
+            rooms[0], ttl=args.ttl, not_before=args.not_before, lang=args.lang
+        )
         url = session_link_url(settings, token)
     elif args.kind == "therapist":
         if not rooms:
@@ -318,6 +320,8 @@ def _probe_precall(args: argparse.Namespace, client_url: str | None) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from telehealth.auth.tokens import LINK_LANGUAGES  # as cmd_token: imported when needed
+
     parser = argparse.ArgumentParser(prog="telehealth", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
 
@@ -349,6 +353,9 @@ def build_parser() -> argparse.ArgumentParser:
     token.add_argument("--room", action="append", help="room id (repeat for a therapist)")
     token.add_argument("--ttl", type=int, default=3600, help="lifetime in seconds")
     token.add_argument("--not-before", type=float, help="epoch seconds the link opens")
+    token.add_argument(
+        "--lang", choices=LINK_LANGUAGES, help="the language a session link's page opens in"
+    )
     token.add_argument("--subject", help="the therapist's or admin's id (required for those kinds)")
     token.add_argument(
         "--display-name", help="the therapist's name as clients see it (display_name claim)"

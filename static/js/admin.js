@@ -8,7 +8,7 @@ import { keepSignedIn, lockWhenIdle } from "./authority.js";
 import { applyPractice } from "./brand.js";
 import { mountPage } from "./page.js";
 import { Signaling, errorPageFor } from "./signaling.js";
-import { t } from "./strings.js";
+import { failureText, requestError, t } from "./strings.js";
 import { renderQuality } from "./qualitychart.js";
 import { openTimeline, setUpTimeline } from "./timeline.js";
 import { decodePayload, forget, takeToken, tokenStatus } from "./token.js";
@@ -114,14 +114,14 @@ async function start() {
   lockWhenIdle(config.console_idle_logoff, lockMonitor);
 }
 
-/** An admin API path as JSON; an Error with the server's message otherwise. */
+/** An admin API path as JSON; otherwise an Error saying what went wrong in the page's words. */
 async function getJson(path, init = {}) {
   const response = await fetch(path, {
     ...init,
     headers: { Authorization: `Bearer ${state.token}`, Accept: "application/json" },
   });
   const body = await response.json().catch(() => ({}));
-  if (!response.ok) throw new Error(body?.error?.message || `HTTP ${response.status}`);
+  if (!response.ok) throw requestError(response, body);
   return body;
 }
 
@@ -265,7 +265,7 @@ async function endRoom(room) {
     const body = await getJson(`/api/rooms/${encodeURIComponent(room)}/end`, { method: "POST" });
     dom.status.textContent = t("admin.ended", room, body.ended);
   } catch (err) {
-    dom.status.textContent = t("admin.endFailed", room, err.message);
+    dom.status.textContent = t("admin.endFailed", room, failureText(err));
   }
 }
 

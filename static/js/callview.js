@@ -14,6 +14,14 @@ import { clockTime, el } from "./ui.js";
 
 const SIGNALS = ["offer", "answer", "candidate", "hangup"];
 const PEER_BACK_NOTE_MS = 4000;
+// What the server calls a therapist who gave no name (telehealth/web/ws.py): English words the
+// page says in its own language instead.
+const UNNAMED_THERAPIST = "Your therapist";
+
+/** A peer's name as this page shows it. */
+function shownName(peer) {
+  return peer.role === "therapist" && peer.name === UNNAMED_THERAPIST ? t("common.yourTherapist") : peer.name;
+}
 
 /**
  * The microphone and camera buttons, bound to the local media: used in the call and in the
@@ -97,7 +105,8 @@ export class CallView {
     signaling.on("ice_servers", (msg) => this.call.setIceServers(msg.ice_servers));
     signaling.on("session", (msg) => this._onSession(msg));
     for (const type of SIGNALS) signaling.on(type, (msg) => this.call.handleSignal(msg));
-    signaling.on("chat", (msg) => this._addChat({ name: msg.name, text: msg.text, at: msg.at }));
+    signaling.on("chat", (msg) => this._addChat({
+      name: this.names.get(msg.from) || msg.name, text: msg.text, at: msg.at }));
     signaling.on("media", (msg) => this._onPeerMedia(msg));
     signaling.on("open", ({ reconnected }) => {
       if (reconnected) this.call.resume();
@@ -192,7 +201,7 @@ export class CallView {
 
   _showPeerQuality() {
     const poor = this.peers.filter((p) => this.peerQuality.get(p.participant_id) === "poor")
-      .map((p) => this.names.get(p.participant_id) || p.name);
+      .map((p) => this.names.get(p.participant_id) || shownName(p));
     const text = poor.length ? t("callQuality.peerPoor", poor) : "";
     if (this.peerQualityNote.textContent !== text) this.peerQualityNote.textContent = text;
     this.peerQualityNote.hidden = !poor.length;
@@ -235,8 +244,8 @@ export class CallView {
     const before = new Map(this.peers.map((p) => [p.participant_id, p]));
     this.peers = msg.peers;
     for (const peer of msg.peers) {
-      this.names.set(peer.participant_id, peer.name);
-      this.tiles.get(peer.participant_id)?.setName(peer.name);
+      this.names.set(peer.participant_id, shownName(peer));
+      this.tiles.get(peer.participant_id)?.setName(shownName(peer));
     }
     this.call.updatePeers(msg.peers);
     const joined = msg.peers.filter((p) => !before.has(p.participant_id));
@@ -246,9 +255,9 @@ export class CallView {
       this._tileFor(peer.participant_id);
       const was = before.get(peer.participant_id);
       if (!peer.connected && (!was || was.connected)) {
-        this.status(t("common.peerReconnecting", peer.name));
+        this.status(t("common.peerReconnecting", shownName(peer)));
       } else if (peer.connected && was && !was.connected) {
-        this.status(t("common.peerBack", peer.name), { clearAfter: PEER_BACK_NOTE_MS });
+        this.status(t("common.peerBack", shownName(peer)), { clearAfter: PEER_BACK_NOTE_MS });
       }
       this._updateAway(peer.participant_id);
     }

@@ -9,14 +9,15 @@ import { BackgroundBlur } from "./blur.js";
 import { CallView, mediaButtons } from "./callview.js";
 import { DeviceChooser } from "./devices.js";
 import { LocalMedia } from "./media.js";
+import { LANGUAGE_NAMES, language, switchLanguage, useClaimLanguage } from "./language.js";
 import { mountPage } from "./page.js";
 import { mountPrecall } from "./precall.js";
 import { CLOSE, Signaling, errorPageFor } from "./signaling.js";
 import { t } from "./strings.js";
 import { selfTile } from "./tile.js";
 import {
-  decodePayload, forget, postPublic, remember, shortLinkCode, shortLinkToken, store, takeToken,
-  tokenStatus,
+  decodePayload, forget, peekToken, postPublic, remember, shortLinkCode, shortLinkToken, store,
+  takeToken, tokenStatus,
 } from "./token.js";
 import { byId, clockTime, confirmDialog, duration, el, showBanner, showError, showView } from "./ui.js";
 
@@ -34,7 +35,7 @@ const LINK_PAGES = {
   invalid: "invalid",
 };
 const MAX_REPLY = 500; // characters, as the server checks (signaling/messages.py)
-const DEFAULT_CONFIG = { consent_text: "", show_queue_position: false, grace: 60, max_participants: 4 };
+const DEFAULT_CONFIG = { show_queue_position: false, grace: 60, max_participants: 4 };
 // What check-in asks (GET /api/checkin); without an answer, the page asks for everything and the
 // server, which has the final word, says what it needs.
 const DEFAULT_CHECKIN = { consent: null, emergency_info: true };
@@ -43,6 +44,8 @@ const STEPS = ["name", "where", "consent", "devices"];
 const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
 const PHONE = /^\+?[0-9 ().-]+$/;
 
+// The link may name the client's language (a `lang` claim): settled before anything is shown.
+useClaimLanguage(decodePayload(peekToken(KIND))?.lang);
 mountPage();
 
 const dom = {
@@ -52,6 +55,7 @@ const dom = {
   consent: byId("consent"),
   consentText: byId("consent-text"),
   consentError: byId("consent-error"),
+  language: byId("language"),
   stepper: byId("stepper"),
   location: byId("location"),
   phone: byId("phone"),
@@ -225,7 +229,9 @@ function welcomeSteps() {
 
 function showWelcome() {
   const consent = session.checkin.consent;
-  dom.consentText.textContent = consent ? consent.text : session.config.consent_text;
+  // The practice's own consent text as it wrote it; without one, ours in the page's language.
+  dom.consentText.textContent = consent ? consent.text : t("client.defaultConsent");
+  mountLanguageSwitch();
   dom.preview.replaceChildren(selfTile(media).root);
   const chooser = new DeviceChooser(media, {
     prefix: "welcome",
@@ -242,7 +248,33 @@ function showWelcome() {
   document.title = t("client.title");
   showView("welcome");
   showStep(0, { focus: false });
-  dom.name.focus();
+  const draft = takeDraft();
+  (draft?.language ? dom.language : dom.name).focus();
+}
+
+// --- the language switch ------------------------------------------------------------------------
+
+/** The welcome's language switch: each language named in itself; choosing one reloads the page
+ *  in it, keeping what was typed so far (for this tab only). */
+function mountLanguageSwitch() {
+  dom.language.replaceChildren(...Object.entries(LANGUAGE_NAMES).map(([code, name]) =>
+    el("option", { value: code, lang: code, selected: code === language() }, name)));
+  dom.language.addEventListener("change", () => {
+    const { location, phone } = emergencyFields();
+    remember(KIND, "draft", { name: dom.name.value, location, phone, language: true });
+    switchLanguage(dom.language.value);
+  });
+}
+
+/** What was typed before the language switch reloaded the page, filled in again (once). */
+function takeDraft() {
+  const draft = remember(KIND, "draft");
+  if (!draft) return null;
+  remember(KIND, "draft", null);
+  dom.name.value = draft.name || "";
+  dom.location.value = draft.location || "";
+  dom.phone.value = draft.phone || "";
+  return draft;
 }
 
 /** Show step `index` of the welcome; its heading takes the focus (unless told otherwise). */

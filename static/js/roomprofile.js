@@ -2,7 +2,7 @@
 // the current room, read and saved over REST (GET / PUT /api/rooms/ROOM/profile). The limits are
 // the server's (telehealth/rooms/profile.py); it has the final word and says what is wrong.
 
-import { t } from "./strings.js";
+import { failureText, requestError, t } from "./strings.js";
 import { byId } from "./ui.js";
 
 const NAME_MAX = 64;
@@ -40,7 +40,7 @@ export class RoomProfileForm {
       this.name.value = body.display_name;
       this.note.value = body.welcome_note;
     } catch (err) {
-      this.status.textContent = t("brand.console.loadFailed", err.message);
+      this.status.textContent = t("brand.console.loadFailed", failureText(err));
     }
     this.showCount();
   }
@@ -62,7 +62,7 @@ export class RoomProfileForm {
       this.status.dataset.ok = "true";
       this.status.textContent = t("brand.console.saved");
     } catch (err) {
-      this.setError(t("brand.console.failed", err.message));
+      this.setError(t("brand.console.failed", failureText(err)));
       this.note.focus();
     } finally {
       this.save.disabled = false;
@@ -81,7 +81,7 @@ export class RoomProfileForm {
       body: payload ? JSON.stringify(payload) : undefined,
     });
     const body = await response.json().catch(() => ({}));
-    if (!response.ok) throw new Error(body?.error?.message || `HTTP ${response.status}`);
+    if (!response.ok) throw requestError(response, body);
     return body;
   }
 

@@ -6,7 +6,7 @@
 // with the time it opens, and the page opens itself then) and expires at the start plus the
 // length. Labels ("Tuesday 2pm") never leave this browser: localStorage, keyed by the link's jti.
 
-import { STRINGS, t } from "./strings.js";
+import { STRINGS, failureText, requestError, t } from "./strings.js";
 import { byId, clockTime, confirmDialog, el } from "./ui.js";
 
 export const EARLY_S = 600; // a scheduled link opens 10 minutes before its start
@@ -102,7 +102,7 @@ export class LinkPanel {
       headers: { Authorization: `Bearer ${token}`, "Content-Type": "application/json", ...options.headers },
     });
     const body = await response.json().catch(() => ({}));
-    if (!response.ok) throw new Error(body?.error?.message || `HTTP ${response.status}`);
+    if (!response.ok) throw requestError(response, body);
     return body;
   }
 
@@ -136,7 +136,7 @@ export class LinkPanel {
       this.dom.url.focus();
       this.dom.url.select();
     } catch (err) {
-      this.say(t("therapist.linkFailed", err.message));
+      this.say(t("therapist.linkFailed", failureText(err)));
     }
     await this.refresh();
   }
@@ -161,7 +161,7 @@ export class LinkPanel {
       const body = await this.api(`/api/rooms/${encodeURIComponent(room)}/links?since=${since}`);
       this.render(body.links);
     } catch (err) {
-      this.say(t("schedule.listFailed", err.message));
+      this.say(t("schedule.listFailed", failureText(err)));
     }
   }
 
@@ -201,7 +201,7 @@ export class LinkPanel {
       });
       this.say(t("schedule.withdrawnDone"));
     } catch (err) {
-      this.say(t("schedule.withdrawFailed", err.message));
+      this.say(t("schedule.withdrawFailed", failureText(err)));
     }
     await this.refresh();
   }

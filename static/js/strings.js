@@ -1,5 +1,10 @@
-// Every piece of text the pages show, in one object, so a translation replaces this file only.
-// Values are strings, or functions of a few named values where the wording depends on them.
+// Every piece of text the pages show, in one object: the English catalogue, which every other
+// language's (strings.es.js, ...) mirrors key for key. Values are strings (or lists of them), or
+// functions of a few named values where the wording depends on them. `t()` below reads the
+// catalogue of the language chosen for the page (language.js), falling back to English.
+
+import { DEFAULT_LANGUAGE, language } from "./language.js";
+import { STRINGS as ES } from "./strings.es.js";
 
 /** "Alex", "Alex and Sam", "Alex, Sam and Kim": names joined the way this language does. */
 const listOf = (names) => new Intl.ListFormat("en", { style: "long", type: "conjunction" }).format(names);
@@ -51,6 +56,7 @@ export const STRINGS = {
     cameraOff: "Turn camera off",
     cameraOn: "Turn camera on",
     you: "You",
+    yourTherapist: "Your therapist", // a therapist who gave no name
     muted: "Muted",
     cameraIsOff: "Camera off",
     chat: "Chat",
@@ -213,6 +219,10 @@ export const STRINGS = {
     yourDevices: "Your camera and microphone",
     admitted: "You're in. Your session is starting.",
     leaveConfirm: "Leave the session? You can come back with the same link while it is valid.",
+    // The consent the page asks for when the practice sets no text of its own.
+    defaultConsent:
+      "I agree to take part in this video session. I understand it is private and is not recorded.",
+    languageLabel: "Language",
     closingTitle: "Session ended — Rapport",
     closingHeading: "Your session has ended",
     closingText: "Thank you. You can close this tab now.",
@@ -739,17 +749,111 @@ export const STRINGS = {
     fiveLeft: "5 minutes left in this appointment.",
     over: (time) => `The appointment's time ended at ${time}. Finish when you are ready.`,
   },
+
+  // What the server's error codes (signaling/errors.py) mean, in the page's words: a page shows
+  // these rather than the server's English `message`.
+  serverErrors: {
+    invalid_json: "The message could not be read.",
+    unknown_type: "The page sent something the service does not know.",
+    unknown_field: "The page sent something the service does not know.",
+    invalid_message: "Something in the request is not right.",
+    frame_too_large: "The message is too large.",
+    invalid_sdp: "The video connection could not be set up.",
+    sdp_too_large: "The video connection could not be set up.",
+    invalid_name: "Please give a display name of 1 to 64 characters.",
+    invalid_request: "The request could not be read.",
+    headers_too_large: "The request could not be read.",
+    invalid_emergency:
+      "Please give where you are in up to 200 characters, and a phone number of up to 32 " +
+      "digits, spaces and + ( ) - . only.",
+    auth_required: "Please sign in first.",
+    auth_timeout: "Signing in took too long.",
+    token_invalid: "The link is not valid.",
+    token_expired: "The link has expired.",
+    token_not_yet_valid: "The link is not valid yet.",
+    token_revoked: "The link has been withdrawn.",
+    wrong_token_kind: "This link is for another page.",
+    wrong_room: "This link is not for this room.",
+    origin_not_allowed: "This page's address is not allowed.",
+    session_expired: "Your sign-in has expired; please open your sign-in link again.",
+    reauth_refused: "The new sign-in is for another person or room.",
+    consent_required: "Please read and accept the current consent text before joining.",
+    forbidden: "You are not allowed to do that.",
+    not_admitted: "That person is not in the session.",
+    unknown_participant: "That person is not in this room.",
+    invalid_transition: "That cannot be done just now.",
+    room_full: "The session is full.",
+    waiting_room_full: "The waiting room is full just now; please try again in a few minutes.",
+    not_found: "Not found.",
+    replaced: "This session was opened in another tab or device.",
+    denied: "The therapist could not admit you to this session.",
+    removed: "You have been removed from the session.",
+    session_ended: "The session has ended.",
+    room_ended: "The room has been closed.",
+    expired: "You were away too long and your place has lapsed.",
+    left: "You have left the session.",
+    too_slow: "The connection fell too far behind.",
+    too_many_sockets: "This link is open in too many places at once.",
+    time_up: "The time for this session is over.",
+    link_in_use: "This link is already in use on another device, and it can be used on one only.",
+    going_away: "The service is restarting; reconnecting.",
+    rate_limited: "Too many requests; please slow down.",
+    too_many_attempts: "Too many attempts from your network; please wait a moment.",
+    too_many_connections: "Too many connections from your network; please wait a moment.",
+    too_many_candidates: "The video connection could not be set up; please try again.",
+    not_configured: "This service does not offer that.",
+    precall_busy: "The connection test is busy just now; please try again in a few seconds.",
+    precall_time_up: "The connection test ran out of time.",
+    precall_not_running: "No connection test is running.",
+    replies_off: "Replies from the waiting room are turned off.",
+    too_many_replies: "Too many replies in a short time; please wait a moment.",
+    unavailable: "The service is briefly unavailable; please try again shortly.",
+    internal: "Something went wrong on our side.",
+    // A code this page does not know yet (a newer server), or no code at all.
+    unknown: "Something went wrong. Please try again.",
+  },
 };
 
-/** The string (or list of strings) at a dotted path ("client.join"), called with args when it
- *  is a function. */
-export function t(path, ...args) {
-  let value = STRINGS;
+/** Each language's catalogue by its code (language.js names them); English is the reference. */
+export const CATALOGUES = { en: STRINGS, es: ES };
+
+function lookup(catalogue, path) {
+  let value = catalogue;
   for (const part of path.split(".")) {
     value = value?.[part];
   }
+  return value;
+}
+
+/** The string (or list of strings) at a dotted path ("client.join") in the page's language,
+ *  called with args when it is a function. A key the language lacks falls back to English. */
+export function t(path, ...args) {
+  let value = lookup(CATALOGUES[language()] || STRINGS, path);
+  if (value === undefined && language() !== DEFAULT_LANGUAGE) value = lookup(STRINGS, path);
   if (typeof value === "function") return value(...args);
   if (typeof value === "string" || Array.isArray(value)) return value;
   console.warn("missing string", path);
   return path;
+}
+
+/** True when the catalogue has words (a string) at `path`: for keys made from the server's data. */
+export function hasString(path) {
+  return typeof lookup(STRINGS, path) === "string";
+}
+
+/** A server error's code ("room_full") in the page's words; never the server's own English. */
+export function errorText(code) {
+  const known = typeof code === "string" && Object.hasOwn(STRINGS.serverErrors, code);
+  return t(`serverErrors.${known ? code : "unknown"}`);
+}
+
+/** A failed request in the page's words: the server's error `code` when it gave one (see
+ *  `requestError`), else (the network, or no answer in JSON) the words for an unknown failure. */
+export function failureText(err) {
+  return errorText(err?.code);
+}
+
+/** The Error to throw for a refused request: its code from the body `{"error": {"code"}}`. */
+export function requestError(response, body) {
+  return Object.assign(new Error(`HTTP ${response.status}`), { code: body?.error?.code });
 }

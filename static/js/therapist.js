@@ -16,7 +16,7 @@ import { RoomProfileForm } from "./roomprofile.js";
 import { LinkPanel } from "./schedule.js";
 import { SessionTimer } from "./sessiontimer.js";
 import { CLOSE, Signaling, errorPageFor } from "./signaling.js";
-import { t } from "./strings.js";
+import { errorText, t } from "./strings.js";
 import { decodePayload, forget, remember, store, takeToken, tokenRooms, tokenStatus } from "./token.js";
 import {
   announce, byId, clockTime, confirmDialog, el, relativeTime, showBanner, showError, showView,
@@ -184,7 +184,7 @@ function connect() {
   signaling.on("reply", onReply);
   signaling.on("error", (msg) => {
     if (msg.ref === "quality") return; // a call-quality summary at a session's edge: no news
-    dom.status.textContent = msg.message;
+    dom.status.textContent = errorText(msg.code);
     console.warn("server refused", msg.ref, msg.code);
   });
   signaling.on("reconnecting", () => showBanner(t("common.connectionLost")));

@@ -3,7 +3,7 @@
 // a page at a time. Every page asked for is an audited view of the room, so nothing here
 // refreshes by itself: the admin asks.
 
-import { STRINGS, t } from "./strings.js";
+import { failureText, hasString, t } from "./strings.js";
 import { byId, clockTime, duration, el } from "./ui.js";
 
 const PAGE = 100;
@@ -68,7 +68,7 @@ async function load() {
     dom.caption.textContent = t("admin.timeline.caption", room, state.count);
     dom.status.textContent = state.count ? "" : t("admin.timeline.empty");
   } catch (err) {
-    if (state.room === room) dom.status.textContent = t("admin.timeline.failed", err.message);
+    if (state.room === room) dom.status.textContent = t("admin.timeline.failed", failureText(err));
   } finally {
     state.loading = false;
   }
@@ -77,9 +77,7 @@ async function load() {
 /** The words for an action ("participant.admitted"), or the action itself for one this page
  *  does not know yet. */
 function actionText(action) {
-  let words = STRINGS.admin.action;
-  for (const part of action.split(".")) words = words?.[part];
-  return typeof words === "string" ? words : action;
+  return hasString(`admin.action.${action}`) ? t(`admin.action.${action}`) : action;
 }
 
 function row(entry) {

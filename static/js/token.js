@@ -52,6 +52,11 @@ export async function shortLinkToken(code, timeoutMs = 8000) {
   }
 }
 
+/** The token `takeToken` will take, without taking it (the address bar is left alone). */
+export function peekToken(kind) {
+  return fragmentToken() || sessionStorage.getItem(`${PREFIX}${kind}.token`);
+}
+
 function fragmentToken() {
   const raw = location.hash.slice(1).trim();
   if (!raw) return null;

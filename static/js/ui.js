@@ -2,6 +2,7 @@
 // innerHTML (names and messages are other people's input), times, dialogs, banners and the kind
 // error page.
 
+import { intlLocale } from "./language.js";
 import { t } from "./strings.js";
 
 /** Fill every element's text / label / placeholder from strings.js (data-i18n attributes). */
@@ -64,27 +65,39 @@ export function showView(name, { focus = true } = {}) {
   return shown;
 }
 
-const relative = new Intl.RelativeTimeFormat(undefined, { numeric: "auto" });
-const clock = new Intl.DateTimeFormat(undefined, { hour: "numeric", minute: "2-digit" });
-const clockSeconds = new Intl.DateTimeFormat(undefined, { hour: "numeric", minute: "2-digit", second: "2-digit" });
-const dateClock = new Intl.DateTimeFormat(undefined, {
-  weekday: "short", day: "numeric", month: "short", hour: "numeric", minute: "2-digit",
-});
+// Times in the page's language (language.js), made once per locale: the language is chosen as
+// the page loads, and the link's claim may still change it before anything is shown.
+const FORMATS = {
+  relative: (locale) => new Intl.RelativeTimeFormat(locale, { numeric: "auto" }),
+  clock: (locale) => new Intl.DateTimeFormat(locale, { hour: "numeric", minute: "2-digit" }),
+  clockSeconds: (locale) =>
+    new Intl.DateTimeFormat(locale, { hour: "numeric", minute: "2-digit", second: "2-digit" }),
+  dateClock: (locale) => new Intl.DateTimeFormat(locale, {
+    weekday: "short", day: "numeric", month: "short", hour: "numeric", minute: "2-digit",
+  }),
+};
+const made = new Map();
+
+function format(name) {
+  const key = `${name} ${intlLocale()}`;
+  if (!made.has(key)) made.set(key, FORMATS[name](intlLocale()));
+  return made.get(key);
+}
 
 /** "2 minutes ago" for an epoch time in seconds. */
 export function relativeTime(epochSeconds, now = Date.now() / 1000) {
   const ago = Math.max(0, now - epochSeconds);
   if (ago < 45) return t("common.justNow");
-  if (ago < 3600) return relative.format(-Math.round(ago / 60), "minute");
-  return relative.format(-Math.round(ago / 3600), "hour");
+  if (ago < 3600) return format("relative").format(-Math.round(ago / 60), "minute");
+  return format("relative").format(-Math.round(ago / 3600), "hour");
 }
 
 /** "10:42" (or with the day when it is not today) for an epoch time in seconds. */
 export function clockTime(epochSeconds, { seconds = false } = {}) {
   const date = new Date(epochSeconds * 1000);
-  if (seconds) return clockSeconds.format(date);
+  if (seconds) return format("clockSeconds").format(date);
   const today = new Date().toDateString() === date.toDateString();
-  return (today ? clock : dateClock).format(date);
+  return format(today ? "clock" : "dateClock").format(date);
 }
 
 /** A duration in seconds as "4 min 05 s" style short text. */

@@ -59,6 +59,9 @@ MAX_TTL = 30 * 24 * 3600
 DEFAULT_CLIENT_TTL = 24 * 3600
 DEFAULT_THERAPIST_TTL = 12 * 3600
 DEFAULT_ADMIN_TTL = 3600
+#: The languages a session link may name in its optional ``lang`` claim: the pages' catalogues
+#: (static/js/language.js; a test keeps the two lists equal).
+LINK_LANGUAGES = ("en", "es")
 REQUIRED_CLAIMS = ["exp", "nbf", "iat", "iss", "aud", "sub", "jti"]
 _MAX_SUBJECT = 256
 _MAX_JTI = 128
@@ -103,12 +106,19 @@ class TokenMinter:
         not_before: float | None = None,
         subject: str | None = None,
         jti: str | None = None,
+        lang: str | None = None,
     ) -> str:
-        """A session link for ``room``, valid from ``not_before`` (default now) for ``ttl`` s."""
+        """A session link for ``room``, valid from ``not_before`` (default now) for ``ttl`` s;
+        ``lang`` names the language its page opens in (else the client's browser decides)."""
         _check_room(room)
         jti = new_jti() if jti is None else _check_text("jti", jti, _MAX_JTI)
         subject = jti if subject is None else _check_text("subject", subject, _MAX_SUBJECT)
-        return self._mint(Kind.CLIENT, subject, ttl, not_before, jti, {"room": room})
+        claims: dict[str, Any] = {"room": room}
+        if lang is not None:
+            if lang not in LINK_LANGUAGES:
+                raise ValueError(f"lang must be one of {', '.join(LINK_LANGUAGES)}")
+            claims["lang"] = lang
+        return self._mint(Kind.CLIENT, subject, ttl, not_before, jti, claims)
 
     def mint_therapist(
         self,

@@ -51,6 +51,7 @@ class SessionLinkRequest(msgspec.Struct, forbid_unknown_fields=True):
     room: str
     ttl: int = 3600
     not_before: float | None = None
+    lang: str | None = None  # the page's language (tokens.LINK_LANGUAGES); else the browser's
 
 
 class RevokeRequest(msgspec.Struct, forbid_unknown_fields=True):
@@ -184,7 +185,9 @@ async def create_session_link(request: web.Request) -> web.Response:
     if minter is None:
         raise RapportError(Code.NOT_CONFIGURED, "This deployment mints session links elsewhere.")
     try:
-        token = minter.mint_client(body.room, ttl=body.ttl, not_before=body.not_before)
+        token = minter.mint_client(
+            body.room, ttl=body.ttl, not_before=body.not_before, lang=body.lang
+        )
     except ValueError as exc:
         raise RapportError(Code.INVALID_MESSAGE, str(exc)) from None
     client = await request.app[keys.VERIFIER].verify(token, Kind.CLIENT, check_time=False)

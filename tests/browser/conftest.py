@@ -156,6 +156,7 @@ class OpenPage:
 
     ``permissions`` are granted to the page's origin ("notifications", "clipboard-read", ...);
     ``init_script`` runs before the page's own scripts (to stand in for a browser feature).
+    ``locale`` is the browser's language ("es-ES": navigator.languages, Accept-Language).
     ``console`` collects what every page printed (console messages and uncaught errors).
     """
 
@@ -173,8 +174,11 @@ class OpenPage:
         label: str = "",
         permissions: Sequence[str] = (),
         init_script: str | None = None,
+        locale: str | None = None,
     ) -> Page:
-        context = await self.browser.new_context(viewport={"width": width, "height": height})
+        context = await self.browser.new_context(
+            viewport={"width": width, "height": height}, locale=locale
+        )
         self.contexts.append(context)
         if permissions:
             # Granting replaces the context's permissions: keep camera and microphone, without

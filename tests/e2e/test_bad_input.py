@@ -234,6 +234,11 @@ async def test_http_errors_are_json(node: Node, http: aiohttp.ClientSession) -> 
             400,
             "invalid_message",
         ),
+        (
+            await call("POST", "api/session-links", therapist, {"room": ROOM, "lang": "xx"}),
+            400,
+            "invalid_message",
+        ),
         (await call("POST", f"api/rooms/{ROOM}/end", admin), 404, "not_found"),
         (await call("GET", "api/nothing-here"), 404, "not_found"),
     ]

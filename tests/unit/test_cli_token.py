@@ -34,3 +34,22 @@ def test_a_therapist_token_carries_its_subject(capsys: pytest.CaptureFixture[str
 def test_a_session_link_needs_no_subject(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["token", "--kind", "client", "--room", "room-1", "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["url"]
+
+
+def test_a_session_link_can_name_its_pages_language(capsys: pytest.CaptureFixture[str]) -> None:
+    import jwt
+
+    argv = ["token", "--kind", "client", "--room", "room-1", "--lang", "es", "--json"]
+    assert main(argv) == 0
+    token = json.loads(capsys.readouterr().out)["token"]
+    assert jwt.decode(token, options={"verify_signature": False})["lang"] == "es"
+    assert main(["token", "--kind", "client", "--room", "room-1", "--json"]) == 0
+    token = json.loads(capsys.readouterr().out)["token"]
+    assert "lang" not in jwt.decode(token, options={"verify_signature": False})
+
+
+def test_a_language_the_pages_do_not_speak_is_refused(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as refused:
+        main(["token", "--kind", "client", "--room", "room-1", "--lang", "fr"])
+    assert refused.value.code == 2
+    assert "--lang" in capsys.readouterr().err
