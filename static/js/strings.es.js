@@ -593,7 +593,48 @@ export const STRINGS = {
     },
   },
 
+
+  brand: {
+    logoAlt: "El logotipo de la consulta",
+    supportHeading: "¿Necesita ayuda?",
+    sessionWith: (name) => `Su sesión con ${name}`,
+    noteFrom: (name) => (name ? `Una nota de ${name}` : "Una nota de su terapeuta"),
+    console: {
+      heading: "Cómo ven su sala los clientes",
+      intro: "Se muestra a sus clientes en las páginas de bienvenida y de espera, tal como lo escriba aquí.",
+      nameLabel: "Su nombre tal como lo ven los clientes",
+      nameHint: "Por ejemplo: Dra. Ada Lee. Déjelo vacío para no mostrar ningún nombre.",
+      noteLabel: "Nota de bienvenida",
+      noteHint: "Texto sin formato, hasta 500 caracteres. Se conservan los saltos de línea.",
+      count: (n, max) => `${num(n)} de ${num(max)} caracteres`,
+      save: "Guardar",
+      saved: "Guardado. Los clientes lo verán la próxima vez que abran o recarguen su enlace.",
+      failed: (why) => `No se ha guardado: ${why}`,
+      loadFailed: (why) => `No se pudo cargar cómo ven su sala los clientes: ${why}`,
+    },
+  },
+
+  blur: {
+    label: "Desenfocar mi fondo",
+    hint: "Solo usted se ve nítido; la habitación detrás de usted se desenfoca antes de que su vídeo salga de este dispositivo.",
+    button: "Desenfocar el fondo",
+    buttonOff: "Dejar de desenfocar",
+    starting: "Activando el desenfoque del fondo…",
+    on: "Su fondo está desenfocado.",
+    unavailable: "El desenfoque del fondo no está disponible en este servicio.",
+    failed: "No se pudo activar el desenfoque del fondo en este dispositivo. Su fondo se ve.",
+    tooSlow: "Se desactivó el desenfoque del fondo porque este dispositivo no daba abasto. Su fondo vuelve a verse.",
+  },
+
   errors: {
+    shortBusy: {
+      heading: "Espere un momento, por favor",
+      text: "Se ha intentado abrir este enlace muchas veces desde su red. Vuelva a intentarlo dentro de un minuto.",
+    },
+    shortOffline: {
+      heading: "No se pudo abrir este enlace ahora",
+      text: "Compruebe su conexión y vuelva a intentarlo.",
+    },
     noLink: {
       heading: "Esta página necesita un enlace",
       text: "Abra el enlace completo que recibió, incluido todo lo que va después del signo #.",
@@ -690,7 +731,58 @@ export const STRINGS = {
     },
   },
 
+
+  schedule: {
+    startLabel: "Inicio de la cita (opcional)",
+    startHint: "Déjelo vacío para un enlace que se abre ahora. Un enlace programado se abre 10 minutos antes.",
+    lengthLabel: "Duración",
+    lengths: {
+      1800: "30 minutos",
+      3000: "50 minutos",
+      3600: "1 hora",
+      5400: "90 minutos",
+      7200: "2 horas",
+      86400: "1 día",
+      604800: "7 días",
+    },
+    label: "Etiqueta para usted (opcional)",
+    labelHint: "Se guarda solo en este navegador, nunca se envía al servidor. Evite nombres completos.",
+    startInPast: "Elija una hora de inicio a partir de ahora.",
+    window: (start, end) => `${start} – ${end}`,
+    invitation: (when, url) =>
+      `Su sesión por vídeo es el ${when}. Cuando llegue la hora, abra este enlace: ${url}\n` +
+      "Se abre 10 minutos antes y no hay nada que instalar.",
+    invitationNow: (url) =>
+      `Únase a su sesión por vídeo con este enlace: ${url}\nNo hay nada que instalar.`,
+    copyInvitation: "Copiar la invitación",
+    copyInvitationFor: (label) => `Copiar la invitación: ${label}`,
+    invitationCopied: "Invitación copiada.",
+    todayHeading: "Enlaces de hoy",
+    todayEmpty: "Hoy no se ha creado ningún enlace.",
+    unlabeled: "Enlace de sesión",
+    withdraw: "Retirar",
+    withdrawFor: (label) => `Retirar: ${label}`,
+    withdrawConfirm: (label) =>
+      `¿Retirar ${label}? Deja de funcionar al momento, y quien esté esperando con él sale de la sala.`,
+    withdrawn: "Retirado",
+    withdrawnDone: "Enlace retirado.",
+    withdrawFailed: (message) => `No se pudo retirar el enlace: ${message}`,
+    listFailed: (message) => `No se pudieron cargar los enlaces de hoy: ${message}`,
+    upcoming: "Próximo",
+    open: "Abierto",
+    ended: "Terminado",
+  },
+
+  timer: {
+    label: "Tiempo de sesión",
+    elapsed: (time) => `Transcurrido ${time}`,
+    endsAt: (time) => `termina a las ${time}`,
+    fiveLeft: "Quedan 5 minutos de esta cita.",
+    over: (time) => `El tiempo de la cita terminó a las ${time}. Termine cuando le venga bien.`,
+  },
+
   serverErrors: {
+    invalid_profile: "Escriba un nombre de hasta 64 caracteres y una nota de bienvenida de hasta 500 caracteres, como texto sin formato.",
     invalid_json: "No se pudo leer el mensaje.",
     unknown_type: "La página envió algo que el servicio no conoce.",
     unknown_field: "La página envió algo que el servicio no conoce.",

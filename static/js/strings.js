@@ -753,6 +753,7 @@ export const STRINGS = {
   // What the server's error codes (signaling/errors.py) mean, in the page's words: a page shows
   // these rather than the server's English `message`.
   serverErrors: {
+    invalid_profile: "Please give a name of up to 64 characters and a welcome note of up to 500 characters, as plain text.",
     invalid_json: "The message could not be read.",
     unknown_type: "The page sent something the service does not know.",
     unknown_field: "The page sent something the service does not know.",
