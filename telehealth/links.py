@@ -44,14 +44,17 @@ def short_url(settings: Settings, code: str) -> str:
     return f"{settings.base_url}{SHORT_PREFIX}{code}"
 
 
-async def register(presence: PresenceStore, token: str, client: ClientPrincipal) -> IssuedLink:
+async def register(
+    presence: PresenceStore, token: str, client: ClientPrincipal, starts_at_ms: int = 0
+) -> IssuedLink:
     """Give the session link ``token`` (whose verified claims are ``client``) a short code,
-    and list it among its room's links. Both expire with it."""
+    and list it among its room's links, with the appointment's start when it has one. Both
+    expire with it."""
     until_ms = int(client.expires_at * 1000)
     for _ in range(NEW_CODE_ATTEMPTS):
         code = new_code()
         if await presence.put_short_link(code, token, until_ms):
-            return await _list(presence, client, code)
+            return await _list(presence, client, code, starts_at_ms)
     raise CodeSpaceExhausted()
 
 
@@ -66,7 +69,9 @@ async def reregister(
     return True
 
 
-async def _list(presence: PresenceStore, client: ClientPrincipal, code: str) -> IssuedLink:
+async def _list(
+    presence: PresenceStore, client: ClientPrincipal, code: str, starts_at_ms: int = 0
+) -> IssuedLink:
     now_ms = int(time.time() * 1000)
     link = IssuedLink(
         jti=client.jti,
@@ -74,6 +79,7 @@ async def _list(presence: PresenceStore, client: ClientPrincipal, code: str) -> 
         not_before=int(client.not_before * 1000),
         expires_at=int(client.expires_at * 1000),
         created_at=now_ms,
+        starts_at=starts_at_ms,
     )
     await presence.add_room_link(client.room, link, max(link.expires_at, now_ms + LISTED_FOR_MS))
     return link

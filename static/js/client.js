@@ -127,6 +127,12 @@ async function start() {
     remember(KIND, "resume", null); // ... and this tab holds no seat of it yet
   }
   const claims = decodePayload(token);
+  // A short link's token arrives only now: when its `lang` claim changes the page's language,
+  // the page loads again (in it, the token then kept for this tab).
+  if (useClaimLanguage(claims?.lang)) {
+    location.reload();
+    return undefined;
+  }
   const status = tokenStatus(claims);
   if (status === "invalid") return showError("invalid");
   if (claims.typ !== "session_link" || typeof claims.room !== "string") return showError("wrongKind");

@@ -32,20 +32,25 @@ function keepNote(jti, value) {
   }
 }
 
-/** The appointment's start (epoch s) of a listed link: as made in this browser, else (made
- * elsewhere, or the note is gone) the time it opens. */
+/** The appointment's start (epoch s) of a listed link: as the server keeps it (`starts_at`),
+ * else as this browser noted it, else null (a link for "now", or one made without a start). */
 function startOf(link) {
+  if (typeof link.starts_at === "number") return link.starts_at;
   const kept = note(link.jti);
-  if (typeof kept.start === "number") return kept.start;
-  return link.not_before;
+  return typeof kept.start === "number" ? kept.start : null;
+}
+
+/** The start a listed link shows: the appointment's, else the time it opens. */
+function shownStart(link) {
+  return startOf(link) ?? link.not_before;
 }
 
 /** The invitation to send: the short link and the appointment's time, in the browser's locale. */
 export function invitation(link) {
   const url = link.short_url || link.url;
-  const kept = note(link.jti);
-  if (kept.start === null) return t("schedule.invitationNow", url);
-  return t("schedule.invitation", when.format(new Date(startOf(link) * 1000)), url);
+  const start = startOf(link);
+  if (start === null) return t("schedule.invitationNow", url);
+  return t("schedule.invitation", when.format(new Date(start * 1000)), url);
 }
 
 function localMidnight() {
@@ -122,6 +127,7 @@ export class LinkPanel {
     if (start !== null) {
       request.not_before = start - EARLY_S;
       request.ttl = length + EARLY_S;
+      request.starts_at = start;
     }
     try {
       const made = await this.api("/api/session-links", { method: "POST", body: JSON.stringify(request) });
@@ -168,7 +174,7 @@ export class LinkPanel {
   render(links) {
     this.dom.empty.hidden = links.length > 0;
     const now = Date.now() / 1000;
-    const rows = [...links].sort((a, b) => startOf(a) - startOf(b)).map((link) => {
+    const rows = [...links].sort((a, b) => shownStart(a) - shownStart(b)).map((link) => {
       const label = note(link.jti).label || t("schedule.unlabeled");
       const status = link.withdrawn ? t("schedule.withdrawn")
         : now < link.not_before ? t("schedule.upcoming")
@@ -178,7 +184,7 @@ export class LinkPanel {
         el("span", { className: "who" },
           el("strong", {}, label), " ",
           el("span", { className: "hint" },
-            t("schedule.window", clockTime(startOf(link)), clockTime(link.expires_at))), " ",
+            t("schedule.window", clockTime(shownStart(link)), clockTime(link.expires_at))), " ",
           el("span", { className: link.withdrawn ? "badge badge-muted" : "badge", dataset: { testid: "link-state" } }, status)),
         live ? el("span", { className: "item-actions" },
           el("button", { type: "button", className: "button button-small", dataset: { testid: "link-invite" },

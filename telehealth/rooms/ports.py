@@ -45,6 +45,9 @@ class IssuedLink(msgspec.Struct, frozen=True, kw_only=True):
     expires_at: int
     created_at: int
     withdrawn_at: int = 0  # 0 while it stands
+    # The appointment's start, when the link was made for one (it opens some minutes before);
+    # 0 when none was given (the invitation then says "join now", or the time it opens).
+    starts_at: int = 0
 
 
 # How long a withdrawal stays in the recent list that every node polls (a hint for closing

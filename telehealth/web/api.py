@@ -52,6 +52,9 @@ class SessionLinkRequest(msgspec.Struct, forbid_unknown_fields=True):
     ttl: int = 3600
     not_before: float | None = None
     lang: str | None = None  # the page's language (tokens.LINK_LANGUAGES); else the browser's
+    # The appointment's start (epoch s), within the link's window: kept on the room's list, so
+    # the console's invitation names the start, not the time the link opens.
+    starts_at: float | None = None
 
 
 class RevokeRequest(msgspec.Struct, forbid_unknown_fields=True):
@@ -192,7 +195,14 @@ async def create_session_link(request: web.Request) -> web.Response:
         raise RapportError(Code.INVALID_MESSAGE, str(exc)) from None
     client = await request.app[keys.VERIFIER].verify(token, Kind.CLIENT, check_time=False)
     assert isinstance(client, ClientPrincipal)
-    issued = await links.register(request.app[keys.PRESENCE], token, client)
+    starts_at_ms = 0
+    if body.starts_at is not None:
+        if not client.not_before - 1 <= body.starts_at < client.expires_at:
+            raise RapportError(
+                Code.INVALID_MESSAGE, "starts_at must fall within the link's window."
+            )
+        starts_at_ms = int(body.starts_at * 1000)
+    issued = await links.register(request.app[keys.PRESENCE], token, client, starts_at_ms)
     await request.app[keys.AUDIT].record(
         AuditAction.LINK_ISSUED, actor_of(principal), room=body.room, link=client.jti
     )
@@ -205,6 +215,7 @@ async def create_session_link(request: web.Request) -> web.Response:
             "jti": client.jti,
             "not_before": client.not_before,
             "expires_at": client.expires_at,
+            "starts_at": body.starts_at,
         },
         status=201,
     )

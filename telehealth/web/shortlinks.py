@@ -62,6 +62,7 @@ async def room_links(app: web.Application, room: str, since: float) -> list[dict
             "expires_at": link.expires_at / 1000,
             "created_at": link.created_at / 1000,
             "withdrawn": bool(link.withdrawn_at),
+            "starts_at": link.starts_at / 1000 if link.starts_at else None,
         }
 
     kept = await app[keys.PRESENCE].room_links(room)

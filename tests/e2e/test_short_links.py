@@ -155,15 +155,28 @@ async def test_the_rooms_links_and_withdrawal_by_jti(
     node: Node, http: aiohttp.ClientSession
 ) -> None:
     start = time.time() + 1800
-    made = await create(http, node, ttl=3000, not_before=start)
+    # An appointment at start + 600 s: the link opens 10 minutes early and keeps the start.
+    made = await create(http, node, ttl=3600, not_before=start, starts_at=start + 600)
+    assert made["starts_at"] == start + 600
     second = await create(http, node, ttl=600)
+    assert second["starts_at"] is None
     entries = await listed(http, node)
     assert [e["jti"] for e in entries] == [made["jti"], second["jti"]]
     first = entries[0]
     assert first["short_url"] == made["short_url"] and not first["withdrawn"]
     assert first["not_before"] == made["not_before"] and first["expires_at"] == made["expires_at"]
     assert abs(first["created_at"] - time.time()) < 60
-    assert set(first) == {"jti", "short_url", "not_before", "expires_at", "created_at", "withdrawn"}
+    assert set(first) == {
+        "jti",
+        "short_url",
+        "not_before",
+        "expires_at",
+        "created_at",
+        "withdrawn",
+        "starts_at",
+    }
+    assert first["starts_at"] == pytest.approx(start + 600, abs=0.001)
+    assert entries[1]["starts_at"] is None
     assert await listed(http, node, f"?since={time.time() + 60}") == []
 
     revoke = node.url + "api/session-links/revoke"
@@ -225,6 +238,16 @@ async def test_listing_and_withdrawing_refuse_bad_input_and_change_nothing(
         assert resp.status == 403
     async with http.get(node.url + f"api/rooms/{ROOM}/links") as resp:
         assert resp.status == 401
+    # An appointment's start outside the link's window is refused, and no link is made.
+    now = time.time()
+    for starts_at in [now - 3600, now + 600, "soon"]:
+        got, body, _ = await post(
+            http,
+            node.url + "api/session-links",
+            {"room": ROOM, "ttl": 600, "starts_at": starts_at},
+            node.auth,
+        )
+        assert (got, body["error"]["code"]) == (400, "invalid_message"), (starts_at, body)
     # Nothing changed: the link stands, its code works.
     assert [e["withdrawn"] for e in await listed(http, node)] == [False]
     assert (await resolve(http, node, code_of(made["short_url"])))[0] == 200
