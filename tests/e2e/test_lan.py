@@ -110,7 +110,8 @@ async def test_https_pages_health_and_wss_with_the_generated_certificate(
 
     # The printed links are built on the https address.
     out = lan_node.output()
-    assert f"Therapist console: {lan_node.url}/therapist" in out, out
+    assert f"Therapist console:\n  {lan_node.url}/therapist#" in out, out
+    assert f"Client session link (short):\n  {lan_node.url}/s/" in out, out
     assert "SHA-256 fingerprint:" in out
 
 
