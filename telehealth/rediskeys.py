@@ -52,6 +52,13 @@ RECENT_REVOCATIONS = "th:revocations"
 # STRING integer with a TTL: one limit's counter (hits in a window, or places held), keyed by
 # an opaque hash (telehealth/web/clientaddr.py): never an address, a token or a name.
 LIMIT = "th:limit:{key}"
+# HASH slug, locked ("0"/"1"), by (a token subject), at (ms): the room's personal room link
+# (telehealth.rooms.roomlinks.RoomLink). The room's side of the slug's pointer below.
+ROOM_LINK = "th:{{r:{room}}}:link"
+# STRING room id: which room a room link's slug names, unique across the deployment. Set with
+# a short TTL while a claim is in flight (NX, lua/slug_claim.lua) and persisted once the room's
+# record names it; it lives in another Cluster slot than the room, so it is written first.
+ROOM_LINK_SLUG = "th:room-link:{slug}"
 # PUB/SUB channel: routing envelopes addressed to one node (sharded pub/sub on a cluster).
 NODE_INBOX = "th:{{n:{node}}}:inbox"
 
@@ -74,6 +81,14 @@ def room_chain_head(room: str) -> str:
 
 def room_quality(room: str, pid: str) -> str:
     return ROOM_QUALITY.format(room=room, pid=pid)
+
+
+def room_link(room: str) -> str:
+    return ROOM_LINK.format(room=room)
+
+
+def room_link_slug(slug: str) -> str:
+    return ROOM_LINK_SLUG.format(slug=slug)
 
 
 def revoked(jti: str) -> str:

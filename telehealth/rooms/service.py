@@ -213,6 +213,7 @@ class RoomService:
         claim: SeatClaim,
         device: DeviceCheck | None = None,
         emergency: Emergency | None = None,
+        via: str = "",
     ) -> tuple[Joined, Seat]:
         """A client's socket takes the seat its claim proves, or a new one (rooms/seats.py).
         ``actor.participant`` is ignored: the seat decides the participant. ``emergency`` is
@@ -234,6 +235,7 @@ class RoomService:
                 claim.link,
                 seat,
                 emergency,
+                via,
             )
 
         # Decided on the room as committed (or as it stands, when nothing changed).
@@ -266,6 +268,7 @@ class RoomService:
         link: str,
         seat: Seat | None = None,
         emergency: Emergency | None = None,
+        via: str = "",
     ) -> Decision:
         now = self.clock()
         old = s.get(pid)
@@ -283,7 +286,7 @@ class RoomService:
         if role is Role.CLIENT and not resumed and len(s.waiting()) >= self.rules.max_waiting:
             raise RapportError(Code.WAITING_ROOM_FULL)
         fresh = old is None or not resumed
-        base = old or Participant(id=pid, role=role, state=target, name=name, link=link)
+        base = old or Participant(id=pid, role=role, state=target, name=name, link=link, via=via)
         after = base.with_(
             state=target,
             name=name or base.name,

@@ -16,6 +16,9 @@ PAGES = {
     "/join": "client.html",
     "/therapist": "therapist.html",
     "/admin": "admin.html",
+    # A therapist's room link: the client's page, which asks the door for a token
+    # (web/roomlinks.py). The slug is checked there, never used as a path.
+    "/r/{slug}": "client.html",
 }
 
 CSP = (

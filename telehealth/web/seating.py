@@ -34,6 +34,7 @@ async def seat_client(
     link: str,
     auth: m.Auth,
     emergency: m.Emergency | None = None,
+    via: str = "",
 ) -> tuple[Joined, str]:
     """Join ``conn`` as the client of session link ``link``. Returns the join and the resume
     secret to hand this device (the one it proved, or a fresh one)."""
@@ -49,7 +50,7 @@ async def seat_client(
         single_device=app[keys.SETTINGS].single_device_links,
     )
     joined, seat = await app[keys.SERVICE].join_client(
-        room, conn.actor, name, conn.conn_id, claim, auth.device, emergency
+        room, conn.actor, name, conn.conn_id, claim, auth.device, emergency, via
     )
     conn.participant_id = seat.participant
     conn.actor = msgspec.structs.replace(conn.actor, participant=seat.participant)
