@@ -9,6 +9,7 @@ import { DeviceChooser } from "./devices.js";
 import { LocalMedia } from "./media.js";
 import { mountPage } from "./page.js";
 import { mountPrecall } from "./precall.js";
+import { enterRoomLink, roomLinkSlug } from "./roomdoor.js";
 import { CLOSE, Signaling, errorPageFor } from "./signaling.js";
 import { t } from "./strings.js";
 import { selfTile } from "./tile.js";
@@ -106,6 +107,11 @@ async function start() {
   document.title = t("client.title");
   unlockAudioOnGesture();
 
+  const slug = roomLinkSlug(); // opened as a therapist's room link: first, a token at its door
+  if (slug) {
+    const refused = await enterRoomLink(slug);
+    if (refused) return showRoomLinkRefusal(refused);
+  }
   const { token, changed } = takeToken(KIND);
   if (!token) return showError("noLink");
   if (changed) {
@@ -134,6 +140,12 @@ async function start() {
     return join(storedName);
   }
   return showWelcome();
+}
+
+/** A room link's kind page; where waiting a while may help (locked, full), a "Try again". */
+function showRoomLinkRefusal(key) {
+  const retry = key === "roomLinkLocked" || key === "roomLinkFull" || key === "roomLinkBusy";
+  showError(key, retry ? { action: { label: t("roomLink.tryAgain"), run: () => location.reload() } } : {});
 }
 
 function waitUntilValid(nbf) {

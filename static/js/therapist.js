@@ -10,6 +10,7 @@ import { CallView } from "./callview.js";
 import { LocalMedia } from "./media.js";
 import { mountPage } from "./page.js";
 import { precallSummary } from "./precall.js";
+import { mountRoomLink } from "./roomlink.js";
 import { CLOSE, Signaling, errorPageFor } from "./signaling.js";
 import { STRINGS, t } from "./strings.js";
 import { decodePayload, forget, remember, store, takeToken, tokenRooms, tokenStatus } from "./token.js";
@@ -148,6 +149,7 @@ async function enterRoom(room) {
   if (!media.opened) await media.open();
   dom.status.textContent = media.problem ? t(`media.${media.problem}`) : "";
   connect();
+  mountRoomLink(room, () => state.token); // hidden where room links are off
 }
 
 /** Connect to the current room: one socket and one call view for the page, reused per room. */
@@ -372,6 +374,9 @@ function updateWaitingItem(item, entry) {
     ...(entry.second_device
       ? [el("br"), el("span", { className: "device device-problem", dataset: { testid: "second-device" } },
         t("therapist.secondDevice"))]
+      : []),
+    ...(entry.via === "room_link"
+      ? [el("br"), el("span", { className: "via", dataset: { testid: "via-room-link" } }, t("roomLink.cameThrough"))]
       : []),
   );
   item.emergency.replaceChildren(...[emergencyInfo(entry)].filter(Boolean));
