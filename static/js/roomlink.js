@@ -16,6 +16,9 @@ export async function mountRoomLink(room, token) {
   panel.room = room;
   panel.token = token;
   panel.root.hidden = true;
+  panel.slug.value = ""; // another room's choice is not this room's
+  panel.status.textContent = "";
+  showSlugError("");
   const answer = await request("GET");
   if (!answer.ok) return; // off here, or not ours: nothing to show
   render(answer.body);
