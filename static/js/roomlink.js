@@ -1,6 +1,6 @@
 // The console's "Your room link" panel: publish a permanent address for the room (/r/<slug>),
 // change or remove it, copy it, and lock or unlock it (REST: /api/rooms/<room>/room-link).
-// The panel stays hidden where the deployment has room links off (501 not_configured).
+// The console mounts it only where the deployment offers room links (/api/config room_links).
 
 import { t } from "./strings.js";
 import { confirmDialog, el } from "./ui.js";

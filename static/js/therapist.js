@@ -70,6 +70,7 @@ const state = {
   room: null,
   maxParticipants: 4,
   emergencyInfo: true, // the deployment asks clients where they are (TELEHEALTH_EMERGENCY_INFO)
+  roomLinks: false, // the deployment offers room links (TELEHEALTH_ROOM_LINKS): the panel shows
   signaling: null,
   view: null, // the CallView
   endButton: null,
@@ -106,6 +107,7 @@ async function start() {
   const config = await loadConfig();
   state.maxParticipants = config.max_participants || state.maxParticipants;
   state.emergencyInfo = config.emergency_info !== false;
+  state.roomLinks = config.room_links === true;
   lockWhenIdle(config.console_idle_logoff, lockConsole, () => state.session.length > 0);
 
   const stored = remember(KIND, "room");
@@ -149,7 +151,7 @@ async function enterRoom(room) {
   if (!media.opened) await media.open();
   dom.status.textContent = media.problem ? t(`media.${media.problem}`) : "";
   connect();
-  mountRoomLink(room, () => state.token); // hidden where room links are off
+  if (state.roomLinks) mountRoomLink(room, () => state.token);
 }
 
 /** Connect to the current room: one socket and one call view for the page, reused per room. */

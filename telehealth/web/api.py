@@ -147,6 +147,7 @@ async def page_config(request: web.Request) -> web.Response:
             "grace": settings.grace,
             "max_participants": settings.max_participants,
             "console_idle_logoff": settings.console_idle_logoff,
+            "room_links": settings.room_links,  # the console shows its room link panel
         }
     )
 

@@ -115,6 +115,7 @@ def code(body: dict[str, Any]) -> str:
 
 async def test_publish_change_lock_and_remove(nodes: Nodes, http: aiohttp.ClientSession) -> None:
     staff = nodes.staff(ROOM_A)
+    assert (await call(http, "GET", f"{nodes.a}api/config"))[1]["room_links"] is True
     state_url = f"{nodes.b}api/rooms/{ROOM_A}/room-link"
     status, body, _ = await call(http, "GET", state_url, staff)
     assert (status, body["slug"], body["url"], body["locked"]) == (200, None, None, False)
@@ -372,6 +373,7 @@ async def test_room_links_are_off_unless_turned_on(http: aiohttp.ClientSession) 
     try:
         base = str(server.make_url("/"))
         staff = TokenMinter(settings).mint_therapist("dr-off", [ROOM_A])
+        assert (await call(http, "GET", f"{base}api/config"))[1]["room_links"] is False
         status, body = await publish(http, base, staff, ROOM_A, "dr-off")
         assert (status, code(body)) == (501, "not_configured")
         status, body = await enter(http, base, "dr-off")
