@@ -80,6 +80,12 @@ class Code(StrEnum):
     TOO_MANY_REPLIES = "too_many_replies"
     UNAVAILABLE = "unavailable"
     INTERNAL = "internal"
+    # Personal room links (/r/<slug>)
+    SLUG_INVALID = "slug_invalid"
+    SLUG_TAKEN = "slug_taken"
+    ROOM_LINK_NOT_FOUND = "room_link_not_found"
+    ROOM_LINK_LOCKED = "room_link_locked"
+    ROOM_LINK_FULL = "room_link_full"
 
 
 ERRORS: dict[Code, ErrorSpec] = {
@@ -172,6 +178,20 @@ ERRORS: dict[Code, ErrorSpec] = {
         503, 4503, "The service is temporarily unavailable; retry shortly."
     ),
     Code.INTERNAL: ErrorSpec(500, 1011, "Something went wrong on our side."),
+    Code.SLUG_INVALID: ErrorSpec(
+        400,
+        None,
+        "A room link's name is 3 to 40 characters of a-z, 0-9 and single hyphens inside, "
+        "and not a reserved word.",
+    ),
+    Code.SLUG_TAKEN: ErrorSpec(409, None, "That room link name is taken; please choose another."),
+    Code.ROOM_LINK_NOT_FOUND: ErrorSpec(404, None, "This room link does not exist."),
+    Code.ROOM_LINK_LOCKED: ErrorSpec(
+        403, 4050, "This room is not open right now; please try again later."
+    ),
+    Code.ROOM_LINK_FULL: ErrorSpec(
+        503, 4051, "The waiting room is full just now; please try again in a few minutes."
+    ),
 }
 
 

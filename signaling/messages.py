@@ -356,6 +356,7 @@ class WaitingEntry(msgspec.Struct, frozen=True):
     second_device: bool = False  # the link is also open (seated) on another device
     emergency: Emergency | None = None  # null: not given (or not asked, by the deployment)
     precall: PrecallReport | None = None  # the client's last pre-call test
+    via: str | None = None  # "room_link": came through the therapist's room link
 
 
 class SessionEntry(msgspec.Struct, frozen=True):

@@ -20,6 +20,7 @@ from telehealth.media.echo import EchoPeer, configuration
 from telehealth.metrics import Metrics
 from telehealth.presence.factory import create_presence, create_webhook_stores
 from telehealth.presence.limits import create_limits
+from telehealth.presence.roomlinks import create_room_links
 from telehealth.presence.timed import timed
 from telehealth.rooms.hub import Hub
 from telehealth.rooms.ports import PresenceUnavailable, Router
@@ -31,6 +32,7 @@ from telehealth.web import api, keys, pages, ws
 from telehealth.web import metrics as metrics_http
 from telehealth.web import monitor as monitor_http
 from telehealth.web import profile as profile_http
+from telehealth.web import roomlinks as roomlinks_http
 from telehealth.web.authority import authority_ctx
 from telehealth.web.clientaddr import address_key, trusted_networks
 from telehealth.web.errors import error_middleware
@@ -189,6 +191,19 @@ async def _auth_ctx(app: web.Application) -> AsyncIterator[None]:
     yield
 
 
+async def _room_links_ctx(app: web.Application) -> AsyncIterator[None]:
+    """Personal room links, when the deployment turns them on (one node's, or the Redis's)."""
+    settings = app[keys.SETTINGS]
+    if not settings.room_links:
+        app[keys.ROOM_LINKS] = None
+        yield
+        return
+    app[keys.ROOM_LINKS] = store = create_room_links(settings)
+    log.info("room links on: at most %d visitors waiting per room", settings.room_link_max_waiting)
+    yield
+    await store.close()
+
+
 async def _close_sockets(app: web.Application) -> None:
     """On shutdown: stop taking sockets and tell everyone to reconnect (1001, going away)."""
     app[keys.DRAINING][0] = True
@@ -225,6 +240,7 @@ def create_app(settings: Settings) -> web.Application:
     app.cleanup_ctx.append(liveness_ctx)
     app.cleanup_ctx.append(authority_ctx)
     app.cleanup_ctx.append(_precall_ctx)
+    app.cleanup_ctx.append(_room_links_ctx)
     app.on_shutdown.append(_close_sockets)
     app.router.add_get("/ws", ws.signaling)
     api.add_routes(app)
@@ -232,6 +248,7 @@ def create_app(settings: Settings) -> web.Application:
     monitor_http.add_routes(app)
     profile_http.add_routes(app, _logo(settings))
     pages.add_routes(app)
+    roomlinks_http.add_routes(app)
     return app
 
 

@@ -98,6 +98,12 @@ ENV_VARS: dict[str, str] = {
     "WCAG AA (4.5:1) with white text and on the page background",
     "TELEHEALTH_SUPPORT_CONTACT": "how clients reach the practice for help (plain text, 120 "
     "chars), shown on error pages",
+    "TELEHEALTH_ROOM_LINKS": "on to let therapists publish a permanent room link /r/<slug> "
+    "(default off; needs a node that mints tokens)",
+    "TELEHEALTH_ROOM_LINK_MAX_WAITING": "visitors through a room link waiting in one room at "
+    "once (default 5)",
+    "TELEHEALTH_ROOM_LINK_VISIT_TTL": "seconds a room-link visitor's token lasts: the wait and "
+    "the session (default 7200)",
 }
 
 MIN_SECRET_BYTES = 32
@@ -187,6 +193,10 @@ class Settings:
     precall_queue: int = 4
     precall_queue_wait: float = 5.0
     precall_time_limit: float = 20.0
+    # Personal room links (/r/<slug>): off unless the deployment turns them on.
+    room_links: bool = False
+    room_link_max_waiting: int = 5
+    room_link_visit_ttl: float = 7200.0
     # Limits that are not deployment choices, kept here so tests and docs read one place.
     ws_max_msg: int = 64 * 1024
     sdp_max: int = 32 * 1024
@@ -255,6 +265,7 @@ class Settings:
             raise ConfigError("TELEHEALTH_QUALITY_INTERVAL must be from 0.5 to 300 seconds")
         self._validate_webhooks()
         self._validate_brand()
+        self._validate_room_links()
         if min(self.address_max_pending, self.address_max_attempts, self.api_rate) < 1:
             raise ConfigError(
                 "TELEHEALTH_ADDRESS_MAX_PENDING, TELEHEALTH_ADDRESS_MAX_ATTEMPTS and "
@@ -331,6 +342,22 @@ class Settings:
                 brand.palette(self.accent_color)
             except brand.BrandError as exc:
                 raise ConfigError(f"TELEHEALTH_ACCENT_COLOR: {exc}") from None
+    def _validate_room_links(self) -> None:
+        if not 1 <= self.room_link_max_waiting <= 100:
+            raise ConfigError("TELEHEALTH_ROOM_LINK_MAX_WAITING must be 1 to 100")
+        if not 300 <= self.room_link_visit_ttl <= 24 * 3600:
+            raise ConfigError("TELEHEALTH_ROOM_LINK_VISIT_TTL must be 300 to 86400 seconds")
+        if not self.room_links:
+            return
+        algorithm = self.jwt_algorithms[0] if self.jwt_algorithms else ""
+        mints = (
+            bool(self.jwt_secret) if algorithm.startswith("HS") else bool(self.jwt_private_key_file)
+        )
+        if not mints:
+            raise ConfigError(
+                "TELEHEALTH_ROOM_LINKS is on but this node cannot mint tokens for visitors: set "
+                "TELEHEALTH_JWT_SECRET (HS256) or TELEHEALTH_JWT_PRIVATE_KEY_FILE"
+            )
 
     def _validate_webhooks(self) -> None:
         if not self.webhook_url:
@@ -471,6 +498,9 @@ def from_env(env: Mapping[str, str] | None = None, **overrides: object) -> Setti
         "practice_logo": env.get("TELEHEALTH_PRACTICE_LOGO") or None,
         "accent_color": env.get("TELEHEALTH_ACCENT_COLOR") or None,
         "support_contact": env.get("TELEHEALTH_SUPPORT_CONTACT") or None,
+        "room_links": _switch(env, "TELEHEALTH_ROOM_LINKS", default=False),
+        "room_link_max_waiting": int(_num(env, "TELEHEALTH_ROOM_LINK_MAX_WAITING", 5)),
+        "room_link_visit_ttl": _num(env, "TELEHEALTH_ROOM_LINK_VISIT_TTL", 7200.0),
     }
     if values["event_loop"] not in ("uvloop", "asyncio"):
         raise ConfigError("TELEHEALTH_EVENT_LOOP must be uvloop or asyncio")

@@ -65,6 +65,13 @@ SHORT_LINK = "th:short:{code}"
 ROOM_LINKS = "th:{{r:{room}}}:links"
 # ZSET jti -> keep-until (ms): when each entry of ROOM_LINKS is forgotten.
 ROOM_LINKS_UNTIL = "th:{{r:{room}}}:links-until"
+# HASH slug, locked ("0"/"1"), by (a token subject), at (ms): the room's personal room link
+# (telehealth.rooms.roomlinks.RoomLink). The room's side of the slug's pointer below.
+ROOM_LINK = "th:{{r:{room}}}:link"
+# STRING room id: which room a room link's slug names, unique across the deployment. Set with
+# a short TTL while a claim is in flight (NX, lua/slug_claim.lua) and persisted once the room's
+# record names it; it lives in another Cluster slot than the room, so it is written first.
+ROOM_LINK_SLUG = "th:room-link:{slug}"
 # PUB/SUB channel: routing envelopes addressed to one node (sharded pub/sub on a cluster).
 NODE_INBOX = "th:{{n:{node}}}:inbox"
 
@@ -91,6 +98,14 @@ def room_quality(room: str, pid: str) -> str:
 
 def room_profile(room: str) -> str:
     return ROOM_PROFILE.format(room=room)
+
+
+def room_link(room: str) -> str:
+    return ROOM_LINK.format(room=room)
+
+
+def room_link_slug(slug: str) -> str:
+    return ROOM_LINK_SLUG.format(slug=slug)
 
 
 def revoked(jti: str) -> str:

@@ -12,6 +12,7 @@ import { LocalMedia } from "./media.js";
 import { LANGUAGE_NAMES, language, switchLanguage, useClaimLanguage } from "./language.js";
 import { mountPage } from "./page.js";
 import { mountPrecall } from "./precall.js";
+import { enterRoomLink, roomLinkSlug } from "./roomdoor.js";
 import { CLOSE, Signaling, errorPageFor } from "./signaling.js";
 import { t } from "./strings.js";
 import { selfTile } from "./tile.js";
@@ -119,6 +120,11 @@ async function start() {
   // how to reach them.
   const configLoad = loadConfig();
 
+  const slug = roomLinkSlug(); // opened as a therapist's room link: first, a token at its door
+  if (slug) {
+    const refused = await enterRoomLink(slug);
+    if (refused) return showRoomLinkRefusal(refused);
+  }
   const { token, changed, shown } = await pageToken();
   if (shown) return undefined; // the short link did not work: its page is up
   if (!token) return showError("noLink");
@@ -178,6 +184,12 @@ async function pageToken() {
   else if (found.problem === "offline") showError("shortOffline", { action: retry });
   else showError("invalid");
   return { token: null, changed: false, shown: true };
+}
+
+/** A room link's kind page; where waiting a while may help (locked, full), a "Try again". */
+function showRoomLinkRefusal(key) {
+  const retry = key === "roomLinkLocked" || key === "roomLinkFull" || key === "roomLinkBusy";
+  showError(key, retry ? { action: { label: t("roomLink.tryAgain"), run: () => location.reload() } } : {});
 }
 
 function waitUntilValid(nbf) {

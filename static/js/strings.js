@@ -701,6 +701,22 @@ export const STRINGS = {
       heading: "This link could not be opened just now",
       text: "Please check your connection and try again.",
     },
+    roomLinkLocked: {
+      heading: "This room is not open right now",
+      text: "Your therapist has not opened their room for visitors at the moment. Please try again later, or use the link your therapist or practice sent you.",
+    },
+    roomLinkFull: {
+      heading: "The waiting room is full",
+      text: "Too many people are waiting just now. Please try again in a few minutes.",
+    },
+    roomLinkUnknown: {
+      heading: "This room address does not work",
+      text: "Check that it is typed exactly as you were given it, or ask your therapist or practice for their room address.",
+    },
+    roomLinkBusy: {
+      heading: "Too many tries",
+      text: "There have been many tries from your network in a short time. Please wait a minute and try again.",
+    },
   },
 
   // The console's session links: scheduled (start time and length), the day's list, withdrawal,
@@ -748,6 +764,34 @@ export const STRINGS = {
     endsAt: (time) => `ends ${time}`,
     fiveLeft: "5 minutes left in this appointment.",
     over: (time) => `The appointment's time ended at ${time}. Finish when you are ready.`,
+  },
+
+  // A therapist's personal room link (/r/<slug>): the console's panel and the waiting card.
+  roomLink: {
+    heading: "Your room link",
+    intro: "A permanent address for this room that you can put in your email signature. Anyone who opens it checks in and waits for you to admit them.",
+    slugLabel: "Room address",
+    slugHint: "3 to 40 characters: lowercase letters a-z, digits and single hyphens, for example dr-rivera.",
+    publish: "Publish",
+    change: "Change address",
+    remove: "Remove room link",
+    removeConfirm: "Remove this room link? The address will stop working at once. People already waiting stay.",
+    addressLabel: "Address to share",
+    copy: "Copy address",
+    copied: "Address copied.",
+    copyFailed: "Could not copy: select the address and copy it yourself.",
+    lockLabel: "Locked: new visitors see \u201cnot open right now\u201d",
+    lockedState: "Locked. People already waiting stay; new visitors cannot check in.",
+    openState: "Open. New visitors can check in and wait.",
+    published: (url) => `Published: ${url}`,
+    removed: "Room link removed.",
+    locked: "Room link locked.",
+    unlocked: "Room link open again.",
+    none: "No room link yet.",
+    cap: (n) => `At most ${n} people can wait through the room link at once.`,
+    cameThrough: "Came through your room link",
+    failed: "That did not work. Please try again.",
+    tryAgain: "Try again",
   },
 
   // What the server's error codes (signaling/errors.py) mean, in the page's words: a page shows

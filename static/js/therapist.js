@@ -12,6 +12,7 @@ import { LocalMedia } from "./media.js";
 import { applyPractice } from "./brand.js";
 import { mountPage } from "./page.js";
 import { precallSummary } from "./precall.js";
+import { mountRoomLink } from "./roomlink.js";
 import { RoomProfileForm } from "./roomprofile.js";
 import { LinkPanel } from "./schedule.js";
 import { SessionTimer } from "./sessiontimer.js";
@@ -69,6 +70,7 @@ const state = {
   room: null,
   maxParticipants: 4,
   emergencyInfo: true, // the deployment asks clients where they are (TELEHEALTH_EMERGENCY_INFO)
+  roomLinks: false, // the deployment offers room links (TELEHEALTH_ROOM_LINKS): the panel shows
   signaling: null,
   view: null, // the CallView
   endButton: null,
@@ -106,6 +108,7 @@ async function start() {
   blur.configure(config);
   state.maxParticipants = config.max_participants || state.maxParticipants;
   state.emergencyInfo = config.emergency_info !== false;
+  state.roomLinks = config.room_links === true;
   lockWhenIdle(config.console_idle_logoff, lockConsole, () => state.session.length > 0);
 
   const stored = remember(KIND, "room");
@@ -151,6 +154,7 @@ async function enterRoom(room) {
   dom.status.textContent = media.problem ? t(`media.${media.problem}`) : "";
   connect();
   links.refresh();
+  if (state.roomLinks) mountRoomLink(room, () => state.token);
 }
 
 /** Connect to the current room: one socket and one call view for the page, reused per room. */
@@ -375,6 +379,9 @@ function updateWaitingItem(item, entry) {
     ...(entry.second_device
       ? [el("br"), el("span", { className: "device device-problem", dataset: { testid: "second-device" } },
         t("therapist.secondDevice"))]
+      : []),
+    ...(entry.via === "room_link"
+      ? [el("br"), el("span", { className: "via", dataset: { testid: "via-room-link" } }, t("roomLink.cameThrough"))]
       : []),
   );
   item.emergency.replaceChildren(...[emergencyInfo(entry)].filter(Boolean));

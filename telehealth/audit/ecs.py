@@ -64,6 +64,8 @@ def to_ecs(stored: StoredEvent) -> dict[str, Any]:
             rapport["wait_ms"] = record.wait_ms
         if record.link:
             rapport["link"] = record.link
+        if record.via:
+            rapport["via"] = record.via  # came through the therapist's room link
         category = ["session"]
     elif isinstance(record, SessionMark):
         action = "session.started" if record.started else "session.ended"

@@ -39,6 +39,9 @@ class ClientPrincipal:
     not_before: float
     expires_at: float
     issued_at: float = 0.0
+    # How the link was handed out: "" for a session link, "room_link" for a visit through a
+    # therapist's room link (the node minted it at the door, telehealth/web/roomlinks.py).
+    via: str = ""
 
 
 @dataclass(frozen=True)

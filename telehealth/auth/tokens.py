@@ -29,6 +29,7 @@ from telehealth.auth.principal import (
 from telehealth.config import ConfigError, Settings
 from telehealth.ids import new_jti
 from telehealth.rooms.profile import check_display_name
+from telehealth.rooms.roomlinks import VIAS
 
 log = logging.getLogger(__name__)
 
@@ -107,9 +108,11 @@ class TokenMinter:
         subject: str | None = None,
         jti: str | None = None,
         lang: str | None = None,
+        via: str | None = None,
     ) -> str:
         """A session link for ``room``, valid from ``not_before`` (default now) for ``ttl`` s;
-        ``lang`` names the language its page opens in (else the client's browser decides)."""
+        ``lang`` names the language its page opens in (else the client's browser decides);
+        ``via`` marks how it was handed out ("room_link": a visit through a room link)."""
         _check_room(room)
         jti = new_jti() if jti is None else _check_text("jti", jti, _MAX_JTI)
         subject = jti if subject is None else _check_text("subject", subject, _MAX_SUBJECT)
@@ -118,6 +121,10 @@ class TokenMinter:
             if lang not in LINK_LANGUAGES:
                 raise ValueError(f"lang must be one of {', '.join(LINK_LANGUAGES)}")
             claims["lang"] = lang
+        if via is not None:
+            if via not in VIAS:
+                raise ValueError(f"via must be one of {sorted(VIAS)}")
+            claims["via"] = via
         return self._mint(Kind.CLIENT, subject, ttl, not_before, jti, claims)
 
     def mint_therapist(
@@ -373,6 +380,9 @@ def _principal(kind: Kind, claims: dict[str, Any]) -> Principal:
         room = claims.get("room")
         if not is_room_id(room):
             raise _rejected(Code.TOKEN_INVALID, "room")
+        via = claims.get("via", "")
+        if via != "" and via not in VIAS:
+            raise _rejected(Code.TOKEN_INVALID, "via")
         return ClientPrincipal(
             subject=subject,
             room=room,
@@ -380,6 +390,7 @@ def _principal(kind: Kind, claims: dict[str, Any]) -> Principal:
             not_before=float(claims["nbf"]),
             expires_at=expires_at,
             issued_at=issued_at,
+            via=via,
         )
     if kind is Kind.THERAPIST:
         rooms = claims.get("rooms")

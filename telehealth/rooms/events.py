@@ -53,6 +53,7 @@ class RoomEvent(msgspec.Struct, frozen=True, kw_only=True, tag="move"):
     reason: Reason = Reason.NONE
     wait_ms: int | None = None  # time in the waiting room, for a move out of it
     link: str = ""  # the client's session link (its jti), an id the practice's system knows
+    via: str = ""  # how the client came: "" (a session link) or "room_link"
 
 
 class SessionMark(msgspec.Struct, frozen=True, kw_only=True, tag="session"):
@@ -75,6 +76,15 @@ class AuditAction(StrEnum):
     CONSENT_GIVEN = "consent_given"  # a client joined having accepted the consent text
     RUNNING_LATE = "running_late"  # the therapist's notice to the waiting room (minutes only)
     ROOM_PROFILE_CHANGED = "room_profile_changed"  # display name / welcome note set (ids only)
+    # The room's personal room link (rooms/roomlinks.py); never its slug, which may hold a name.
+    ROOM_LINK_PUBLISHED = "room_link_published"
+    ROOM_LINK_CHANGED = "room_link_changed"
+    ROOM_LINK_REMOVED = "room_link_removed"
+    ROOM_LINK_LOCKED = "room_link_locked"
+    ROOM_LINK_UNLOCKED = "room_link_unlocked"
+    # A visitor was let in at the room link's door: ``link`` is the jti of the token minted
+    # for them, which their join (a move with ``via`` "room_link") carries too.
+    ROOM_LINK_VISIT = "room_link_visit"
 
 
 class Outcome(StrEnum):
@@ -223,6 +233,7 @@ class Decision:
                 if before and leaves_waiting
                 else None,
                 link=after.link,
+                via=after.via,
             )
         )
         return after

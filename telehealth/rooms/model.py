@@ -30,6 +30,9 @@ class Participant(msgspec.Struct, frozen=True, kw_only=True):
     dropped_at: int = 0  # when the socket dropped (0 while connected)
     device: DeviceCheck | None = None
     link: str = ""  # a client's session link id (jti); "" for the therapist
+    # How a client came: "" with a session link, "room_link" through the therapist's room link
+    # (rooms/roomlinks.py), from the token's ``via`` claim at join.
+    via: str = ""
     # A hash of the resume secret the client's device (browser tab) was given; only a socket
     # that proves the secret resumes this record. "" for the therapist (and older records).
     secret: str = ""

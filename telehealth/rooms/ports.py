@@ -18,6 +18,7 @@ from telehealth.rooms.events import StoredEvent, StreamEntry
 from telehealth.rooms.model import Participant, Snapshot
 from telehealth.rooms.profile import RoomProfile
 from telehealth.rooms.quality import QualitySample
+from telehealth.rooms.roomlinks import RoomLink
 from telehealth.rooms.states import Role
 
 
@@ -247,6 +248,29 @@ class DeadLetters(Protocol):
         """Remove ``letter``; False when it is not there (another admin took it first)."""
 
     async def count(self) -> int: ...
+
+    async def close(self) -> None: ...
+
+
+class RoomLinkStore(Protocol):
+    """Where personal room links live (rooms/roomlinks.py): one per room at most, and each
+    slug names one room across the deployment. Refusals are RapportErrors (slug_taken)."""
+
+    async def room_link(self, room: str) -> RoomLink | None:
+        """The room's published link, or None."""
+
+    async def resolve(self, slug: str) -> RoomLink | None:
+        """The published link named ``slug``, or None (unknown, or a claim not finished)."""
+
+    async def publish(self, room: str, slug: str, by: str, at_ms: int) -> tuple[RoomLink, str]:
+        """Publish ``slug`` for ``room`` (or change the room's slug to it): the link, and the
+        slug it had before ("" for none). SLUG_TAKEN when another room holds ``slug``."""
+
+    async def remove(self, room: str) -> RoomLink | None:
+        """Withdraw the room's link, freeing its slug; the link removed, or None."""
+
+    async def set_locked(self, room: str, locked: bool, by: str, at_ms: int) -> RoomLink | None:
+        """Lock or unlock the room's link; the link as it is now, or None when there is none."""
 
     async def close(self) -> None: ...
 

@@ -213,6 +213,7 @@ class RoomService:
         claim: SeatClaim,
         device: DeviceCheck | None = None,
         emergency: Emergency | None = None,
+        via: str = "",
     ) -> tuple[Joined, Seat]:
         """A client's socket takes the seat its claim proves, or a new one (rooms/seats.py).
         ``actor.participant`` is ignored: the seat decides the participant. ``emergency`` is
@@ -235,6 +236,7 @@ class RoomService:
                 seat,
                 emergency,
                 claim.ends_at,
+                via,
             )
 
         # Decided on the room as committed (or as it stands, when nothing changed).
@@ -268,6 +270,7 @@ class RoomService:
         seat: Seat | None = None,
         emergency: Emergency | None = None,
         ends_at: int = 0,
+        via: str = "",
     ) -> Decision:
         now = self.clock()
         old = s.get(pid)
@@ -285,7 +288,7 @@ class RoomService:
         if role is Role.CLIENT and not resumed and len(s.waiting()) >= self.rules.max_waiting:
             raise RapportError(Code.WAITING_ROOM_FULL)
         fresh = old is None or not resumed
-        base = old or Participant(id=pid, role=role, state=target, name=name, link=link)
+        base = old or Participant(id=pid, role=role, state=target, name=name, link=link, via=via)
         after = base.with_(
             state=target,
             name=name or base.name,

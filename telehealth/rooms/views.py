@@ -38,6 +38,7 @@ def room_view(snapshot: Snapshot) -> RoomView:
                 second_device=p.second_device,
                 emergency=p.emergency,
                 precall=p.precall,
+                via=p.via or None,
             )
             for p in snapshot.waiting()
         ],

@@ -173,6 +173,7 @@ async def page_config(request: web.Request) -> web.Response:
             "console_idle_logoff": settings.console_idle_logoff,
             "blur_available": pages.blur_available(),
             "blur_frame_budget_ms": settings.blur_frame_budget_ms,
+            "room_links": settings.room_links,  # the console shows its room link panel
         }
     )
 

@@ -13,7 +13,7 @@ from telehealth.media.desk import PrecallDesk
 from telehealth.metrics import Metrics
 from telehealth.presence.limits import Limits
 from telehealth.rooms.hub import Hub
-from telehealth.rooms.ports import PresenceStore, Router
+from telehealth.rooms.ports import PresenceStore, RoomLinkStore, Router
 from telehealth.rooms.service import RoomService
 from telehealth.web.clientaddr import Network
 from telehealth.web.connection import Connection
@@ -41,3 +41,5 @@ ADDRESS_KEY = web.AppKey("address_key", bytes)  # hashes client addresses (web/c
 TRUSTED_PROXIES: web.AppKey[tuple[Network, ...]] = web.AppKey("trusted_proxies")
 DRAINING: web.AppKey[list[bool]] = web.AppKey("draining")  # [True] once shutdown began
 PRECALL = web.AppKey("precall", PrecallDesk)  # the pre-call test peers (media/desk.py)
+# Personal room links (presence/roomlinks.py); None unless TELEHEALTH_ROOM_LINKS is on.
+ROOM_LINKS: web.AppKey[RoomLinkStore | None] = web.AppKey("room_links")

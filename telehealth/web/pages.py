@@ -22,6 +22,9 @@ PAGES = {
     "/s/{code}": "client.html",  # a short link: the page trades the code for its token
     "/therapist": "therapist.html",
     "/admin": "admin.html",
+    # A therapist's room link: the client's page, which asks the door for a token
+    # (web/roomlinks.py). The slug is checked there, never used as a path.
+    "/r/{slug}": "client.html",
 }
 
 # 'wasm-unsafe-eval' lets a page compile WebAssembly (background blur's MediaPipe wasm, served

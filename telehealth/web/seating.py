@@ -35,6 +35,7 @@ async def seat_client(
     auth: m.Auth,
     emergency: m.Emergency | None = None,
     ends_at: int = 0,
+    via: str = "",
 ) -> tuple[Joined, str]:
     """Join ``conn`` as the client of session link ``link`` (which expires at ``ends_at``,
     ms: the appointment's end). Returns the join and the resume
@@ -52,7 +53,7 @@ async def seat_client(
         ends_at=ends_at,
     )
     joined, seat = await app[keys.SERVICE].join_client(
-        room, conn.actor, name, conn.conn_id, claim, auth.device, emergency
+        room, conn.actor, name, conn.conn_id, claim, auth.device, emergency, via
     )
     conn.participant_id = seat.participant
     conn.actor = msgspec.structs.replace(conn.actor, participant=seat.participant)

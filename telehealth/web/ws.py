@@ -31,6 +31,7 @@ from telehealth.ids import client_participant_id, connection_id, therapist_parti
 from telehealth.rooms.events import Actor, ActorRole, AuditAction, Outcome
 from telehealth.rooms.model import Snapshot
 from telehealth.rooms.ports import PresenceUnavailable
+from telehealth.rooms.roomlinks import VIA_ROOM_LINK
 from telehealth.rooms.states import Role
 from telehealth.turn import ice_transport_policy
 from telehealth.web import keys, precall
@@ -44,6 +45,7 @@ from telehealth.web.liveness import HEARTBEAT_S
 from telehealth.web.profile import adopt_claimed_name
 from telehealth.web.quality import accept_quality
 from telehealth.web.ratelimit import TokenBucket
+from telehealth.web.roomlinks import check_visit
 from telehealth.web.seating import seat_client
 from telehealth.web.tasks import spawn
 
@@ -216,6 +218,8 @@ async def _authenticate(app: web.Application, conn: Connection, auth: m.Auth) ->
         client = await verify_client(app, auth.token, room)
         conn.actor = Actor(role=ActorRole.CLIENT, sub=client.subject)  # proved, for the audit
         ensure_room(client, room)  # (the verifier refused a withdrawn link)
+        if client.via == VIA_ROOM_LINK:
+            await check_visit(app, room, client)  # locked or full since the door let them in?
         grant(conn, client)
         conn.role, conn.participant_id = Role.CLIENT, client_participant_id(room, client.jti)
         name, link, ends_at = clean_name(auth.name), client.jti, int(client.expires_at * 1000)
@@ -234,7 +238,9 @@ async def _authenticate(app: web.Application, conn: Connection, auth: m.Auth) ->
     claim_identity(app, conn)
     resume: str | None = None
     if conn.role is Role.CLIENT:  # the seat decides the participant (web/seating.py)
-        joined, resume = await seat_client(app, conn, name, link, auth, checked.emergency, ends_at)
+        joined, resume = await seat_client(
+            app, conn, name, link, auth, checked.emergency, ends_at, via=client.via
+        )
         if checked.consent is not None and not joined.resumed:
             assert conn.actor is not None
             await record_consent(app, conn.actor, room, checked.consent)

@@ -38,6 +38,21 @@ class EventType(StrEnum):
     SESSION_ENDED = "session.ended"
     ROOM_ENDED = "room.ended"
     LINK_WITHDRAWN = "link.withdrawn"
+    ROOM_LINK_PUBLISHED = "room_link.published"
+    ROOM_LINK_CHANGED = "room_link.changed"
+    ROOM_LINK_REMOVED = "room_link.removed"
+    ROOM_LINK_LOCKED = "room_link.locked"
+    ROOM_LINK_UNLOCKED = "room_link.unlocked"
+
+
+# The room link's audited actions that are webhook events too (ids only: never the slug).
+ROOM_LINK_EVENTS: dict[AuditAction, EventType] = {
+    AuditAction.ROOM_LINK_PUBLISHED: EventType.ROOM_LINK_PUBLISHED,
+    AuditAction.ROOM_LINK_CHANGED: EventType.ROOM_LINK_CHANGED,
+    AuditAction.ROOM_LINK_REMOVED: EventType.ROOM_LINK_REMOVED,
+    AuditAction.ROOM_LINK_LOCKED: EventType.ROOM_LINK_LOCKED,
+    AuditAction.ROOM_LINK_UNLOCKED: EventType.ROOM_LINK_UNLOCKED,
+}
 
 
 # participant.left's reason, by the move that ended a client's stay.
@@ -133,6 +148,9 @@ def translate(stored: StoredEvent, before: StoredEvent | None = None) -> list[We
                     link=record.link,
                 )
             ]
+        room_link = ROOM_LINK_EVENTS.get(record.action)
+        if room_link is not None and record.outcome is Outcome.SUCCESS:
+            return [_webhook(stored, room_link)]
         return []
     hooks = []
     if starts_room_end(stored, before):
@@ -148,7 +166,8 @@ def _client_move(stored: StoredEvent, move: RoomEvent) -> Webhook | None:
     who = {"participant": move.participant, "link": move.link}
     if move.to_state is State.WAITING and move.event in (Event.JOIN, Event.SEND_BACK):
         reason = "joined" if move.event is Event.JOIN else move.reason.value or "sent_back"
-        return _webhook(stored, EventType.PARTICIPANT_WAITING, **who, reason=reason)
+        via = {"via": move.via} if move.via else {}
+        return _webhook(stored, EventType.PARTICIPANT_WAITING, **who, reason=reason, **via)
     if move.event is Event.ADMIT:
         return _webhook(stored, EventType.PARTICIPANT_ADMITTED, **who, wait_ms=move.wait_ms)
     left = LEFT_REASONS.get(move.event)

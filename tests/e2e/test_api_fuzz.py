@@ -76,6 +76,7 @@ def live(
         webhook_retry_for=1.0,
         webhook_backoff=0.05,
         webhook_timeout=1.0,
+        room_links=True,  # on, for the same reason: its routes answer 501 when off
     )
     if request.param == "redis":
         redis = RedisServer(tmp_path_factory.mktemp("redis"))

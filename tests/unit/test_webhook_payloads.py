@@ -10,6 +10,7 @@ import json
 import random
 from typing import Any
 
+import msgspec
 import pytest
 from standardwebhooks import Webhook as Verifier
 
@@ -167,3 +168,31 @@ def test_the_signature_is_the_specification_s() -> None:
     assert headers["webhook-id"] == hook.id and headers["webhook-timestamp"] == "1764400000"
     fresh = Sender("http://127.0.0.1:9/", SECRET, 1.0).headers(hook)
     Verifier(SECRET).verify(hook.body, fresh)  # and the package's own check agrees
+
+
+@pytest.mark.parametrize(
+    ("action", "kind"),
+    [
+        (AuditAction.ROOM_LINK_PUBLISHED, "room_link.published"),
+        (AuditAction.ROOM_LINK_CHANGED, "room_link.changed"),
+        (AuditAction.ROOM_LINK_REMOVED, "room_link.removed"),
+        (AuditAction.ROOM_LINK_LOCKED, "room_link.locked"),
+        (AuditAction.ROOM_LINK_UNLOCKED, "room_link.unlocked"),
+    ],
+)
+def test_the_room_links_changes_are_events_with_ids_only(action: AuditAction, kind: str) -> None:
+    [(type_, data)] = events(Audited(action=action, actor=THERAPIST))
+    assert type_ == kind
+    assert set(data) == {"room", "sequence", "version", "at"}  # never the slug, nor who
+
+
+def test_a_visit_through_the_room_link_is_not_itself_an_event_but_its_join_says_via() -> None:
+    visit = Audited(action=AuditAction.ROOM_LINK_VISIT, actor=THERAPIST, link="jti-9")
+    assert events(visit) == []
+    joined = msgspec.structs.replace(
+        move(Event.JOIN, State.NEW, State.WAITING), actor=THERAPIST, via="room_link"
+    )
+    [(type_, data)] = events(joined)
+    assert (type_, data["via"], data["reason"]) == ("participant.waiting", "room_link", "joined")
+    [(_, plain)] = events(move(Event.JOIN, State.NEW, State.WAITING))
+    assert "via" not in plain
