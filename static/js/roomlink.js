@@ -2,11 +2,10 @@
 // change or remove it, copy it, and lock or unlock it (REST: /api/rooms/<room>/room-link).
 // The console mounts it only where the deployment offers room links (/api/config room_links).
 
-import { t } from "./strings.js";
+import { errorText, t } from "./strings.js";
 import { confirmDialog, el } from "./ui.js";
 
 const SLUG = /^[a-z0-9]+(?:-[a-z0-9]+)*$/;
-const RESERVED_HINT = "slug_invalid";
 
 let panel = null; // one panel per page, re-pointed at the room the console is in
 
@@ -122,9 +121,9 @@ async function publish(made) {
   const answer = await request("PUT", "", { slug });
   made.submit.disabled = false;
   if (!answer.ok) {
-    // The server's message says what is wrong (taken, reserved); the state is unchanged.
+    // What is wrong (the rules, or taken) in the page's own words; the state is unchanged.
     const code = answer.body.error ? answer.body.error.code : "";
-    showSlugError(code === RESERVED_HINT || code === "slug_taken" ? answer.body.error.message : t("roomLink.failed"));
+    showSlugError(code === "slug_invalid" || code === "slug_taken" ? errorText(code) : t("roomLink.failed"));
     made.slug.focus();
     return;
   }

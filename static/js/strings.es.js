@@ -627,6 +627,22 @@ export const STRINGS = {
   },
 
   errors: {
+    roomLinkLocked: {
+      heading: "Esta sala no está abierta ahora",
+      text: "Su terapeuta no ha abierto su sala a visitantes en este momento. Vuelva a intentarlo más tarde, o use el enlace que le enviaron su terapeuta o la consulta.",
+    },
+    roomLinkFull: {
+      heading: "La sala de espera está llena",
+      text: "Hay demasiadas personas esperando ahora mismo. Vuelva a intentarlo dentro de unos minutos, por favor.",
+    },
+    roomLinkUnknown: {
+      heading: "Esta dirección de sala no funciona",
+      text: "Compruebe que está escrita exactamente como se la dieron, o pida a su terapeuta o a la consulta la dirección de su sala.",
+    },
+    roomLinkBusy: {
+      heading: "Demasiados intentos",
+      text: "Ha habido muchos intentos desde su red en poco tiempo. Espere un minuto y vuelva a intentarlo, por favor.",
+    },
     shortBusy: {
       heading: "Espere un momento, por favor",
       text: "Se ha intentado abrir este enlace muchas veces desde su red. Vuelva a intentarlo dentro de un minuto.",
@@ -781,7 +797,39 @@ export const STRINGS = {
     over: (time) => `El tiempo de la cita terminó a las ${time}. Termine cuando le venga bien.`,
   },
 
+  roomLink: {
+    heading: "Su enlace de sala",
+    intro: "Una dirección permanente para esta sala que puede poner en la firma de su correo. Quien la abra se registra y espera a que usted le admita.",
+    slugLabel: "Dirección de la sala",
+    slugHint: "De 3 a 40 caracteres: letras minúsculas a-z, cifras y guiones sueltos, por ejemplo dra-rivera.",
+    publish: "Publicar",
+    change: "Cambiar la dirección",
+    remove: "Quitar el enlace de sala",
+    removeConfirm: "¿Quitar este enlace de sala? La dirección dejará de funcionar al momento. Quienes ya esperan se quedan.",
+    addressLabel: "Dirección para compartir",
+    copy: "Copiar la dirección",
+    copied: "Dirección copiada.",
+    copyFailed: "No se pudo copiar: seleccione la dirección y cópiela usted.",
+    lockLabel: "Cerrada: los nuevos visitantes ven \u201cno está abierta ahora\u201d",
+    lockedState: "Cerrada. Quienes ya esperan se quedan; los nuevos visitantes no pueden registrarse.",
+    openState: "Abierta. Los nuevos visitantes pueden registrarse y esperar.",
+    published: (url) => `Publicada: ${url}`,
+    removed: "Enlace de sala quitado.",
+    locked: "Enlace de sala cerrado.",
+    unlocked: "Enlace de sala abierto de nuevo.",
+    none: "Todavía no hay enlace de sala.",
+    cap: (n) => count(n, `Como máximo ${num(n)} persona puede esperar a la vez por el enlace de sala.`, `Como máximo ${num(n)} personas pueden esperar a la vez por el enlace de sala.`),
+    cameThrough: "Llegó por su enlace de sala",
+    failed: "No ha funcionado. Vuelva a intentarlo, por favor.",
+    tryAgain: "Volver a intentar",
+  },
+
   serverErrors: {
+    slug_invalid: "Una dirección de sala tiene de 3 a 40 caracteres: letras minúsculas a-z, cifras y guiones sueltos, y no puede ser una palabra reservada.",
+    slug_taken: "Esa dirección de sala ya está en uso; elija otra, por favor.",
+    room_link_not_found: "Esta dirección de sala no funciona.",
+    room_link_locked: "Esta sala no está abierta ahora; vuelva a intentarlo más tarde, por favor.",
+    room_link_full: "La sala de espera está llena en este momento; vuelva a intentarlo dentro de unos minutos, por favor.",
     invalid_profile: "Escriba un nombre de hasta 64 caracteres y una nota de bienvenida de hasta 500 caracteres, como texto sin formato.",
     invalid_json: "No se pudo leer el mensaje.",
     unknown_type: "La página envió algo que el servicio no conoce.",

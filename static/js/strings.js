@@ -797,6 +797,11 @@ export const STRINGS = {
   // What the server's error codes (signaling/errors.py) mean, in the page's words: a page shows
   // these rather than the server's English `message`.
   serverErrors: {
+    slug_invalid: "A room address is 3 to 40 characters: lowercase letters a-z, digits and single hyphens, and not a reserved word.",
+    slug_taken: "That room address is taken; please choose another.",
+    room_link_not_found: "This room address does not work.",
+    room_link_locked: "This room is not open right now; please try again later.",
+    room_link_full: "The waiting room is full just now; please try again in a few minutes.",
     invalid_profile: "Please give a name of up to 64 characters and a welcome note of up to 500 characters, as plain text.",
     invalid_json: "The message could not be read.",
     unknown_type: "The page sent something the service does not know.",
