@@ -33,6 +33,20 @@ def test_the_document_is_valid_openapi_3_1() -> None:
     validate(doc)
 
 
+def test_no_object_in_the_document_names_a_key_twice() -> None:
+    """JSON keeps the last of two equal keys without a word: two schemas of one name (as two
+    branches once both added a ``RoomLink``) would silently leave one set of routes wrong."""
+    repeated: list[str] = []
+
+    def pairs(items: list[tuple[str, Any]]) -> dict[str, Any]:
+        keys = [key for key, _ in items]
+        repeated.extend(key for key in set(keys) if keys.count(key) > 1)
+        return dict(items)
+
+    json.loads(openapi_document(), object_pairs_hook=pairs)
+    assert repeated == []
+
+
 def test_every_route_is_documented_and_every_documented_route_exists() -> None:
     app = create_app(settings_for(metrics_token="m" * 32))
     registered = set()
