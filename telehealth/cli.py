@@ -94,7 +94,7 @@ async def _serve(
     """Run until SIGTERM/SIGINT, then drain: stop taking sockets, tell everyone to reconnect
     elsewhere (1001 with a reconnect hint), finish cleanly. A second signal exits at once."""
     runner = RapportRunner(
-        app, access_log_format=logs.ACCESS_LOG_FORMAT, shutdown_timeout=DRAIN_TIMEOUT_S
+        app, access_log_class=logs.AccessLogger, shutdown_timeout=DRAIN_TIMEOUT_S
     )
     await runner.setup()
     site = web.TCPSite(runner, settings.host, settings.port, ssl_context=tls)

@@ -4,10 +4,38 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import time
 
-# aiohttp's default access log starts with the remote address; ours leaves it out.
-ACCESS_LOG_FORMAT = '"%r" %s %b %Tf'
+from aiohttp.abc import AbstractAccessLogger
+from aiohttp.web_request import BaseRequest
+from aiohttp.web_response import StreamResponse
+
+# Path segments that are credentials or may hold a name: a short link's code (it opens a
+# session link, like a token), a room link's slug (it may be the therapist's name).
+_PRIVATE_SEGMENT = re.compile(r"^(/s/|/r/|/api/room-links/)[^/]+")
+
+
+def loggable_path(path: str) -> str:
+    """A request's path as the access log may show it: a short link's code and a room link's
+    slug replaced by ``-``. The query string is never logged."""
+    return _PRIVATE_SEGMENT.sub(r"\1-", path)
+
+
+class AccessLogger(AbstractAccessLogger):
+    """aiohttp's access log (whose default starts with the remote address) without the address,
+    the query string, a short link's code or a room link's slug: the method, the path as
+    ``loggable_path`` gives it, the status, the body's length and the seconds taken."""
+
+    def log(self, request: BaseRequest, response: StreamResponse, time: float) -> None:
+        self.logger.info(
+            '"%s %s" %s %s %.6f',
+            request.method,
+            loggable_path(request.path),
+            response.status,
+            response.body_length,
+            time,
+        )
 
 
 class JsonFormatter(logging.Formatter):

@@ -30,6 +30,8 @@ PHONE = "+44 7700 900123"
 DISPLAY_NAME = "Dr. Canaryclaim"  # a therapist token's display_name claim
 WELCOME_NOTE = "canary note: the door code is 4417"
 OTHER_ADDRESS = "127.0.0.5"
+SLUG = "dr-canaryslug"  # a room link's slug: may be the therapist's name
+QUERY = "canaryquery"  # anything in a query string
 
 
 async def raw_http(port: int, request: bytes, local: str = "127.0.0.1") -> bytes:
@@ -47,6 +49,7 @@ async def test_nothing_private_reaches_the_log(start_node: StartNode) -> None:
         "TELEHEALTH_LOG_LEVEL": "DEBUG",
         "TELEHEALTH_LOG_JSON": "1",
         "TELEHEALTH_LOOPBACK": "1",
+        "TELEHEALTH_ROOM_LINKS": "on",
     }
     node = start_node(env)
     port = int(node.url.rsplit(":", 1)[1])
@@ -94,6 +97,28 @@ async def test_nothing_private_reaches_the_log(start_node: StartNode) -> None:
         ) as resp:
             assert (await resp.json())["welcome_note"] == WELCOME_NOTE  # it was kept
 
+        # A short link (its code opens the session link, like a token) and a room link (its slug
+        # may be a therapist's name), each opened as a browser would: the page, then the API.
+        therapist_auth = {"Authorization": f"Bearer {therapist_token}"}
+        async with elsewhere.post(
+            f"{node.url}/api/session-links", json={"room": ROOM}, headers=therapist_auth
+        ) as resp:
+            code = (await resp.json())["short_url"].rsplit("/", 1)[1]
+        async with elsewhere.get(f"{node.url}/s/{code}?lang=es&from={QUERY}") as resp:
+            assert resp.status == 200
+        async with elsewhere.post(
+            f"{node.url}/api/short-links/resolve", json={"code": code}
+        ) as resp:
+            assert "token" in await resp.json()
+        async with elsewhere.put(
+            f"{node.url}/api/rooms/{ROOM}/room-link", json={"slug": SLUG}, headers=therapist_auth
+        ) as resp:
+            assert resp.status == 200, await resp.text()
+        async with elsewhere.get(f"{node.url}/r/{SLUG}") as resp:
+            assert resp.status == 200
+        async with elsewhere.post(f"{node.url}/api/room-links/{SLUG}/enter") as resp:
+            assert resp.status == 201, await resp.text()
+
         # Requests aiohttp cannot parse, answered before any middleware.
         garbage = await raw_http(port, b"NOT HTTP AT ALL\r\n\r\n", OTHER_ADDRESS)
         assert b" 400 " in garbage.split(b"\r\n")[0] and b"invalid_request" in garbage
@@ -117,6 +142,7 @@ async def test_nothing_private_reaches_the_log(start_node: StartNode) -> None:
             await asyncio.sleep(0.05)
 
     text = await asyncio.wait_for(refused_logged(), 10)
+    assert "GET /s/-" in text and "GET /r/-" in text  # the requests were logged, masked
     lines = [json.loads(line) for line in text.splitlines() if line.startswith("{")]
     assert lines, "the node wrote no JSON lines"
     assert pid in text  # opaque ids are logged...
@@ -145,6 +171,10 @@ async def test_nothing_private_reaches_the_log(start_node: StartNode) -> None:
         "Canaryclaim",
         WELCOME_NOTE,
         "door code",
+        code,
+        SLUG,
+        "canaryslug",
+        QUERY,
     ]
     for canary in canaries:
         assert canary not in text, f"{canary[:30]!r} reached the log"
