@@ -17,7 +17,12 @@ import msgspec
 from aiohttp import web
 
 from signaling.errors import Code, RapportError
-from telehealth.auth.principal import ClientPrincipal, Kind, ensure_admin_or_therapist_of
+from telehealth.auth.principal import (
+    ClientPrincipal,
+    Kind,
+    ensure_admin_or_therapist_of,
+    is_room_id,
+)
 from telehealth.rooms.events import Actor, ActorRole, AuditAction
 from telehealth.rooms.ports import RoomLinkStore
 from telehealth.rooms.roomlinks import (
@@ -72,6 +77,8 @@ async def _staff(request: web.Request) -> tuple[RoomLinkStore, str, Actor]:
     store = _store(request.app)
     principal = await principal_of(request, Kind.THERAPIST, Kind.ADMIN)
     room = request.match_info["room"]
+    if not is_room_id(room):  # an admin may name any room: only room ids get a link
+        raise RapportError(Code.INVALID_MESSAGE, "room must be a room id.")
     ensure_admin_or_therapist_of(principal, room)
     return store, room, actor_of(principal)
 
@@ -128,7 +135,7 @@ async def enter(request: web.Request) -> web.Response:
         raise RapportError(Code.NOT_CONFIGURED, "This node cannot let room-link visitors in.")
     slug = request.match_info["slug"]
     link = await store.resolve(slug) if is_slug(slug) else None  # only slugs are looked up
-    if link is None:
+    if link is None or not is_room_id(link.room):
         raise RapportError(Code.ROOM_LINK_NOT_FOUND)
     if link.locked:
         raise RapportError(Code.ROOM_LINK_LOCKED)

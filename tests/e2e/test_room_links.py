@@ -167,6 +167,19 @@ async def test_publish_change_lock_and_remove(nodes: Nodes, http: aiohttp.Client
     assert (status, code(body)) == (403, "forbidden")
     admin = nodes.minter.mint_admin("admin-links")
     assert (await publish(http, nodes.a, admin, ROOM_A, "by-the-admin"))[0] == 200
+    # An admin may name any room, but only a room id gets a link (the door could not let a
+    # visitor into anything else): refused, and nothing changes.
+    attempts: list[tuple[str, str, dict[str, Any] | None]] = [
+        ("PUT", "room-link", {"slug": "odd-room"}),
+        ("GET", "room-link", None),
+        ("DELETE", "room-link", None),
+        ("POST", "room-link/lock", {"locked": True}),
+    ]
+    for method, path, sent in attempts:
+        url = f"{nodes.a}api/rooms/not%20a%20room/{path}"
+        status, answer, _ = await call(http, method, url, admin, sent)
+        assert (status, code(answer)) == (400, "invalid_message"), (method, path, answer)
+    assert code((await enter(http, nodes.b, "odd-room"))[1]) == "room_link_not_found"
 
     # Audited, with ids only: never the slug.
     actions, text = await audit(http, nodes.a, admin, ROOM_A)
