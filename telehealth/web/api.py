@@ -92,7 +92,7 @@ def json_response(data: Any, status: int = 200) -> web.Response:
     )
 
 
-async def _body(request: web.Request, kind: type[Any]) -> Any:
+async def read_body(request: web.Request, kind: type[Any]) -> Any:
     raw = await request.content.read(MAX_BODY + 1)
     if len(raw) > MAX_BODY:
         raise RapportError(Code.FRAME_TOO_LARGE, "The request body is too large.")
@@ -180,7 +180,7 @@ async def page_config(request: web.Request) -> web.Response:
 
 async def create_session_link(request: web.Request) -> web.Response:
     principal = await principal_of(request, Kind.THERAPIST)
-    body: SessionLinkRequest = await _body(request, SessionLinkRequest)
+    body: SessionLinkRequest = await read_body(request, SessionLinkRequest)
     ensure_room(principal, body.room)
     if not 60 <= body.ttl <= MAX_LINK_TTL_S:
         raise RapportError(Code.INVALID_MESSAGE, f"ttl must be 60 to {MAX_LINK_TTL_S} seconds.")
@@ -224,7 +224,7 @@ async def create_session_link(request: web.Request) -> web.Response:
 
 async def revoke_session_link(request: web.Request) -> web.Response:
     principal = await principal_of(request, Kind.THERAPIST, Kind.ADMIN)
-    body: RevokeRequest = await _body(request, RevokeRequest)
+    body: RevokeRequest = await read_body(request, RevokeRequest)
     presence = request.app[keys.PRESENCE]
     now_ms = int(time.time() * 1000)
     if body.token is not None and body.room is None and body.jti is None:
@@ -265,7 +265,7 @@ async def session_link_status(request: web.Request) -> web.Response:
     credential, sent in the body), counted as a connection attempt of the address, and
     answering with the state only (web/linkstatus.py)."""
     await count_attempt(request)
-    body: LinkStatusRequest = await _body(request, LinkStatusRequest)
+    body: LinkStatusRequest = await read_body(request, LinkStatusRequest)
     state = await link_state(request.app, body.token)
     response = json_response({"state": state})
     response.headers["Cache-Control"] = "no-store"
@@ -280,7 +280,7 @@ async def resolve_short_link(request: web.Request) -> web.Response:
     """A short link's session link token: public (the code is the credential, in the body),
     counted as a connection attempt of the address, like a link's status (web/shortlinks.py)."""
     await count_attempt(request)
-    body: ResolveRequest = await _body(request, ResolveRequest)
+    body: ResolveRequest = await read_body(request, ResolveRequest)
     response = json_response({"token": await shortlinks.resolve(request.app, body.code)})
     response.headers["Cache-Control"] = "no-store"
     return response
@@ -310,7 +310,7 @@ async def revoke_tokens(request: web.Request) -> web.Response:
     """An admin withdraws a token by jti, or every token of a subject issued until now. Live
     sockets of those tokens close on every node within a couple of seconds."""
     principal = await principal_of(request, Kind.ADMIN)
-    body: RevocationRequest = await _body(request, RevocationRequest)
+    body: RevocationRequest = await read_body(request, RevocationRequest)
     if (body.jti is None) == (body.subject is None):
         raise RapportError(Code.INVALID_MESSAGE, "Give exactly one of jti and subject.")
     app = request.app
@@ -460,7 +460,7 @@ async def list_dead_letters(request: web.Request) -> web.Response:
 
 async def replay_dead_letters(request: web.Request) -> web.Response:
     await principal_of(request, Kind.ADMIN)
-    body: ReplayRequest = await _body(request, ReplayRequest)
+    body: ReplayRequest = await read_body(request, ReplayRequest)
     if not 1 <= body.limit <= REPLAY_MAX:
         raise RapportError(Code.INVALID_MESSAGE, f"limit must be 1 to {REPLAY_MAX}.")
     if body.ids is not None and len(body.ids) > REPLAY_MAX:

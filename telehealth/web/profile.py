@@ -27,7 +27,7 @@ from telehealth.rooms.profile import (
     checked_profile,
 )
 from telehealth.web import keys
-from telehealth.web.api import LOGO_PATH, _body, actor_of, json_response, principal_of
+from telehealth.web.api import LOGO_PATH, actor_of, json_response, principal_of, read_body
 
 log = logging.getLogger("telehealth.profile")
 
@@ -73,7 +73,7 @@ async def put_profile(request: web.Request) -> web.Response:
     room = _room(request)
     principal = await principal_of(request, Kind.THERAPIST)
     ensure_room(principal, room)
-    body: ProfileRequest = await _body(request, ProfileRequest)
+    body: ProfileRequest = await read_body(request, ProfileRequest)
     try:
         profile = checked_profile(body.display_name, body.welcome_note)
     except msgspec.ValidationError:  # pragma: no cover - the struct caps lengths first

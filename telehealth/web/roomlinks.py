@@ -34,7 +34,7 @@ from telehealth.rooms.roomlinks import (
     waiting_via_room_link,
 )
 from telehealth.web import keys
-from telehealth.web.api import _body, actor_of, json_response, principal_of
+from telehealth.web.api import actor_of, json_response, principal_of, read_body
 from telehealth.web.limiting import count_attempt
 
 FULL_RETRY_AFTER_S = 120  # "try again in a few minutes"
@@ -91,7 +91,7 @@ async def get_room_link(request: web.Request) -> web.Response:
 async def publish_room_link(request: web.Request) -> web.Response:
     """Publish the room's link under a slug of the therapist's choosing, or change its slug."""
     store, room, actor = await _staff(request)
-    body: PublishRequest = await _body(request, PublishRequest)
+    body: PublishRequest = await read_body(request, PublishRequest)
     slug = check_slug(body.slug)
     link, old = await store.publish(room, slug, actor.sub, int(time.time() * 1000))
     if old != slug:
@@ -113,7 +113,7 @@ async def lock_room_link(request: web.Request) -> web.Response:
     """Lock the room link (new visitors see "not open right now"; those waiting stay) or
     unlock it."""
     store, room, actor = await _staff(request)
-    body: LockRequest = await _body(request, LockRequest)
+    body: LockRequest = await read_body(request, LockRequest)
     before = await store.room_link(room)
     link = await store.set_locked(room, body.locked, actor.sub, int(time.time() * 1000))
     if link is None:
